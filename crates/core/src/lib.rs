@@ -1,0 +1,33 @@
+//! flak's engine: everything that is not I/O. The test [`plan`], the [`scheduler`] that runs it
+//! over a front end's [`transport`] and [`clock`], the [`stats`] it records, the [`results`]
+//! file that carries them between machines, and the [`report`] people read.
+//!
+//! Runs unchanged on the browser's event loop (wasm32) and on tokio: no threads, no sockets,
+//! no clock of its own.
+//!
+//! Accounting: every issued request ends as exactly one of succeeded (2xx/3xx), failed
+//! (4xx/5xx or an error of some [`ErrorKind`]) or cancelled (stopped, aborted, or still in
+//! flight when the duration ran out): `issued = succeeded + failed + cancelled`.
+
+pub mod body;
+pub mod clock;
+pub mod plan;
+pub mod report;
+pub mod results;
+pub mod scheduler;
+pub mod sim;
+pub mod stats;
+pub mod stop;
+pub mod template;
+pub mod transport;
+
+pub use body::Body;
+pub use clock::Clock;
+pub use plan::{Order, Plan, PlanBuilder, PlanError, RequestSpec, Shard, StopAfter};
+pub use report::Summary;
+pub use results::{Results, ResultsError};
+pub use scheduler::{Scheduler, run_plan};
+pub use stats::{Interval, Sample, Stats};
+pub use stop::StopSignal;
+pub use template::UrlTemplate;
+pub use transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};

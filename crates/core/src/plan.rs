@@ -1,0 +1,504 @@
+//! The test plan: what to send, how many at once, for how long, how fast. Serde-friendly and
+//! validated on construction, so a `Plan` that exists is a plan that can run.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::body::Body;
+use crate::template::UrlTemplate;
+
+/// Why a plan was refused. Every variant names the field and the offending value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// No request template was given.
+    #[error("the plan has no request: give at least one URL")]
+    NoRequests,
+    /// The in-flight limit is zero.
+    #[error("concurrency must be at least 1 (got {0})")]
+    Concurrency(u64),
+    /// A request count below one.
+    #[error("requests must be at least 1 (got {0})")]
+    Requests(u64),
+    /// A zero or negative run duration.
+    #[error("duration must be greater than zero (got {0})")]
+    Duration(String),
+    /// A rate that is zero, negative or not a number.
+    #[error("rate must be a positive number of requests per second (got {0})")]
+    Rate(f64),
+    /// A zero timeout.
+    #[error("timeout must be greater than zero (got {0})")]
+    Timeout(String),
+    /// A URL (or URL template) that does not parse.
+    #[error("invalid URL {url:?}: {reason}")]
+    Url { url: String, reason: String },
+    /// An HTTP method that is not a valid token.
+    #[error("invalid HTTP method {0:?}")]
+    Method(String),
+    /// A header name or value that cannot be sent.
+    #[error("invalid header {0:?}: expected 'Name: value' with a valid name and value")]
+    Header(String),
+    /// A shard index outside its count.
+    #[error("invalid shard {index}/{count}: need 0 <= index < count")]
+    Shard { index: u32, count: u32 },
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopAfter {
+    /// After this many requests (over all shards).
+    Requests(u64),
+    /// After this much time; requests still in flight then are counted as cancelled.
+    #[serde(with = "secs_f64")]
+    Duration(Duration),
+}
+
+/// How request templates are picked when there are several.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Order {
+    /// Request `i` uses template `i mod len`.
+    #[default]
+    RoundRobin,
+    /// Each request picks a template at random (seeded, so runs repeat).
+    Random,
+}
+
+/// One request template: a method, a URL that may hold `{rand:…}`/`{pick:…}` fields, headers
+/// and a body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestSpec {
+    pub method: String,
+    pub url: UrlTemplate,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Body::is_empty")]
+    pub body: Body,
+}
+
+impl RequestSpec {
+    /// A GET of `url`.
+    pub fn get(url: &str) -> Result<Self, PlanError> {
+        Self::new("GET", url)
+    }
+
+    pub fn new(method: &str, url: &str) -> Result<Self, PlanError> {
+        let spec = Self {
+            method: method.to_string(),
+            url: UrlTemplate::parse(url)?,
+            headers: Vec::new(),
+            body: Body::default(),
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// Adds a header given as `Name: value`.
+    pub fn header_line(mut self, line: &str) -> Result<Self, PlanError> {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| PlanError::Header(line.to_string()))?;
+        self.headers
+            .push((name.trim().to_string(), value.trim().to_string()));
+        self.validate()?;
+        Ok(self)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Result<Self, PlanError> {
+        self.headers.push((name.to_string(), value.to_string()));
+        self.validate()?;
+        Ok(self)
+    }
+
+    pub fn body(mut self, body: impl Into<Body>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    fn validate(&self) -> Result<(), PlanError> {
+        if http::Method::from_bytes(self.method.as_bytes()).is_err() || self.method.is_empty() {
+            return Err(PlanError::Method(self.method.clone()));
+        }
+        for (name, value) in &self.headers {
+            let ok = http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && http::HeaderValue::from_str(value).is_ok();
+            if !ok {
+                return Err(PlanError::Header(format!("{name}: {value}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A whole load test. Build one with [`Plan::builder`]; a deserialized plan is checked with
+/// [`Plan::validate`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub requests: Vec<RequestSpec>,
+    #[serde(default)]
+    pub order: Order,
+    /// Seeds URL templates and random order, so a run can be repeated exactly.
+    #[serde(default)]
+    pub seed: u64,
+    pub stop: StopAfter,
+    /// The most requests in flight at once (over all shards of this process).
+    pub concurrency: u32,
+    /// Requests per second over the whole run (all shards together); `None` is as fast as
+    /// the in-flight limit allows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_secs_f64"
+    )]
+    pub timeout: Option<Duration>,
+    /// Requests sent before measuring starts; counted, but not in the statistics.
+    #[serde(default)]
+    pub warmup: u64,
+}
+
+impl Plan {
+    pub fn builder() -> PlanBuilder {
+        PlanBuilder::default()
+    }
+
+    /// Checks every field; used after deserializing a plan from outside.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        if self.requests.is_empty() {
+            return Err(PlanError::NoRequests);
+        }
+        for r in &self.requests {
+            r.validate()?;
+        }
+        if self.concurrency == 0 {
+            return Err(PlanError::Concurrency(0));
+        }
+        match self.stop {
+            StopAfter::Requests(0) => return Err(PlanError::Requests(0)),
+            StopAfter::Duration(d) if d.is_zero() => {
+                return Err(PlanError::Duration(format_duration(d)));
+            }
+            _ => {}
+        }
+        if let Some(rate) = self.rate
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            return Err(PlanError::Rate(rate));
+        }
+        if let Some(t) = self.timeout
+            && t.is_zero()
+        {
+            return Err(PlanError::Timeout(format_duration(t)));
+        }
+        Ok(())
+    }
+}
+
+/// Builds a [`Plan`], refusing bad values with a [`PlanError`] at `build`.
+#[derive(Debug, Clone)]
+pub struct PlanBuilder {
+    requests: Vec<RequestSpec>,
+    order: Order,
+    seed: u64,
+    stop: StopAfter,
+    concurrency: u64,
+    rate: Option<f64>,
+    timeout: Option<Duration>,
+    warmup: u64,
+}
+
+impl Default for PlanBuilder {
+    fn default() -> Self {
+        Self {
+            requests: Vec::new(),
+            order: Order::RoundRobin,
+            seed: 0,
+            stop: StopAfter::Requests(200),
+            concurrency: 50,
+            rate: None,
+            timeout: Some(Duration::from_secs(20)),
+            warmup: 0,
+        }
+    }
+}
+
+impl PlanBuilder {
+    pub fn request(mut self, spec: RequestSpec) -> Self {
+        self.requests.push(spec);
+        self
+    }
+    pub fn order(mut self, order: Order) -> Self {
+        self.order = order;
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    pub fn requests(mut self, n: u64) -> Self {
+        self.stop = StopAfter::Requests(n);
+        self
+    }
+    pub fn duration(mut self, d: Duration) -> Self {
+        self.stop = StopAfter::Duration(d);
+        self
+    }
+    pub fn concurrency(mut self, c: u64) -> Self {
+        self.concurrency = c;
+        self
+    }
+    pub fn rate(mut self, rate: Option<f64>) -> Self {
+        self.rate = rate;
+        self
+    }
+    pub fn timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    pub fn warmup(mut self, n: u64) -> Self {
+        self.warmup = n;
+        self
+    }
+
+    pub fn build(self) -> Result<Plan, PlanError> {
+        let concurrency = u32::try_from(self.concurrency)
+            .map_err(|_| PlanError::Concurrency(self.concurrency))?;
+        let plan = Plan {
+            requests: self.requests,
+            order: self.order,
+            seed: self.seed,
+            stop: self.stop,
+            concurrency,
+            rate: self.rate,
+            timeout: self.timeout,
+            warmup: self.warmup,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+}
+
+/// The `I`-th of `N` equal parts of a plan: threads of one process, processes, or machines.
+/// Part `I` takes the global request indices `I, I+N, I+2N, …`, so the parts add up exactly,
+/// interleave evenly in time under a rate, and walk disjoint slices of a template sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// The whole plan, unsplit.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    pub fn new(index: u32, count: u32) -> Result<Self, PlanError> {
+        if count == 0 || index >= count {
+            return Err(PlanError::Shard { index, count });
+        }
+        Ok(Self { index, count })
+    }
+
+    /// Splits this shard into `parts` sub-shards (e.g. one per thread of a machine shard).
+    pub fn split(self, part: u32, parts: u32) -> Shard {
+        Shard {
+            index: self.index + part * self.count,
+            count: self.count * parts,
+        }
+    }
+
+    /// How many of the global indices `0..n` belong to this shard.
+    pub fn share_of(self, n: u64) -> u64 {
+        let (index, count) = (u64::from(self.index), u64::from(self.count));
+        if n <= index {
+            0
+        } else {
+            (n - index).div_ceil(count)
+        }
+    }
+
+    /// The global index of this shard's `local`-th request.
+    pub fn global_index(self, local: u64) -> u64 {
+        u64::from(self.index) + local * u64::from(self.count)
+    }
+}
+
+/// Parses a human duration such as `10s`, `2m`, `1h30m` or `250ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err("empty duration: expected a number with a unit, such as 10s or 2m".into());
+    }
+    if trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!(
+            "duration {trimmed:?} has no unit: write e.g. {trimmed}s or {trimmed}ms"
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|e| format!("invalid duration {trimmed:?}: {e}"))
+}
+
+/// Formats a duration for messages and reports (`1.5s`, `250ms`).
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 1.0 {
+        format!("{}s", trim_float(s))
+    } else {
+        format!("{}ms", trim_float(s * 1e3))
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+mod secs_f64 {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs)
+            .map_err(|_| D::Error::custom(format!("bad duration {secs}")))
+    }
+}
+
+mod opt_secs_f64 {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|secs| {
+                Duration::try_from_secs_f64(secs)
+                    .map_err(|_| D::Error::custom(format!("bad duration {secs}")))
+            })
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> PlanBuilder {
+        Plan::builder().request(RequestSpec::get("http://127.0.0.1:1/").unwrap())
+    }
+
+    #[test]
+    fn bad_values_name_field_and_value() {
+        let cases: Vec<(PlanBuilder, &str)> = vec![
+            (
+                base().concurrency(0),
+                "concurrency must be at least 1 (got 0)",
+            ),
+            (base().requests(0), "requests must be at least 1 (got 0)"),
+            (
+                base().duration(Duration::ZERO),
+                "duration must be greater than zero (got 0ms)",
+            ),
+            (
+                base().rate(Some(0.0)),
+                "rate must be a positive number of requests per second (got 0)",
+            ),
+            (base().rate(Some(-3.0)), "(got -3)"),
+            (base().rate(Some(f64::NAN)), "(got NaN)"),
+            (
+                base().timeout(Some(Duration::ZERO)),
+                "timeout must be greater than zero",
+            ),
+            (Plan::builder(), "no request"),
+            (
+                base().concurrency(1 << 40),
+                "concurrency must be at least 1 (got 1099511627776)",
+            ),
+        ];
+        for (builder, want) in cases {
+            let err = builder.build().unwrap_err().to_string();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
+        }
+    }
+
+    #[test]
+    fn bad_request_specs() {
+        assert!(matches!(
+            RequestSpec::get("not a url"),
+            Err(PlanError::Url { .. })
+        ));
+        assert!(matches!(
+            RequestSpec::get("ftp://x/"),
+            Err(PlanError::Url { .. })
+        ));
+        assert!(matches!(
+            RequestSpec::new("GE T", "http://x/"),
+            Err(PlanError::Method(_))
+        ));
+        let spec = RequestSpec::get("http://x/").unwrap();
+        assert!(matches!(
+            spec.clone().header_line("NoColon"),
+            Err(PlanError::Header(_))
+        ));
+        assert!(matches!(
+            spec.header_line("Bad Name: v"),
+            Err(PlanError::Header(_))
+        ));
+    }
+
+    #[test]
+    fn plan_round_trips_through_json() {
+        let plan = base()
+            .duration(Duration::from_millis(1500))
+            .rate(Some(100.0))
+            .warmup(5)
+            .build()
+            .unwrap();
+        let json = serde_json::to_string(&plan).unwrap();
+        let back: Plan = serde_json::from_str(&json).unwrap();
+        assert_eq!(plan, back);
+    }
+
+    #[test]
+    fn shards_add_up_exactly() {
+        for n in [0u64, 1, 7, 10, 1001] {
+            for count in 1..6 {
+                let total: u64 = (0..count)
+                    .map(|i| Shard::new(i, count).unwrap().share_of(n))
+                    .sum();
+                assert_eq!(total, n, "n={n} count={count}");
+            }
+        }
+        assert!(Shard::new(3, 3).is_err());
+        assert!(Shard::new(0, 0).is_err());
+        // Thread 1 of 2 inside machine shard 1 of 3 takes indices 4, 10, 16, ...
+        let s = Shard::new(1, 3).unwrap().split(1, 2);
+        assert_eq!((s.global_index(0), s.global_index(1)), (4, 10));
+    }
+
+    #[test]
+    fn durations_parse_with_clear_errors() {
+        assert_eq!(parse_duration("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("10").unwrap_err().contains("no unit"));
+        assert!(parse_duration("").unwrap_err().contains("empty"));
+        assert!(
+            parse_duration("ten seconds")
+                .unwrap_err()
+                .contains("invalid duration")
+        );
+        assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
+    }
+}

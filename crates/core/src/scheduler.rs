@@ -1,0 +1,306 @@
+//! The scheduler: issues a plan's requests through a [`Transport`], paced by a [`Clock`], and
+//! records what comes back into [`Stats`].
+//!
+//! It never spawns: `concurrency` long-lived slot loops run joined in one future, each taking
+//! the next request when its previous one is done. That never exceeds the in-flight limit, costs
+//! no allocation per request, and runs the same on the browser's single thread and on a tokio
+//! current-thread runtime (the CLI runs one scheduler per core and merges their `Stats`).
+//!
+//! Closed model (no rate): a slot sends as soon as it is free. Open model (rate): request `i`
+//! is *intended* to start at `i / rate`; a slot waits for that moment, and latency counts from
+//! it, so a stalled server cannot hide its stall by slowing the client down (coordinated
+//! omission). The latency from the actual send is kept as well.
+
+use std::cell::{Cell, RefCell};
+use std::future::pending;
+use std::pin::pin;
+use std::time::Duration;
+
+use futures::future::{Either, join_all, select};
+
+use crate::clock::Clock;
+use crate::plan::{Order, Plan, Shard, StopAfter, format_duration};
+use crate::stats::{Sample, Stats};
+use crate::stop::StopSignal;
+use crate::transport::{ErrorKind, Outcome, Request, RequestError, Transport};
+
+/// Runs one shard of a plan. Build with [`Scheduler::new`], then [`run`](Scheduler::run).
+pub struct Scheduler<'a, T, C> {
+    plan: &'a Plan,
+    shard: Shard,
+    concurrency: u32,
+    transport: &'a T,
+    clock: &'a C,
+    stop: StopSignal,
+}
+
+/// A request the scheduler has decided to send: its global index and, under a rate, when it
+/// should start.
+#[derive(Debug, Clone, Copy)]
+struct Ticket {
+    index: u64,
+    intended: Option<Duration>,
+}
+
+/// Warm-up and measurement are two phases of the same slot loops.
+struct Phase {
+    /// How many requests this shard sends in the phase (`None`: until the deadline).
+    limit: Option<u64>,
+    deadline: Option<Duration>,
+    /// Monotonic start of the phase; the intended start of request 0.
+    t0: Duration,
+    /// Wall-clock time at `t0`.
+    unix0: Duration,
+    rate: Option<f64>,
+    measure: bool,
+    /// Keeps warm-up URLs apart from measured ones in the seeded sequence.
+    salt: u64,
+    next: Cell<u64>,
+}
+
+impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
+    pub fn new(plan: &'a Plan, transport: &'a T, clock: &'a C) -> Self {
+        Self {
+            plan,
+            shard: Shard::WHOLE,
+            concurrency: plan.concurrency,
+            transport,
+            clock,
+            stop: StopSignal::new(),
+        }
+    }
+
+    /// Runs only this part of the plan (its requests, its share of the rate).
+    pub fn shard(mut self, shard: Shard) -> Self {
+        self.shard = shard;
+        self
+    }
+
+    /// This scheduler's own in-flight limit (default: the plan's); the CLI splits the plan's
+    /// limit across its threads.
+    pub fn concurrency(mut self, concurrency: u32) -> Self {
+        self.concurrency = concurrency.max(1);
+        self
+    }
+
+    pub fn stop_signal(mut self, stop: StopSignal) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Runs warm-up, then the measured phase, writing into `stats` as requests finish. `stats`
+    /// is never borrowed across an await, so the caller may read it between polls for live
+    /// progress. On return every issued request is accounted for.
+    pub async fn run(&self, stats: &RefCell<Stats>) {
+        if self.plan.warmup > 0 {
+            let phase = self.phase(
+                Some(self.shard.share_of(self.plan.warmup)),
+                None,
+                None,
+                false,
+            );
+            self.run_phase(&phase, stats).await;
+        }
+        let (limit, duration) = match self.plan.stop {
+            StopAfter::Requests(n) => (Some(self.shard.share_of(n)), None),
+            StopAfter::Duration(d) => (None, Some(d)),
+        };
+        let phase = self.phase(limit, duration, self.plan.rate, true);
+        stats.borrow_mut().begin(phase.unix0);
+        if !self.stop.is_stopped() {
+            self.run_phase(&phase, stats).await;
+        }
+        // A duration run spans its duration, even when a rate ran out of tickets early or a
+        // timer fired late; a stopped run spans what it ran.
+        let end = match phase.deadline {
+            Some(d) if !self.stop.is_stopped() => d,
+            _ => self.clock.now(),
+        };
+        stats.borrow_mut().finish(phase.unix_at(end));
+    }
+
+    fn phase(
+        &self,
+        limit: Option<u64>,
+        duration: Option<Duration>,
+        rate: Option<f64>,
+        measure: bool,
+    ) -> Phase {
+        let t0 = self.clock.now();
+        Phase {
+            limit,
+            deadline: duration.map(|d| t0 + d),
+            t0,
+            unix0: self.clock.unix_now(),
+            rate,
+            measure,
+            salt: if measure { 0 } else { 0x5741_524d_5550 },
+            next: Cell::new(0),
+        }
+    }
+
+    async fn run_phase(&self, phase: &Phase, stats: &RefCell<Stats>) {
+        let slots = match phase.limit {
+            Some(limit) => u64::from(self.concurrency).min(limit),
+            None => u64::from(self.concurrency),
+        };
+        let slots = join_all((0..slots as usize).map(|slot| self.slot(slot, phase, stats)));
+        let deadline = async {
+            match phase.deadline {
+                Some(d) => self.clock.sleep_until(d).await,
+                None => pending().await,
+            }
+        };
+        let aborted = pin!(self.stop.aborted());
+        let deadline = pin!(deadline);
+        let end = select(aborted, deadline);
+        // Whatever is still in flight when this returns early is dropped here, and counted as
+        // cancelled by `Stats::finish`.
+        select(pin!(slots), end).await;
+    }
+
+    async fn slot(&self, slot: usize, phase: &Phase, stats: &RefCell<Stats>) {
+        let mut session = self.transport.session(slot);
+        let mut url = String::new();
+        while let Some(ticket) = self.next_ticket(phase) {
+            if let Some(at) = ticket.intended {
+                self.clock.sleep_until(at).await;
+                if self.stop.is_stopped() {
+                    break;
+                }
+            }
+            let (spec_index, spec, url) = self.prepare(ticket.index, phase, &mut url);
+            let request = Request {
+                index: ticket.index,
+                spec_index,
+                spec,
+                url,
+            };
+            {
+                let mut stats = stats.borrow_mut();
+                if phase.measure {
+                    stats.record_issued();
+                } else {
+                    stats.record_warmup();
+                }
+            }
+            let start = self.clock.now();
+            let outcome = self.send_with_timeout(&mut session, &request, start).await;
+            if phase.measure {
+                let end = self.clock.now();
+                let from = ticket.intended.unwrap_or(start).min(start);
+                stats.borrow_mut().record(&Sample {
+                    latency: end.saturating_sub(from),
+                    uncorrected: ticket.intended.map(|_| end.saturating_sub(start)),
+                    end_unix: phase.unix_at(end),
+                    outcome: &outcome,
+                });
+            }
+        }
+    }
+
+    async fn send_with_timeout(
+        &self,
+        session: &mut T::Session,
+        request: &Request<'_>,
+        start: Duration,
+    ) -> Outcome {
+        let send = self.transport.send(session, request);
+        let Some(timeout) = self.plan.timeout else {
+            return send.await;
+        };
+        match select(pin!(send), pin!(self.clock.sleep_until(start + timeout))).await {
+            Either::Left((outcome, _)) => outcome,
+            Either::Right(_) => Outcome::Error(RequestError::new(
+                ErrorKind::Timeout,
+                format!(
+                    "no complete response within the {} timeout",
+                    format_duration(timeout)
+                ),
+            )),
+        }
+    }
+
+    fn next_ticket(&self, phase: &Phase) -> Option<Ticket> {
+        if self.stop.is_stopped() {
+            return None;
+        }
+        let local = phase.next.get();
+        if phase.limit.is_some_and(|limit| local >= limit) {
+            return None;
+        }
+        let index = self.shard.global_index(local);
+        let intended = match phase.rate {
+            Some(rate) => {
+                let at = phase.t0 + Duration::from_secs_f64(index as f64 / rate);
+                if phase.deadline.is_some_and(|d| at >= d) {
+                    return None;
+                }
+                Some(at)
+            }
+            None => {
+                if phase.deadline.is_some_and(|d| self.clock.now() >= d) {
+                    return None;
+                }
+                None
+            }
+        };
+        phase.next.set(local + 1);
+        Some(Ticket { index, intended })
+    }
+
+    /// Picks the template for request `index` and expands its URL, as a pure function of
+    /// (seed, index): every thread and machine agrees on what request `index` is.
+    fn prepare<'s>(
+        &'s self,
+        index: u64,
+        phase: &Phase,
+        buf: &'s mut String,
+    ) -> (usize, &'s crate::plan::RequestSpec, &'s str) {
+        let requests = &self.plan.requests;
+        let fixed = requests.len() == 1 && requests[0].url.is_fixed();
+        if fixed {
+            return (0, &requests[0], requests[0].url.as_str());
+        }
+        let mut rng = fastrand::Rng::with_seed(mix(self.plan.seed ^ phase.salt, index));
+        let spec_index = match self.plan.order {
+            Order::RoundRobin => (index % requests.len() as u64) as usize,
+            Order::Random => rng.usize(..requests.len()),
+        };
+        let spec = &requests[spec_index];
+        if spec.url.is_fixed() {
+            return (spec_index, spec, spec.url.as_str());
+        }
+        spec.url.expand(&mut rng, buf);
+        (spec_index, spec, buf.as_str())
+    }
+}
+
+impl Phase {
+    fn unix_at(&self, t: Duration) -> Duration {
+        self.unix0 + t.saturating_sub(self.t0)
+    }
+}
+
+/// splitmix64 of (seed, index): neighbouring indices get unrelated random streams.
+fn mix(seed: u64, index: u64) -> u64 {
+    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Convenience for the common case: one scheduler over the whole plan, fresh statistics.
+pub async fn run_plan<T: Transport, C: Clock>(
+    plan: &Plan,
+    transport: &T,
+    clock: &C,
+    stop: StopSignal,
+) -> Stats {
+    let stats = RefCell::new(Stats::new(plan.rate.is_some()));
+    Scheduler::new(plan, transport, clock)
+        .stop_signal(stop)
+        .run(&stats)
+        .await;
+    stats.into_inner()
+}

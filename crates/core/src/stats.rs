@@ -1,0 +1,410 @@
+//! Statistics of a run: HdrHistograms and counters in constant memory (the time series grows
+//! with the run's duration, never with its request count), merged exactly across threads,
+//! processes and machines.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::transport::{ErrorKind, Outcome};
+
+/// Latency histograms hold microseconds with 3 significant digits.
+pub const SIGFIG: u8 = 3;
+/// Per-second histograms only feed charts; 2 digits keep a long run's series small.
+pub const INTERVAL_SIGFIG: u8 = 2;
+
+pub(crate) fn new_histogram() -> Histogram<u64> {
+    Histogram::new(SIGFIG).expect("3 significant digits is a valid histogram precision")
+}
+
+fn new_interval_histogram() -> Histogram<u32> {
+    Histogram::new(INTERVAL_SIGFIG).expect("2 significant digits is a valid histogram precision")
+}
+
+/// Records `value`, growing the histogram as needed (`saturating_record` would clamp first).
+fn put<T: hdrhistogram::Counter>(h: &mut Histogram<T>, value: u64) {
+    if h.record(value).is_err() {
+        h.saturating_record(value);
+    }
+}
+
+pub(crate) fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// One finished request, as the scheduler reports it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// From the intended start when a rate is set (coordinated-omission corrected), otherwise
+    /// from the actual start.
+    pub latency: Duration,
+    /// From the actual start; kept beside `latency` when a rate is set.
+    pub uncorrected: Option<Duration>,
+    /// Wall-clock time at completion, which second of the time series it lands in.
+    pub end_unix: Duration,
+    pub outcome: &'a Outcome,
+}
+
+/// One second of the time series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval {
+    /// Requests that finished in this second (responses and errors).
+    pub count: u64,
+    /// Of those, how many failed (errors and 4xx/5xx).
+    pub errors: u64,
+    /// Latency of the responses, in microseconds.
+    pub latency: Histogram<u32>,
+}
+
+impl Interval {
+    fn new() -> Self {
+        Self {
+            count: 0,
+            errors: 0,
+            latency: new_interval_histogram(),
+        }
+    }
+
+    pub(crate) fn from_parts(count: u64, errors: u64, latency: Histogram<u32>) -> Self {
+        Self {
+            count,
+            errors,
+            latency,
+        }
+    }
+
+    fn merge(&mut self, other: &Interval) {
+        self.count += other.count;
+        self.errors += other.errors;
+        self.latency
+            .add(&other.latency)
+            .expect("auto-resizing histograms always add");
+    }
+
+    /// Latency at quantile `q` in milliseconds, if any response finished in this second.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(q) as f64 / 1e3)
+    }
+}
+
+/// Everything a run measured. See the crate docs for what each counter means.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub(crate) started_unix_us: Option<u64>,
+    pub(crate) ended_unix_us: Option<u64>,
+    pub(crate) issued: u64,
+    pub(crate) succeeded: u64,
+    pub(crate) failed: u64,
+    pub(crate) cancelled: u64,
+    pub(crate) warmup: u64,
+    pub(crate) bytes: u64,
+    pub(crate) latency: Histogram<u64>,
+    pub(crate) uncorrected: Option<Histogram<u64>>,
+    pub(crate) ttfb: Histogram<u64>,
+    pub(crate) connect: Histogram<u64>,
+    pub(crate) status: BTreeMap<u16, u64>,
+    pub(crate) errors: BTreeMap<ErrorKind, u64>,
+    pub(crate) error_messages: BTreeMap<ErrorKind, String>,
+    pub(crate) series: BTreeMap<u64, Interval>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Self::new(false)
+    }
+}
+
+impl Stats {
+    /// Empty statistics. `corrected` is true for runs with a rate, which keep the uncorrected
+    /// latency beside the corrected one.
+    pub fn new(corrected: bool) -> Self {
+        Self {
+            started_unix_us: None,
+            ended_unix_us: None,
+            issued: 0,
+            succeeded: 0,
+            failed: 0,
+            cancelled: 0,
+            warmup: 0,
+            bytes: 0,
+            latency: new_histogram(),
+            uncorrected: corrected.then(new_histogram),
+            ttfb: new_histogram(),
+            connect: new_histogram(),
+            status: BTreeMap::new(),
+            errors: BTreeMap::new(),
+            error_messages: BTreeMap::new(),
+            series: BTreeMap::new(),
+        }
+    }
+
+    /// Marks the start of measuring (the earliest start wins when shards merge).
+    pub fn begin(&mut self, unix: Duration) {
+        let us = micros(unix);
+        self.started_unix_us = Some(self.started_unix_us.map_or(us, |s| s.min(us)));
+        self.ended_unix_us = Some(self.ended_unix_us.map_or(us, |e| e.max(us)));
+    }
+
+    /// A request was handed to the transport.
+    pub fn record_issued(&mut self) {
+        self.issued += 1;
+    }
+
+    /// A warm-up request finished; it counts only here.
+    pub fn record_warmup(&mut self) {
+        self.warmup += 1;
+    }
+
+    /// A request finished with a response or an error.
+    pub fn record(&mut self, sample: &Sample<'_>) {
+        let end_us = micros(sample.end_unix);
+        self.ended_unix_us = Some(self.ended_unix_us.map_or(end_us, |e| e.max(end_us)));
+        let interval = self
+            .series
+            .entry(end_us / 1_000_000)
+            .or_insert_with(Interval::new);
+        interval.count += 1;
+        match sample.outcome {
+            Outcome::Response(r) => {
+                let ok = (200..400).contains(&r.status) || r.status == 0;
+                if ok {
+                    self.succeeded += 1;
+                } else {
+                    self.failed += 1;
+                    interval.errors += 1;
+                }
+                *self.status.entry(r.status).or_insert(0) += 1;
+                self.bytes += r.bytes;
+                let us = micros(sample.latency);
+                put(&mut self.latency, us);
+                put(&mut interval.latency, us);
+                if let (Some(h), Some(u)) = (self.uncorrected.as_mut(), sample.uncorrected) {
+                    put(h, micros(u));
+                }
+                if let Some(t) = r.ttfb {
+                    put(&mut self.ttfb, micros(t));
+                }
+                if let Some(c) = r.connect {
+                    put(&mut self.connect, micros(c));
+                }
+            }
+            Outcome::Error(e) => {
+                self.failed += 1;
+                interval.errors += 1;
+                *self.errors.entry(e.kind).or_insert(0) += 1;
+                self.error_messages
+                    .entry(e.kind)
+                    .or_insert_with(|| e.message.clone());
+            }
+        }
+    }
+
+    /// Ends the run: whatever was issued but never finished is cancelled.
+    pub fn finish(&mut self, unix: Duration) {
+        let done = self.succeeded + self.failed + self.cancelled;
+        self.cancelled += self.issued.saturating_sub(done);
+        let us = micros(unix);
+        self.ended_unix_us = Some(self.ended_unix_us.map_or(us, |e| e.max(us)));
+    }
+
+    /// Adds `other` into `self` exactly: histograms added, counters summed, the time series
+    /// aligned by wall-clock second, the run's span the union of both.
+    pub fn merge(&mut self, other: &Stats) {
+        self.started_unix_us = match (self.started_unix_us, other.started_unix_us) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.ended_unix_us = self.ended_unix_us.max(other.ended_unix_us);
+        self.issued += other.issued;
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.cancelled += other.cancelled;
+        self.warmup += other.warmup;
+        self.bytes += other.bytes;
+        let add = |a: &mut Histogram<u64>, b: &Histogram<u64>| {
+            a.add(b).expect("auto-resizing histograms always add");
+        };
+        add(&mut self.latency, &other.latency);
+        match (self.uncorrected.as_mut(), other.uncorrected.as_ref()) {
+            (Some(a), Some(b)) => add(a, b),
+            (None, Some(b)) => self.uncorrected = Some(b.clone()),
+            _ => {}
+        }
+        add(&mut self.ttfb, &other.ttfb);
+        add(&mut self.connect, &other.connect);
+        for (code, n) in &other.status {
+            *self.status.entry(*code).or_insert(0) += n;
+        }
+        for (kind, n) in &other.errors {
+            *self.errors.entry(*kind).or_insert(0) += n;
+        }
+        for (kind, msg) in &other.error_messages {
+            self.error_messages
+                .entry(*kind)
+                .or_insert_with(|| msg.clone());
+        }
+        for (second, interval) in &other.series {
+            self.series
+                .entry(*second)
+                .or_insert_with(Interval::new)
+                .merge(interval);
+        }
+    }
+
+    /// Requests accounted for: issued and finished, failed or cancelled.
+    pub fn total(&self) -> u64 {
+        self.succeeded + self.failed + self.cancelled
+    }
+    /// Requests handed to the transport (equals `total` once the run has finished).
+    pub fn issued(&self) -> u64 {
+        self.issued
+    }
+    /// Requests in flight right now (0 once finished).
+    pub fn in_flight(&self) -> u64 {
+        self.issued.saturating_sub(self.total())
+    }
+    /// Responses with status 2xx or 3xx (or opaque browser responses).
+    pub fn succeeded(&self) -> u64 {
+        self.succeeded
+    }
+    /// Responses with 4xx/5xx, and requests that ended in an error.
+    pub fn failed(&self) -> u64 {
+        self.failed
+    }
+    /// Requests abandoned by a stop, an abort or the end of the duration.
+    pub fn cancelled(&self) -> u64 {
+        self.cancelled
+    }
+    pub fn warmup(&self) -> u64 {
+        self.warmup
+    }
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    /// Requests that ended in an error (no response).
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+    /// Latency of every response, in µs; corrected for coordinated omission under a rate.
+    pub fn latency(&self) -> &Histogram<u64> {
+        &self.latency
+    }
+    /// Latency from the actual send, when a rate was set.
+    pub fn uncorrected(&self) -> Option<&Histogram<u64>> {
+        self.uncorrected.as_ref()
+    }
+    pub fn ttfb(&self) -> &Histogram<u64> {
+        &self.ttfb
+    }
+    pub fn connect(&self) -> &Histogram<u64> {
+        &self.connect
+    }
+    pub fn status_codes(&self) -> &BTreeMap<u16, u64> {
+        &self.status
+    }
+    pub fn errors(&self) -> &BTreeMap<ErrorKind, u64> {
+        &self.errors
+    }
+    /// The first message seen for each error kind.
+    pub fn error_messages(&self) -> &BTreeMap<ErrorKind, String> {
+        &self.error_messages
+    }
+    /// Per-second intervals keyed by Unix second.
+    pub fn series(&self) -> &BTreeMap<u64, Interval> {
+        &self.series
+    }
+    pub fn started_unix(&self) -> Option<Duration> {
+        self.started_unix_us.map(Duration::from_micros)
+    }
+    /// Time from the start of measuring to the last completion (or the end of the run).
+    pub fn elapsed(&self) -> Duration {
+        match (self.started_unix_us, self.ended_unix_us) {
+            (Some(s), Some(e)) => Duration::from_micros(e.saturating_sub(s)),
+            _ => Duration::ZERO,
+        }
+    }
+    /// Finished requests (responses and errors) per second of elapsed time.
+    pub fn rps(&self) -> f64 {
+        let secs = self.elapsed().as_secs_f64();
+        if secs > 0.0 {
+            (self.succeeded + self.failed) as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{RequestError, Response};
+
+    fn ok(status: u16) -> Outcome {
+        Outcome::Response(Response {
+            status,
+            bytes: 10,
+            ttfb: None,
+            connect: None,
+        })
+    }
+
+    fn sample(outcome: &Outcome, ms: u64, at_s: u64) -> Sample<'_> {
+        Sample {
+            latency: Duration::from_millis(ms),
+            uncorrected: None,
+            end_unix: Duration::from_secs(at_s),
+            outcome,
+        }
+    }
+
+    #[test]
+    fn counts_status_classes_and_errors() {
+        let mut s = Stats::new(false);
+        s.begin(Duration::from_secs(100));
+        let outcomes = [
+            ok(200),
+            ok(301),
+            ok(404),
+            ok(503),
+            Outcome::Error(RequestError::new(ErrorKind::Reset, "reset by peer")),
+        ];
+        for o in &outcomes {
+            s.record_issued();
+            s.record(&sample(o, 5, 100));
+        }
+        s.record_issued();
+        s.finish(Duration::from_secs(101));
+        assert_eq!((s.succeeded(), s.failed(), s.cancelled()), (2, 3, 1));
+        assert_eq!(s.total(), s.issued());
+        assert_eq!(s.latency().len(), 4, "errors carry no latency");
+        assert_eq!(s.errors()[&ErrorKind::Reset], 1);
+        assert_eq!(s.error_messages()[&ErrorKind::Reset], "reset by peer");
+        assert_eq!(s.series()[&100].count, 5);
+        assert_eq!(s.series()[&100].errors, 3);
+        assert_eq!(s.elapsed(), Duration::from_secs(1));
+        assert_eq!(s.bytes(), 40);
+    }
+
+    #[test]
+    fn percentiles_match_a_sorted_list() {
+        let mut s = Stats::new(false);
+        let mut values: Vec<u64> = (0..10_000u64).map(|i| (i * 7919) % 250_000 + 100).collect();
+        let o = ok(200);
+        for v in &values {
+            s.record(&Sample {
+                latency: Duration::from_micros(*v),
+                uncorrected: None,
+                end_unix: Duration::ZERO,
+                outcome: &o,
+            });
+        }
+        values.sort_unstable();
+        for q in [0.1, 0.5, 0.9, 0.99, 0.999] {
+            let exact = values[((q * values.len() as f64).ceil() as usize).saturating_sub(1)];
+            let got = s.latency().value_at_quantile(q);
+            let err = (got as f64 - exact as f64).abs() / exact as f64;
+            assert!(err <= 0.001, "q={q}: exact {exact}, histogram {got}");
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Deterministic scheduler tests: a scripted transport on a virtual clock. The same file runs
+//! natively and, as wasm-bindgen tests, in headless Chromium.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use flak_core::sim::{ScriptedTransport, VirtualClock, block_on};
+use flak_core::{
+    ErrorKind, Order, Outcome, Plan, RequestError, RequestSpec, Response, Scheduler, Shard, Stats,
+    StopSignal, run_plan,
+};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+const EPOCH: Duration = Duration::from_secs(1_763_000_000);
+
+fn ok() -> Outcome {
+    Outcome::Response(Response {
+        status: 200,
+        bytes: 13,
+        ttfb: None,
+        connect: None,
+    })
+}
+
+fn spec(url: &str) -> RequestSpec {
+    RequestSpec::get(url).unwrap()
+}
+
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+/// Milliseconds a request takes, varied by index so that completions interleave.
+fn varied(index: u64) -> Duration {
+    ms(5 + (index * 7919) % 45)
+}
+
+fn assert_accounted(stats: &Stats) {
+    assert_eq!(
+        stats.issued(),
+        stats.succeeded() + stats.failed() + stats.cancelled(),
+        "issued = succeeded + failed + cancelled"
+    );
+}
+
+#[test]
+fn never_more_in_flight_than_the_limit_and_exactly_n_issued() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |r| (varied(r.index), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(7)
+        .requests(1000)
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(transport.peak_in_flight(), 7);
+    assert_eq!(transport.received(), 1000);
+    assert_eq!(
+        (stats.total(), stats.succeeded(), stats.cancelled()),
+        (1000, 1000, 0)
+    );
+    assert_eq!(stats.latency().len(), 1000);
+    assert_accounted(&stats);
+}
+
+#[test]
+fn rate_paces_sends_on_schedule() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |_| (ms(3), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(10)
+        .requests(50)
+        .rate(Some(100.0))
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    let times = transport.send_times();
+    assert_eq!(times.len(), 50);
+    for (i, t) in times.iter().enumerate() {
+        assert_eq!(*t, ms(10 * i as u64), "request {i} starts at {i}×10 ms");
+    }
+    // 50 requests intended over 0..490 ms, the last ends at 493 ms.
+    assert_eq!(stats.elapsed(), ms(493));
+}
+
+#[test]
+fn rate_with_duration_issues_rate_times_duration() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |_| (ms(2), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(5)
+        .duration(Duration::from_secs(5))
+        .rate(Some(200.0))
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(transport.received(), 1000);
+    assert_eq!(stats.total(), 1000);
+    assert_eq!(stats.elapsed(), Duration::from_secs(5));
+}
+
+#[test]
+fn latency_counts_from_the_intended_start_under_a_rate() {
+    // 10 req/s, one slot: request 0 stalls 350 ms, the rest take 10 ms. Intended starts are
+    // 0, 100, 200, 300, 400 ms; actual starts 0, 350, 360, 370, 400 ms.
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |r| {
+        (if r.index == 0 { ms(350) } else { ms(10) }, ok())
+    });
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(1)
+        .requests(5)
+        .rate(Some(10.0))
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(
+        transport.send_times(),
+        vec![ms(0), ms(350), ms(360), ms(370), ms(400)]
+    );
+    let values = |h: &hdrhistogram::Histogram<u64>| -> Vec<u64> {
+        h.iter_recorded()
+            .flat_map(|v| {
+                let ms = (h.median_equivalent(v.value_iterated_to()) as f64 / 1e3).round() as u64;
+                std::iter::repeat_n(ms, v.count_at_value() as usize)
+            })
+            .collect()
+    };
+    assert_eq!(
+        values(stats.latency()),
+        vec![10, 80, 170, 260, 350],
+        "corrected"
+    );
+    let uncorrected = stats.uncorrected().expect("kept under a rate");
+    assert_eq!(
+        values(uncorrected),
+        vec![10, 10, 10, 10, 350],
+        "uncorrected"
+    );
+}
+
+#[test]
+fn shards_merge_to_exactly_one_run() {
+    let script = |r: &flak_core::Request<'_>| {
+        let outcome = match r.index % 10 {
+            0 => Outcome::Response(Response {
+                status: 503,
+                bytes: 0,
+                ttfb: None,
+                connect: None,
+            }),
+            1 => Outcome::Error(RequestError::new(ErrorKind::Reset, "reset")),
+            _ => ok(),
+        };
+        (varied(r.index), outcome)
+    };
+    let plan = Plan::builder()
+        .request(spec("http://t/a/{rand:1-1000}"))
+        .concurrency(1000)
+        .requests(2003)
+        .rate(Some(500.0))
+        .build()
+        .unwrap();
+    let whole = {
+        let clock = VirtualClock::new(EPOCH);
+        let transport = ScriptedTransport::new(&clock, script);
+        block_on(
+            &clock,
+            run_plan(&plan, &transport, &clock, StopSignal::new()),
+        )
+    };
+    let mut merged = Stats::new(true);
+    let mut urls = Vec::new();
+    for i in 0..3 {
+        let clock = VirtualClock::new(EPOCH);
+        let transport = ScriptedTransport::new(&clock, script);
+        let stats = RefCell::new(Stats::new(true));
+        let scheduler = Scheduler::new(&plan, &transport, &clock).shard(Shard::new(i, 3).unwrap());
+        block_on(&clock, scheduler.run(&stats));
+        merged.merge(&stats.into_inner());
+        urls.extend(transport.urls());
+    }
+    assert_eq!(
+        merged, whole,
+        "histograms, counters and time series all equal"
+    );
+    assert_eq!(whole.total(), 2003);
+    assert_eq!(whole.errors()[&ErrorKind::Reset], 201);
+    assert_eq!(whole.status_codes()[&503], 201);
+    assert!(
+        whole.series().len() >= 4,
+        "a point per second of a ~4 s run"
+    );
+    // Template expansion is a function of (seed, index): the shards sent the same URLs.
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, script);
+    block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    let (mut a, mut b) = (urls, transport.urls());
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn abort_counts_in_flight_requests_as_cancelled() {
+    let clock = VirtualClock::new(EPOCH);
+    let stop = StopSignal::new();
+    let trigger = stop.clone();
+    let transport = ScriptedTransport::new(&clock, move |r| {
+        if r.index == 100 {
+            trigger.abort();
+        }
+        (ms(20), ok())
+    });
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(8)
+        .requests(10_000)
+        .build()
+        .unwrap();
+    let stats = block_on(&clock, run_plan(&plan, &transport, &clock, stop));
+    assert_accounted(&stats);
+    assert_eq!(stats.issued(), transport.received());
+    // Slots that finish in the same poll as the abort see it and issue nothing more.
+    assert!(
+        (1..=8).contains(&stats.cancelled()),
+        "those in flight when aborted"
+    );
+    assert!(stats.total() < 200);
+}
+
+#[test]
+fn stop_lets_in_flight_requests_finish() {
+    let clock = VirtualClock::new(EPOCH);
+    let stop = StopSignal::new();
+    let trigger = stop.clone();
+    let transport = ScriptedTransport::new(&clock, move |r| {
+        if r.index == 50 {
+            trigger.stop();
+        }
+        (ms(20), ok())
+    });
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(4)
+        .requests(1000)
+        .build()
+        .unwrap();
+    let stats = block_on(&clock, run_plan(&plan, &transport, &clock, stop));
+    assert_accounted(&stats);
+    assert_eq!(stats.cancelled(), 0);
+    assert_eq!(stats.succeeded(), transport.received());
+}
+
+#[test]
+fn duration_ends_the_run_on_time_and_cancels_what_is_in_flight() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |_| (ms(30), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(5)
+        .duration(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(stats.elapsed(), Duration::from_secs(1));
+    // 5 slots × 33 round trips of 30 ms finish by 990 ms; the 34th round is cut at 1 s.
+    assert_eq!(stats.succeeded(), 5 * 33);
+    assert_eq!(stats.cancelled(), 5);
+    assert_accounted(&stats);
+}
+
+#[test]
+fn slow_requests_time_out() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |r| {
+        (if r.index % 2 == 0 { ms(5) } else { ms(500) }, ok())
+    });
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(2)
+        .requests(10)
+        .timeout(Some(ms(100)))
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(stats.errors()[&ErrorKind::Timeout], 5);
+    assert_eq!(stats.succeeded(), 5);
+    assert!(stats.error_messages()[&ErrorKind::Timeout].contains("100ms"));
+    assert_accounted(&stats);
+}
+
+#[test]
+fn warmup_requests_are_sent_but_not_measured() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |_| (ms(1), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(3)
+        .requests(20)
+        .warmup(10)
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(transport.received(), 30);
+    assert_eq!(
+        (stats.warmup(), stats.total(), stats.latency().len()),
+        (10, 20, 20)
+    );
+}
+
+#[test]
+fn templates_rotate_in_order_or_at_random() {
+    let urls = |order: Order, seed: u64| {
+        let clock = VirtualClock::new(EPOCH);
+        let transport = ScriptedTransport::new(&clock, |_| (ms(1), ok()));
+        let plan = Plan::builder()
+            .request(spec("http://t/a"))
+            .request(spec("http://t/b"))
+            .request(spec("http://t/c/{pick:x,y}"))
+            .order(order)
+            .seed(seed)
+            .concurrency(1)
+            .requests(9)
+            .build()
+            .unwrap();
+        block_on(
+            &clock,
+            run_plan(&plan, &transport, &clock, StopSignal::new()),
+        );
+        transport.urls()
+    };
+    let rr = urls(Order::RoundRobin, 1);
+    assert_eq!(&rr[..2], ["http://t/a", "http://t/b"]);
+    assert!(rr[2].starts_with("http://t/c/"));
+    assert_eq!(rr[3], "http://t/a");
+    assert_eq!(
+        urls(Order::Random, 7),
+        urls(Order::Random, 7),
+        "seeded: repeatable"
+    );
+    assert_ne!(urls(Order::Random, 7), urls(Order::Random, 8));
+}

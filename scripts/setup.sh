@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs everything flak needs to build, run and test, from the package registries only.
+# Idempotent: each step is skipped when the tool already reports the wanted version.
+# Usage: scripts/setup.sh [--no-cross]   (FLAK_SETUP_CROSS=0 does the same)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+cross=${FLAK_SETUP_CROSS:-1}
+[ "${1:-}" = "--no-cross" ] && cross=0
+
+log() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
+
+# --- Rust targets -----------------------------------------------------------------------------
+targets=(wasm32-unknown-unknown)
+[ "$cross" = 1 ] && targets+=(x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu)
+installed_targets=$(rustup target list --installed)
+for t in "${targets[@]}"; do
+  grep -qx "$t" <<<"$installed_targets" || { log "rustup target add $t"; rustup target add "$t"; }
+done
+
+# --- Debian packages --------------------------------------------------------------------------
+debs=(chromium chromium-driver)
+[ "$cross" = 1 ] && debs+=(musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64 qemu-user-static)
+missing=()
+for d in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" || missing+=("$d")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  log "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt_install() {
+    $sudo apt-get -o DPkg::Lock::Timeout=900 update -qq &&
+      $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  }
+  apt_install || { log "apt-get failed once; retrying"; sleep 5; apt_install; }
+fi
+
+# --- Cargo-installed tools (from source, off the crate registry) -------------------------------
+# A plain release build of these tools is fine; LTO only slows the install.
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+if ! trunk --version 2>/dev/null | grep -q " $TRUNK_VERSION"; then
+  log "cargo install trunk $TRUNK_VERSION"
+  cargo install trunk --locked --version "$TRUNK_VERSION"
+fi
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock exactly. Not --locked: its lockfile
+# pins a crate version the registry here lacks.
+wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb_version"; then
+  log "cargo install wasm-bindgen-cli $wb_version"
+  cargo install wasm-bindgen-cli --version "$wb_version"
+fi
+
+# --- npm tools: wasm-opt (binaryen) and playwright-core for the end-to-end tests ----------------
+if [ ! -x scripts/node/node_modules/.bin/wasm-opt ] || [ ! -d scripts/node/node_modules/playwright-core ] ||
+  [ scripts/node/package-lock.json -nt scripts/node/node_modules/.package-lock.json ]; then
+  log "npm ci (scripts/node)"
+  (cd scripts/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# --- Crates for the offline trunk build ---------------------------------------------------------
+cargo fetch --locked >/dev/null 2>&1 || cargo fetch
+log "ready"

@@ -1,0 +1,2 @@
+//! flak-web: the browser front end (placeholder until the app lands).
+fn main() {}
