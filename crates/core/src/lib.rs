@@ -18,7 +18,9 @@ pub mod scheduler;
 pub mod sim;
 pub mod stats;
 pub mod stop;
+pub mod targets;
 pub mod template;
+pub mod threshold;
 pub mod transport;
 
 pub use body::Body;
@@ -30,4 +32,5 @@ pub use scheduler::{Scheduler, run_plan};
 pub use stats::{Interval, Sample, Stats};
 pub use stop::StopSignal;
 pub use template::UrlTemplate;
+pub use threshold::Threshold;
 pub use transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};
