@@ -1,0 +1,195 @@
+//! The command line, in the conventions of hey and oha (`-n`, `-c`, `-z`, `-q`, `-H`, …).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flak",
+    version,
+    about = "Fire concurrent HTTP requests at an endpoint and tell the truth about what came back.",
+    after_help = "Examples:\n  flak -n 2000 -c 50 http://127.0.0.1:8081/\n  flak -z 30s -q 500 'http://127.0.0.1:8081/users/{rand:1-100000}'\n  flak -z 10s --fail-if 'p99>250ms' --fail-if 'errors>1%' -o results.json http://127.0.0.1:8081/\n  flak target --listen 127.0.0.1:8081\n\nExit codes: 0 ok, 1 a --fail-if threshold was broken, 2 bad input, 130 interrupted.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the built-in HTTP target: a small, fast server for calibration, demos and tests.
+    Target(TargetArgs),
+    /// Merge results files (from threads, processes or machines) exactly and print the report.
+    Merge(MergeArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetsOrder {
+    RoundRobin,
+    Random,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// URL to load; may hold fields expanded per request: {rand:1-100000}, {pick:a,b,c}.
+    #[arg(required_unless_present = "targets")]
+    pub url: Option<String>,
+
+    /// Number of requests to send (default 200 when no -z).
+    #[arg(short = 'n', long = "requests", conflicts_with = "duration")]
+    pub requests: Option<u64>,
+
+    /// Most requests in flight at once (one connection each over HTTP/1.1).
+    #[arg(short = 'c', long = "concurrency", default_value_t = 50)]
+    pub concurrency: u64,
+
+    /// Run for this long instead of a count: 10s, 2m, 1h.
+    #[arg(short = 'z', long = "duration")]
+    pub duration: Option<String>,
+
+    /// Requests per second for the whole run (not per worker); latency then counts from each
+    /// request's intended start.
+    #[arg(short = 'q', long = "rate")]
+    pub rate: Option<f64>,
+
+    /// HTTP method.
+    #[arg(short = 'm', long = "method", default_value = "GET")]
+    pub method: String,
+
+    /// Request header 'Name: value' (repeatable).
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+
+    /// Request body.
+    #[arg(short = 'd', long = "body", conflicts_with = "body_file")]
+    pub body: Option<String>,
+
+    /// Request body read from a file.
+    #[arg(short = 'D', long = "body-file")]
+    pub body_file: Option<PathBuf>,
+
+    /// Content-Type header.
+    #[arg(short = 'T', long = "content-type")]
+    pub content_type: Option<String>,
+
+    /// Basic authentication, user:pass.
+    #[arg(short = 'a', long = "auth")]
+    pub auth: Option<String>,
+
+    /// Timeout for each whole request; 0 for none.
+    #[arg(short = 't', long = "timeout", default_value = "20s")]
+    pub timeout: String,
+
+    /// Timeout for opening a connection (TCP and TLS).
+    #[arg(long = "connect-timeout", default_value = "10s")]
+    pub connect_timeout: String,
+
+    /// Accept any TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Use HTTP/2 (ALPN over TLS, prior knowledge over plain http).
+    #[arg(long)]
+    pub http2: bool,
+
+    /// Open a new connection for every request.
+    #[arg(long)]
+    pub disable_keepalive: bool,
+
+    /// Redirects to follow.
+    #[arg(long, default_value_t = 0)]
+    pub redirects: u32,
+
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+
+    /// Requests to send before measuring starts.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
+
+    /// Requests from a file in vegeta's targets format (METHOD URL, header lines, @body).
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+
+    /// How to walk several targets.
+    #[arg(long, value_enum, default_value_t = TargetsOrder::RoundRobin)]
+    pub targets_order: TargetsOrder,
+
+    /// Seed for URL templates and random order (default: a fresh one, printed in the JSON).
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// What to print on standard output.
+    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Write the full results file (JSON: mergeable, loadable by the browser app).
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// Exit 1 when the run breaks this threshold (repeatable): 'p99>250ms', 'errors>1%',
+    /// 'rps<1000'.
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
+
+    /// How long Ctrl-C waits for in-flight requests before cancelling them.
+    #[arg(long, default_value = "2s")]
+    pub grace: String,
+
+    /// Never show the progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub listen: String,
+
+    /// Also serve this folder (the browser app's dist/) on --app-listen, with the headers that
+    /// make the page cross-origin isolated.
+    #[arg(long, value_name = "DIR")]
+    pub app: Option<PathBuf>,
+
+    /// Address for --app.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub app_listen: String,
+
+    /// Worker threads for the server (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Results files to merge.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Write the merged results file here.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// What to print on standard output.
+    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}

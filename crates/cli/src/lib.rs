@@ -1,0 +1,135 @@
+//! The `flak` command line: argument handling, the native transport and runtime, output
+//! files, and the built-in target server. The engine itself is `flak-core`.
+//!
+//! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
+//! naming the problem), 130 interrupted by Ctrl-C (after printing the partial report).
+
+pub mod args;
+pub mod clock;
+pub mod interrupt;
+pub mod output;
+pub mod plan_args;
+pub mod runner;
+pub mod target;
+pub mod tls;
+pub mod transport;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use clap::{CommandFactory as _, Parser as _};
+use flak_core::{Results, StopSignal};
+
+use crate::args::{Cli, Command, MergeArgs, RunArgs};
+use crate::runner::{Progress, RunConfig};
+
+pub const USER_AGENT: &str = concat!("flak/", env!("CARGO_PKG_VERSION"));
+
+const EXIT_THRESHOLD: u8 = 1;
+const EXIT_INPUT: u8 = 2;
+const EXIT_INTERRUPTED: u8 = 130;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            if matches!(e.kind(), K::DisplayHelp | K::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line naming the problem, not clap's whole usage block.
+            let rendered = e.render().to_string();
+            let line = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            eprintln!("flak: {line} (see 'flak --help')");
+            return ExitCode::from(EXIT_INPUT);
+        }
+    };
+    let result = match cli.command {
+        Some(Command::Target(args)) => target::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Merge(args)) => merge(&args),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        None => load(&cli.run),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("flak: {e:#}");
+        ExitCode::from(EXIT_INPUT)
+    })
+}
+
+fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let setup = plan_args::build(args)?;
+    let stop = StopSignal::new();
+    let interrupted = interrupt::install(stop.clone(), setup.grace)?;
+    let config = RunConfig {
+        plan: Arc::new(setup.plan),
+        shard: flak_core::Shard::WHOLE,
+        threads: setup.threads,
+        transport: setup.transport,
+        stop,
+    };
+    let workers = runner::worker_count(&config);
+    let progress = Arc::new(Progress {
+        finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+    });
+    let bar = (!args.no_progress && std::io::stderr().is_terminal())
+        .then(|| output::progress_bar(&config.plan, Arc::clone(&progress)));
+    let stats = runner::run(&config, &progress);
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let stats = stats?;
+    let results = Results::of(&stats, Some(&config.plan));
+    if let Some(path) = &args.output_file {
+        output::write_atomically(path, results.to_json().as_bytes())?;
+    }
+    output::print(args.output, &stats, &results);
+    let mut code = ExitCode::SUCCESS;
+    for threshold in &setup.thresholds {
+        if let Some(message) = threshold.check(&stats) {
+            eprintln!("flak: {message}");
+            code = ExitCode::from(EXIT_THRESHOLD);
+        }
+    }
+    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("flak: interrupted; the report covers what ran");
+        code = ExitCode::from(EXIT_INTERRUPTED);
+    }
+    Ok(code)
+}
+
+fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let mut merged: Option<flak_core::Stats> = None;
+    for path in &args.files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let (stats, _) =
+            Results::load(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        match merged.as_mut() {
+            Some(m) => m.merge(&stats),
+            None => merged = Some(stats),
+        }
+    }
+    let stats = merged.ok_or_else(|| anyhow::anyhow!("no results files given"))?;
+    let results = Results::of(&stats, None);
+    if let Some(path) = &args.output_file {
+        output::write_atomically(path, results.to_json().as_bytes())?;
+    }
+    output::print(args.output, &stats, &results);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses a duration argument, naming the flag in the error.
+pub(crate) fn duration_arg(flag: &str, text: &str) -> anyhow::Result<Duration> {
+    flak_core::plan::parse_duration(text).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+}

@@ -1,0 +1,98 @@
+//! Printing reports (text, JSON, CSV), the progress bar, and writing files so that a reader
+//! never sees half of one.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use flak_core::{Plan, Results, Stats, StopAfter};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::args::OutputFormat;
+use crate::runner::Progress;
+
+/// Prints the report on stdout. A closed pipe (`flak … | head`) is not an error.
+pub fn print(format: OutputFormat, stats: &Stats, results: &Results) {
+    let text = match format {
+        OutputFormat::Text => flak_core::report::text(stats),
+        OutputFormat::Json => results.to_json() + "\n",
+        OutputFormat::Csv => csv(results),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// The time series, one line per second.
+fn csv(results: &Results) -> String {
+    let mut out = String::from("unix_second,requests,errors,p50_ms,p90_ms,p99_ms\n");
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+    for p in &results.series {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            p.t,
+            p.count,
+            p.errors,
+            ms(p.p50_ms),
+            ms(p.p90_ms),
+            ms(p.p99_ms)
+        ));
+    }
+    out
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("-o {}: not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// A progress bar on stderr, fed from the workers' counters.
+pub fn progress_bar(plan: &Plan, progress: Arc<Progress>) -> ProgressBar {
+    let (len, template) = match plan.stop {
+        StopAfter::Requests(n) => (
+            n,
+            "{bar:40.cyan/blue} {pos}/{len} requests  {elapsed_precise}  {msg}",
+        ),
+        StopAfter::Duration(d) => (
+            d.as_millis() as u64,
+            "{bar:40.cyan/blue} {elapsed_precise}  {msg}",
+        ),
+    };
+    let bar = ProgressBar::new(len);
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("█▉ "));
+    }
+    let is_count = matches!(plan.stop, StopAfter::Requests(_));
+    let ticker = bar.clone();
+    std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        while !ticker.is_finished() {
+            let done = progress.total();
+            if is_count {
+                ticker.set_position(done);
+            } else {
+                ticker.set_position(start.elapsed().as_millis() as u64);
+                ticker.set_message(format!("{done} requests"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    bar
+}

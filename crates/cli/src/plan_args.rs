@@ -1,0 +1,165 @@
+//! Turns the command line into a validated plan, transport settings and thresholds. Every
+//! refusal names the flag or file at fault.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use flak_core::{Body, Order, Plan, RequestSpec, Threshold};
+
+use crate::args::{RunArgs, TargetsOrder};
+use crate::duration_arg;
+use crate::transport::TransportConfig;
+
+/// Largest body file read into memory.
+const MAX_BODY: u64 = 256 << 20;
+
+pub struct Setup {
+    pub plan: Plan,
+    pub transport: TransportConfig,
+    pub thresholds: Vec<Threshold>,
+    pub threads: usize,
+    pub grace: Duration,
+}
+
+pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
+    let mut specs = match (&args.url, &args.targets) {
+        (Some(_), Some(_)) => bail!("give a URL or --targets, not both"),
+        (Some(url), None) => vec![RequestSpec::new(&args.method, url)?],
+        (None, Some(path)) => read_targets(path)?,
+        (None, None) => bail!("no URL given (see 'flak --help')"),
+    };
+    let body = match (&args.body, &args.body_file) {
+        (Some(text), _) => Some(Body::from(text.as_str())),
+        (None, Some(path)) => Some(Body(read_body(path)?)),
+        (None, None) => None,
+    };
+    let mut extra = Vec::new();
+    for line in &args.headers {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| anyhow!("-H {line:?}: expected 'Name: value'"))?;
+        extra.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    if let Some(ct) = &args.content_type {
+        extra.push(("Content-Type".into(), ct.clone()));
+    }
+    if let Some(auth) = &args.auth {
+        if !auth.contains(':') {
+            bail!("-a {auth:?}: expected user:pass");
+        }
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(auth);
+        extra.push(("Authorization".into(), format!("Basic {token}")));
+    }
+    for spec in &mut specs {
+        for (name, value) in &extra {
+            *spec = spec
+                .clone()
+                .header(name, value)
+                .map_err(|e| anyhow!("-H: {e}"))?;
+        }
+        if let Some(body) = &body {
+            spec.body = body.clone();
+        }
+    }
+    let timeout = match args.timeout.trim() {
+        "0" | "none" | "off" => None,
+        t => Some(duration_arg("-t/--timeout", t)?),
+    };
+    let connect_timeout = match args.connect_timeout.trim() {
+        "0" | "none" | "off" => None,
+        t => Some(duration_arg("--connect-timeout", t)?),
+    };
+    let mut builder = Plan::builder()
+        .concurrency(args.concurrency)
+        .rate(args.rate)
+        .timeout(timeout)
+        .warmup(args.warmup)
+        .seed(args.seed.unwrap_or_else(|| fastrand::u64(..)))
+        .order(match args.targets_order {
+            TargetsOrder::RoundRobin => Order::RoundRobin,
+            TargetsOrder::Random => Order::Random,
+        });
+    for spec in specs {
+        builder = builder.request(spec);
+    }
+    builder = match (&args.duration, args.requests) {
+        (Some(d), _) => builder.duration(duration_arg("-z/--duration", d)?),
+        (None, Some(n)) => builder.requests(n),
+        (None, None) => builder.requests(200),
+    };
+    let plan = builder.build().map_err(|e| anyhow!("{}", flag_for(&e)))?;
+    let thresholds = args
+        .fail_if
+        .iter()
+        .map(|t| Threshold::parse(t).map_err(|e| anyhow!("--fail-if: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let threads = match args.threads {
+        Some(0) => bail!("--threads must be at least 1 (got 0)"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    Ok(Setup {
+        plan,
+        transport: TransportConfig {
+            http2: args.http2,
+            insecure: args.insecure,
+            keepalive: !args.disable_keepalive,
+            connect_timeout,
+            redirects: args.redirects,
+        },
+        thresholds,
+        threads,
+        grace: duration_arg("--grace", &args.grace)?,
+    })
+}
+
+/// Prefixes a plan error with the flag a user typed.
+fn flag_for(e: &flak_core::PlanError) -> String {
+    use flak_core::PlanError as E;
+    let flag = match e {
+        E::Concurrency(_) => "-c",
+        E::Requests(_) => "-n",
+        E::Duration(_) => "-z",
+        E::Rate(_) => "-q",
+        E::Timeout(_) => "-t",
+        _ => return e.to_string(),
+    };
+    format!("{flag}: {e}")
+}
+
+fn read_body(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("-D {}: cannot read the body file", path.display()))?;
+    if !meta.is_file() {
+        bail!("-D {}: not a regular file", path.display());
+    }
+    if meta.len() > MAX_BODY {
+        bail!("-D {}: body file is larger than 256 MiB", path.display());
+    }
+    std::fs::read(path).with_context(|| format!("-D {}: cannot read the body file", path.display()))
+}
+
+fn read_targets(path: &Path) -> anyhow::Result<Vec<RequestSpec>> {
+    let text = std::fs::read(path)
+        .with_context(|| format!("--targets {}: cannot read the file", path.display()))?;
+    let text = String::from_utf8(text)
+        .map_err(|_| anyhow!("--targets {}: not a UTF-8 text file", path.display()))?;
+    let targets = flak_core::targets::parse(&text)
+        .map_err(|e| anyhow!("--targets {}: {e}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    targets
+        .into_iter()
+        .map(|t| {
+            let mut spec = t.spec;
+            if let Some(file) = &t.body_file {
+                spec.body =
+                    Body(read_body(&dir.join(file)).map_err(|e| {
+                        anyhow!("--targets {} line {}: {e:#}", path.display(), t.line)
+                    })?);
+            }
+            Ok(spec)
+        })
+        .collect()
+}

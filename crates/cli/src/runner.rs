@@ -1,0 +1,108 @@
+//! Runs a plan on every core: one OS thread per worker, each with a current-thread tokio
+//! runtime and its own core scheduler over its share of the plan. Their `Stats` are merged
+//! exactly at the end; while they run, each publishes its finished count for the progress bar.
+
+use std::cell::RefCell;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use flak_core::{Plan, Scheduler, Shard, Stats, StopSignal};
+
+use crate::clock::TokioClock;
+use crate::transport::{HyperTransport, TransportConfig, tls_config};
+
+/// How to run a plan on this machine.
+pub struct RunConfig {
+    pub plan: Arc<Plan>,
+    pub shard: Shard,
+    pub threads: usize,
+    pub transport: TransportConfig,
+    pub stop: StopSignal,
+}
+
+/// Finished-request counters, one per worker, for progress displays.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub finished: Vec<AtomicU64>,
+}
+
+impl Progress {
+    pub fn total(&self) -> u64 {
+        self.finished
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+/// Workers actually used: never more than the in-flight limit, nor than requests to send.
+pub fn worker_count(config: &RunConfig) -> usize {
+    let mut n = config.threads.max(1).min(config.plan.concurrency as usize);
+    if let flak_core::StopAfter::Requests(total) = config.plan.stop {
+        n = n.min(config.shard.share_of(total).max(1) as usize);
+    }
+    n
+}
+
+/// Runs the plan and returns the merged statistics. `progress` must hold one counter per
+/// worker (see [`worker_count`]).
+pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats> {
+    let workers = progress.finished.len();
+    let origin = Instant::now();
+    let tls = tls_config(&config.transport);
+    let concurrency = config.plan.concurrency as usize;
+    let handles = (0..workers)
+        .map(|k| {
+            let plan = Arc::clone(&config.plan);
+            let shard = config.shard.split(k as u32, workers as u32);
+            // The in-flight limit is the machine's: split it, remainder to the first workers.
+            let slots = (concurrency / workers + usize::from(k < concurrency % workers)) as u32;
+            let transport_config = config.transport.clone();
+            let tls = Arc::clone(&tls);
+            let stop = config.stop.clone();
+            let progress = Arc::clone(progress);
+            std::thread::Builder::new()
+                .name(format!("flak-worker-{k}"))
+                .spawn(move || -> anyhow::Result<Stats> {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .context("starting the tokio runtime")?;
+                    let transport = HyperTransport::new(transport_config, Some(tls), &plan.requests)?;
+                    let clock = TokioClock::new(origin);
+                    let stats = RefCell::new(Stats::new(plan.rate.is_some()));
+                    runtime.block_on(async {
+                        let scheduler = Scheduler::new(&plan, &transport, &clock)
+                            .shard(shard)
+                            .concurrency(slots)
+                            .stop_signal(stop);
+                        let mut run = pin!(scheduler.run(&stats));
+                        let mut tick = tokio::time::interval(Duration::from_millis(100));
+                        loop {
+                            tokio::select! {
+                                () = &mut run => break,
+                                _ = tick.tick() => {
+                                    progress.finished[k].store(stats.borrow().total(), Ordering::Relaxed);
+                                }
+                            }
+                        }
+                    });
+                    let stats = stats.into_inner();
+                    progress.finished[k].store(stats.total(), Ordering::Relaxed);
+                    Ok(stats)
+                })
+                .context("starting a worker thread")
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut merged = Stats::new(config.plan.rate.is_some());
+    for handle in handles {
+        let stats = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a worker thread panicked"))??;
+        merged.merge(&stats);
+    }
+    Ok(merged)
+}

@@ -1,0 +1,451 @@
+//! The native transport: hyper 1.x over tokio, rustls for TLS. One connection per in-flight
+//! slot (what `-c` means to users of wrk, hey and oha), kept alive between requests, HTTP/1.1
+//! by default and HTTP/2 on request (ALPN over TLS, prior knowledge over plain TCP).
+//!
+//! What does not change between requests (method, headers, body, parsed target) is prepared
+//! once per request template.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use flak_core::{ErrorKind, Outcome, Request, RequestError, RequestSpec, Response, Transport};
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::{http1, http2};
+use hyper::header::{HOST, HeaderMap, HeaderName, HeaderValue, LOCATION, USER_AGENT};
+use hyper::{Method, Uri};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpStream;
+
+use crate::tls;
+
+/// Transport settings from the command line.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    pub http2: bool,
+    pub insecure: bool,
+    pub keepalive: bool,
+    pub connect_timeout: Option<Duration>,
+    pub redirects: u32,
+}
+
+/// Where a request goes, parsed once for fixed URLs.
+#[derive(Debug, Clone)]
+struct Target {
+    https: bool,
+    host: String,
+    port: u16,
+    /// `scheme://host:port`: connections are reused only for the same key.
+    key: String,
+    host_header: HeaderValue,
+    uri: Uri,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Self, RequestError> {
+        let uri: Uri = url.parse().map_err(|e| {
+            RequestError::new(ErrorKind::Other, format!("invalid URL {url:?}: {e}"))
+        })?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => {
+                return Err(RequestError::new(
+                    ErrorKind::Other,
+                    format!("unsupported URL {url:?}: use http or https"),
+                ));
+            }
+        };
+        let authority = uri.authority().ok_or_else(|| {
+            RequestError::new(ErrorKind::Other, format!("URL {url:?} has no host"))
+        })?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let host_header = HeaderValue::from_str(authority.as_str()).map_err(|e| {
+            RequestError::new(ErrorKind::Other, format!("bad host in {url:?}: {e}"))
+        })?;
+        Ok(Self {
+            https,
+            key: format!("{}://{}:{port}", if https { "https" } else { "http" }, host),
+            host,
+            port,
+            host_header,
+            uri,
+        })
+    }
+}
+
+/// A request template, prepared once.
+struct Prepared {
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+    target: Option<Target>,
+}
+
+enum Sender {
+    H1(http1::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+}
+
+struct Conn {
+    key: String,
+    sender: Sender,
+}
+
+/// Per-slot state: its connection, and whether a request on it was abandoned half-way.
+#[derive(Default)]
+pub struct Session {
+    conn: Option<Conn>,
+    busy: bool,
+}
+
+pub struct HyperTransport {
+    config: TransportConfig,
+    tls: Option<tokio_rustls::TlsConnector>,
+    prepared: Vec<Prepared>,
+    /// Resolved addresses per `host:port`, so DNS is asked once per host and thread.
+    dns: RefCell<HashMap<(String, u16), SocketAddr>>,
+}
+
+impl HyperTransport {
+    /// Prepares the templates; fails only on a header or method hyper cannot send (the plan has
+    /// validated them already).
+    pub fn new(
+        config: TransportConfig,
+        tls_config: Option<Arc<rustls::ClientConfig>>,
+        specs: &[RequestSpec],
+    ) -> anyhow::Result<Self> {
+        let prepared = specs
+            .iter()
+            .map(|spec| {
+                let mut headers = HeaderMap::new();
+                headers.insert(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT));
+                for (name, value) in &spec.headers {
+                    headers.insert(
+                        HeaderName::from_bytes(name.as_bytes())?,
+                        HeaderValue::from_str(value)?,
+                    );
+                }
+                let target = if spec.url.is_fixed() {
+                    Some(Target::parse(spec.url.as_str()).map_err(|e| anyhow::anyhow!(e.message))?)
+                } else {
+                    None
+                };
+                Ok(Prepared {
+                    method: Method::from_bytes(spec.method.as_bytes())?,
+                    headers,
+                    body: Bytes::copy_from_slice(spec.body.as_bytes()),
+                    target,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            tls: tls_config.map(tokio_rustls::TlsConnector::from),
+            config,
+            prepared,
+            dns: RefCell::default(),
+        })
+    }
+
+    async fn resolve(&self, target: &Target) -> Result<SocketAddr, RequestError> {
+        let key = (target.host.clone(), target.port);
+        if let Some(addr) = self.dns.borrow().get(&key) {
+            return Ok(*addr);
+        }
+        let addr = tokio::net::lookup_host((target.host.as_str(), target.port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| {
+                RequestError::new(
+                    ErrorKind::Dns,
+                    format!("host {:?} does not resolve", target.host),
+                )
+            })?;
+        self.dns.borrow_mut().insert(key, addr);
+        Ok(addr)
+    }
+
+    async fn connect(&self, target: &Target) -> Result<Conn, RequestError> {
+        let addr = self.resolve(target).await?;
+        let tcp = TcpStream::connect(addr);
+        let tcp = match self.config.connect_timeout {
+            Some(limit) => tokio::time::timeout(limit, tcp).await.map_err(|_| {
+                RequestError::new(
+                    ErrorKind::ConnectTimeout,
+                    format!(
+                        "no connection to {addr} within {}",
+                        flak_core::plan::format_duration(limit)
+                    ),
+                )
+            })?,
+            None => tcp.await,
+        }
+        .map_err(|e| connect_error(&e, addr))?;
+        // Latency, not throughput: never let Nagle hold back a small request.
+        let _ = tcp.set_nodelay(true);
+        let key = target.key.clone();
+        if target.https {
+            let tls = self
+                .tls
+                .as_ref()
+                .ok_or_else(|| RequestError::new(ErrorKind::Tls, "TLS is not configured"))?;
+            let name =
+                rustls::pki_types::ServerName::try_from(target.host.clone()).map_err(|e| {
+                    RequestError::new(
+                        ErrorKind::Tls,
+                        format!("invalid TLS name {:?}: {e}", target.host),
+                    )
+                })?;
+            let stream = tls.connect(name, tcp).await.map_err(|e| {
+                RequestError::new(
+                    ErrorKind::Tls,
+                    format!("TLS handshake with {addr} failed: {e}"),
+                )
+            })?;
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            let sender = handshake(TokioIo::new(stream), h2).await?;
+            Ok(Conn { key, sender })
+        } else {
+            let sender = handshake(TokioIo::new(tcp), self.config.http2).await?;
+            Ok(Conn { key, sender })
+        }
+    }
+
+    /// One request/response exchange on the session's connection, opening one if needed.
+    async fn exchange(
+        &self,
+        session: &mut Session,
+        prepared: &Prepared,
+        method: &Method,
+        target: &Target,
+        started: Instant,
+        timing: &mut Response,
+    ) -> Result<(u16, Option<HeaderValue>), RequestError> {
+        let reusable = match session.conn.as_mut() {
+            Some(conn) if conn.key == target.key => match &mut conn.sender {
+                Sender::H1(s) => s.ready().await.is_ok(),
+                Sender::H2(s) => s.ready().await.is_ok(),
+            },
+            _ => false,
+        };
+        if !reusable {
+            session.conn = None;
+            let begin = Instant::now();
+            session.conn = Some(self.connect(target).await?);
+            timing.connect = Some(begin.elapsed());
+        }
+        let conn = session.conn.as_mut().expect("connected above");
+        let mut builder = hyper::Request::builder().method(method.clone());
+        let response = match &mut conn.sender {
+            Sender::H1(sender) => {
+                let path = target.uri.path_and_query().map_or("/", |p| p.as_str());
+                builder = builder.uri(path).header(HOST, target.host_header.clone());
+                let mut request = builder
+                    .body(Full::new(prepared.body.clone()))
+                    .map_err(other)?;
+                extend_headers(request.headers_mut(), &prepared.headers);
+                sender.send_request(request).await
+            }
+            Sender::H2(sender) => {
+                let mut request = builder
+                    .uri(target.uri.clone())
+                    .body(Full::new(prepared.body.clone()))
+                    .map_err(other)?;
+                extend_headers(request.headers_mut(), &prepared.headers);
+                sender.send_request(request).await
+            }
+        }
+        .map_err(|e| hyper_error(&e, "request"))?;
+        if timing.ttfb.is_none() {
+            timing.ttfb = Some(started.elapsed());
+        }
+        let status = response.status().as_u16();
+        let location = response.headers().get(LOCATION).cloned();
+        let mut body = response.into_body();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| hyper_error(&e, "body"))?;
+            if let Some(data) = frame.data_ref() {
+                timing.bytes += data.len() as u64;
+            }
+        }
+        Ok((status, location))
+    }
+}
+
+fn extend_headers(into: &mut HeaderMap, from: &HeaderMap) {
+    for (name, value) in from {
+        into.insert(name, value.clone());
+    }
+}
+
+async fn handshake<I>(io: TokioIo<I>, h2: bool) -> Result<Sender, RequestError>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    if h2 {
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
+            .await
+            .map_err(|e| hyper_error(&e, "HTTP/2 handshake"))?;
+        tokio::spawn(conn);
+        Ok(Sender::H2(sender))
+    } else {
+        let (sender, conn) = http1::handshake(io)
+            .await
+            .map_err(|e| hyper_error(&e, "HTTP/1.1 handshake"))?;
+        tokio::spawn(conn);
+        Ok(Sender::H1(sender))
+    }
+}
+
+fn other(e: impl std::fmt::Display) -> RequestError {
+    RequestError::new(ErrorKind::Other, e.to_string())
+}
+
+fn connect_error(e: &std::io::Error, addr: SocketAddr) -> RequestError {
+    use std::io::ErrorKind as Io;
+    let kind = match e.kind() {
+        Io::ConnectionRefused => ErrorKind::ConnectRefused,
+        Io::ConnectionReset => ErrorKind::Reset,
+        Io::TimedOut => ErrorKind::ConnectTimeout,
+        _ => ErrorKind::Other,
+    };
+    RequestError::new(kind, format!("connect to {addr}: {e}"))
+}
+
+/// Sorts a hyper error into an error kind by what it, and the I/O error under it, say.
+fn hyper_error(e: &hyper::Error, stage: &str) -> RequestError {
+    use std::io::ErrorKind as Io;
+    let mut io_kind = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+            break;
+        }
+        source = s.source();
+    }
+    let kind = match io_kind {
+        Some(Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe) => ErrorKind::Reset,
+        _ if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() => ErrorKind::Protocol,
+        _ if stage == "body" => ErrorKind::Body,
+        _ if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => ErrorKind::Closed,
+        _ => ErrorKind::Other,
+    };
+    let detail = match std::error::Error::source(e) {
+        Some(s) => format!("{e}: {s}"),
+        None => e.to_string(),
+    };
+    RequestError::new(kind, format!("{stage}: {detail}"))
+}
+
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+impl Transport for HyperTransport {
+    type Session = Session;
+
+    fn session(&self, _slot: usize) -> Session {
+        Session::default()
+    }
+
+    async fn send(&self, session: &mut Session, request: &Request<'_>) -> Outcome {
+        let started = Instant::now();
+        let prepared = &self.prepared[request.spec_index];
+        if session.busy {
+            // The last request on this connection was abandoned mid-flight (timeout, stop):
+            // its response may still arrive, so the connection cannot be trusted.
+            session.conn = None;
+        }
+        let mut target = match &prepared.target {
+            Some(t) => t.clone(),
+            None => match Target::parse(request.url) {
+                Ok(t) => t,
+                Err(e) => return Outcome::Error(e),
+            },
+        };
+        let mut method = prepared.method.clone();
+        let mut timing = Response::default();
+        let mut hops = 0;
+        session.busy = true;
+        let result = loop {
+            match self
+                .exchange(session, prepared, &method, &target, started, &mut timing)
+                .await
+            {
+                Ok((status, Some(location)))
+                    if is_redirect(status) && hops < self.config.redirects =>
+                {
+                    hops += 1;
+                    let next = location
+                        .to_str()
+                        .ok()
+                        .and_then(|l| resolve_location(&target.uri, l))
+                        .ok_or_else(|| {
+                            other(format!("redirect to an invalid Location {location:?}"))
+                        })
+                        .and_then(|url| Target::parse(&url));
+                    match next {
+                        Ok(t) => target = t,
+                        Err(e) => break Err(e),
+                    }
+                    if status == 303 || (matches!(status, 301 | 302) && method == Method::POST) {
+                        method = Method::GET;
+                    }
+                }
+                Ok((status, _)) => break Ok(status),
+                Err(e) => break Err(e),
+            }
+        };
+        session.busy = false;
+        if !self.config.keepalive || result.is_err() {
+            session.conn = None;
+        }
+        match result {
+            Ok(status) => Outcome::Response(Response { status, ..timing }),
+            Err(e) => Outcome::Error(e),
+        }
+    }
+}
+
+/// Resolves a redirect's Location against the URL that answered it.
+fn resolve_location(base: &Uri, location: &str) -> Option<String> {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        return Some(location.to_string());
+    }
+    let scheme = base.scheme_str()?;
+    let authority = base.authority()?.as_str();
+    if location.starts_with('/') {
+        return Some(format!("{scheme}://{authority}{location}"));
+    }
+    let path = base.path();
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    Some(format!("{scheme}://{authority}{dir}{location}"))
+}
+
+/// The rustls configuration for this run, or `None` when no URL is https.
+pub fn tls_config(config: &TransportConfig) -> Arc<rustls::ClientConfig> {
+    tls::client_config(config.insecure, config.http2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_resolve_like_a_browser() {
+        let base: Uri = "http://h:1/a/b?x".parse().unwrap();
+        assert_eq!(resolve_location(&base, "/c").unwrap(), "http://h:1/c");
+        assert_eq!(resolve_location(&base, "c").unwrap(), "http://h:1/a/c");
+        assert_eq!(resolve_location(&base, "https://o/").unwrap(), "https://o/");
+    }
+}
