@@ -37,6 +37,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_install || { log "apt-get failed once; retrying"; sleep 5; apt_install; }
 fi
 
+# --- Crates: fetched up front, because the Trunk build runs offline ------------------------------
+# (This also writes Cargo.lock, which the wasm-bindgen-cli step below reads.)
+cargo fetch --quiet
+
 # --- Cargo-installed tools (from source, off the crate registry) -------------------------------
 # A plain release build of these tools is fine; LTO only slows the install.
 export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
@@ -59,6 +63,4 @@ if [ ! -x scripts/node/node_modules/.bin/wasm-opt ] || [ ! -d scripts/node/node_
   (cd scripts/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
-# --- Crates for the offline trunk build ---------------------------------------------------------
-cargo fetch --locked >/dev/null 2>&1 || cargo fetch
 log "ready"

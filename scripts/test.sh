@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every check and test: format, clippy (native and wasm32),
+# native unit and integration tests, wasm tests in headless Chromium, cross-compiled CLI builds
+# (the aarch64 one run under qemu), the release app build, and the end-to-end browser tests.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$FLAK_ROOT"
+
+step() { printf '\n\033[1m=== %s\033[0m\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy (native)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "clippy (wasm32, with the wasm bans)"
+CLIPPY_CONF_DIR="$FLAK_ROOT/scripts/clippy_wasm" \
+  cargo clippy --target wasm32-unknown-unknown -p flak-core -p flak-web --all-targets -- -D warnings
+
+step "cross-compiled CLI (x86_64 musl, aarch64 musl, x86_64 windows)"
+scripts/cross-build.sh
+export FLAK_AARCH64_BIN="$FLAK_ROOT/target/aarch64-unknown-linux-musl/release/flak"
+
+step "release app build (trunk)"
+scripts/build-app.sh
+
+step "wasm tests in headless Chromium"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test --target wasm32-unknown-unknown -p flak-core -p flak-web
+
+step "end-to-end tests of the built app in headless Chromium"
+cargo build -p flak
+FLAK_BIN="$FLAK_ROOT/target/debug/flak" node --test tests/e2e/
+
+step "native tests (unit, integration through the real binary, cross binary under qemu)"
+cargo test --workspace

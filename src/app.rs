@@ -1,0 +1,370 @@
+//! The page: wires the form, the run on the event loop, the results and the files together.
+//! State changes go through the reducer in `state.rs`; browser work lives in `browser/`.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use flak_core::{Plan, Results, Stats, StopAfter};
+use wasm_bindgen::JsCast as _;
+use wasm_bindgen::closure::Closure;
+use yew::prelude::*;
+
+use crate::browser::{self, files, run};
+use crate::components::charts::{HistogramChart, LatencyChart, OutcomesChart, ThroughputChart};
+use crate::components::form::RunForm;
+use crate::components::honesty::{HonestyPanel, HonestyProps};
+use crate::components::import::Import;
+use crate::components::recent::RecentRuns;
+use crate::components::summary::SummaryView;
+use crate::config::FormConfig;
+use crate::snapshot::Snapshot;
+use crate::state::{Action, Phase, Planned, Recent, Source, State, remember};
+
+/// The results on screen, for export: live or imported statistics, and the plan if known.
+type Shown = Rc<RefCell<Option<(Rc<RefCell<Stats>>, Option<Rc<Plan>>)>>>;
+
+#[derive(Clone)]
+struct Ctx {
+    state: UseReducerHandle<State>,
+    handle: Rc<RefCell<Option<run::RunHandle>>>,
+    latest: Rc<RefCell<FormConfig>>,
+    shown: Shown,
+}
+
+impl Ctx {
+    fn start(&self, config: &FormConfig) {
+        if self
+            .handle
+            .borrow()
+            .as_ref()
+            .is_some_and(|h| !h.stop.is_stopped() && self.state.phase == Phase::Running)
+        {
+            return;
+        }
+        let (plan, options) = match config.to_plan() {
+            Ok(p) => p,
+            Err(message) => return self.state.dispatch(Action::Invalid(message)),
+        };
+        let planned = match plan.stop {
+            StopAfter::Requests(n) => Planned::Requests(n),
+            StopAfter::Duration(d) => Planned::Seconds(d.as_secs_f64()),
+        };
+        let concurrency = u64::from(plan.concurrency);
+        let dispatch = self.state.dispatcher();
+        let (d1, d2, d3) = (dispatch.clone(), dispatch.clone(), dispatch);
+        let recent_config = config.clone();
+        let listeners = run::Listeners {
+            progress: Callback::from(move |(snapshot, elapsed_s)| {
+                d1.dispatch(Action::Progress {
+                    snapshot,
+                    elapsed_s,
+                })
+            }),
+            honesty: Callback::from(move |h| d2.dispatch(Action::Honesty(h))),
+            finished: Callback::from(
+                move |(snapshot, elapsed_s, stopped): (Rc<Snapshot>, f64, bool)| {
+                    let s = &snapshot.summary;
+                    let recent = Recent {
+                        at_ms: js_sys::Date::now(),
+                        description: recent_config.describe(),
+                        query: recent_config.to_query(false),
+                        total: s.total,
+                        rps: s.rps,
+                        p50_ms: s.latency_ms.map(|l| l.p50),
+                        p99_ms: s.latency_ms.map(|l| l.p99),
+                    };
+                    let list = remember(files::load_recent(), recent);
+                    files::save_recent(&list);
+                    d3.dispatch(Action::Recent(list));
+                    d3.dispatch(Action::Finished {
+                        snapshot,
+                        elapsed_s,
+                        stopped,
+                    });
+                },
+            ),
+        };
+        match run::start(plan, options, listeners) {
+            Ok(handle) => {
+                *self.shown.borrow_mut() =
+                    Some((Rc::clone(&handle.stats), Some(Rc::clone(&handle.plan))));
+                *self.handle.borrow_mut() = Some(handle);
+                set_query(&config.to_query(false));
+                self.state.dispatch(Action::Started {
+                    planned,
+                    concurrency,
+                    mode: options.mode,
+                });
+            }
+            Err(message) => self.state.dispatch(Action::Invalid(message)),
+        }
+    }
+
+    fn stop(&self) {
+        if let Some(h) = self.handle.borrow().as_ref() {
+            h.abort();
+        }
+    }
+
+    fn export(&self, kind: &'static str) {
+        let Some((stats, plan)) = self.shown.borrow().clone() else {
+            return;
+        };
+        let stats = stats.borrow();
+        let results = || Results::of(&stats, plan.as_deref());
+        let stamp = js_sys::Date::new_0()
+            .to_iso_string()
+            .as_string()
+            .unwrap_or_default()
+            .replace([':', '.'], "-");
+        let outcome = match kind {
+            "copy" => {
+                files::copy(&flak_core::report::text(&stats));
+                Ok(())
+            }
+            "json" => files::download(
+                &format!("flak-{stamp}.json"),
+                "application/json",
+                results().to_json().as_bytes(),
+            ),
+            "csv" => files::download(
+                &format!("flak-{stamp}.csv"),
+                "text/csv",
+                csv(&results()).as_bytes(),
+            ),
+            "svg" | "png" => {
+                for id in [
+                    "chart-throughput",
+                    "chart-latency",
+                    "chart-histogram",
+                    "chart-status",
+                ] {
+                    if let Some(svg) = files::svg_markup(id) {
+                        let name = format!("flak-{stamp}-{id}.{kind}");
+                        let _ = if kind == "svg" {
+                            files::download(&name, "image/svg+xml", svg.as_bytes())
+                        } else {
+                            files::download_png(name, &svg, 640, 240)
+                        };
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = outcome {
+            self.state
+                .dispatch(Action::ImportFailed(format!("Export failed: {e}")));
+        }
+    }
+
+    fn import(&self, picked: Vec<web_sys::File>) {
+        if picked.is_empty() {
+            return;
+        }
+        let ctx = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut merged: Option<Stats> = None;
+            let mut names = Vec::new();
+            for file in &picked {
+                let name = file.name();
+                let loaded = match files::read_text(file).await {
+                    Ok(text) => Results::load(&text).map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                match loaded {
+                    Ok((stats, _)) => match merged.as_mut() {
+                        Some(m) => m.merge(&stats),
+                        None => merged = Some(stats),
+                    },
+                    Err(e) => {
+                        return ctx
+                            .state
+                            .dispatch(Action::ImportFailed(format!("{name}: {e}")));
+                    }
+                }
+                names.push(name);
+            }
+            if let Some(stats) = merged {
+                let snapshot = Rc::new(Snapshot::of(&stats));
+                *ctx.shown.borrow_mut() = Some((Rc::new(RefCell::new(stats)), None));
+                ctx.state.dispatch(Action::Imported {
+                    snapshot,
+                    files: names,
+                });
+            }
+        });
+    }
+}
+
+fn csv(results: &Results) -> String {
+    let mut out = String::from("unix_second,requests,errors,p50_ms,p90_ms,p99_ms\n");
+    let ms = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+    for p in &results.series {
+        out.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            p.t,
+            p.count,
+            p.errors,
+            ms(p.p50_ms),
+            ms(p.p90_ms),
+            ms(p.p99_ms)
+        ));
+    }
+    out
+}
+
+/// Puts the run's configuration in the address bar, so the page's URL is its permalink.
+fn set_query(query: &str) {
+    let window = browser::window();
+    if let Ok(history) = window.history() {
+        let path = window.location().pathname().unwrap_or_default();
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}?{query}")),
+        );
+    }
+}
+
+#[function_component]
+pub fn App() -> Html {
+    let state = use_reducer(State::default);
+    let ctx = Ctx {
+        state: state.clone(),
+        handle: use_mut_ref(|| None),
+        latest: use_mut_ref(FormConfig::default),
+        shown: use_mut_ref(|| None),
+    };
+
+    {
+        let ctx = ctx.clone();
+        use_effect_with((), move |()| {
+            let search = browser::window().location().search().unwrap_or_default();
+            let (config, autostart) = FormConfig::from_query(&search);
+            *ctx.latest.borrow_mut() = config.clone();
+            ctx.state.dispatch(Action::Edit(config.clone()));
+            ctx.state.dispatch(Action::Recent(files::load_recent()));
+            if autostart {
+                ctx.start(&config);
+            }
+            // Leaving or reloading the page mid-run leaves nothing running.
+            let handle = Rc::clone(&ctx.handle);
+            let on_hide = Closure::<dyn Fn()>::new(move || {
+                if let Some(h) = handle.borrow().as_ref() {
+                    h.abort();
+                }
+            });
+            let window = browser::window();
+            let _ = window
+                .add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
+            move || {
+                let _ = window.remove_event_listener_with_callback(
+                    "pagehide",
+                    on_hide.as_ref().unchecked_ref(),
+                );
+                if let Some(h) = ctx.handle.borrow().as_ref() {
+                    h.abort();
+                }
+            }
+        });
+    }
+
+    let on_change = {
+        let ctx = ctx.clone();
+        Callback::from(move |config: FormConfig| {
+            *ctx.latest.borrow_mut() = config.clone();
+            ctx.state.dispatch(Action::Edit(config));
+        })
+    };
+    let on_start = {
+        let ctx = ctx.clone();
+        Callback::from(move |()| {
+            let config = ctx.latest.borrow().clone();
+            ctx.start(&config);
+        })
+    };
+    let on_stop = {
+        let ctx = ctx.clone();
+        Callback::from(move |()| ctx.stop())
+    };
+    let on_permalink = {
+        let ctx = ctx.clone();
+        Callback::from(move |()| {
+            let config = ctx.latest.borrow().clone();
+            let location = browser::window().location();
+            let base = format!(
+                "{}{}",
+                location.origin().unwrap_or_default(),
+                location.pathname().unwrap_or_default()
+            );
+            files::copy(&format!("{base}?{}", config.to_query(true)));
+            set_query(&config.to_query(false));
+        })
+    };
+    let on_export = {
+        let ctx = ctx.clone();
+        Callback::from(move |kind| ctx.export(kind))
+    };
+    let on_files = {
+        let ctx = ctx.clone();
+        Callback::from(move |picked| ctx.import(picked))
+    };
+
+    let s = &*state;
+    let running = s.phase == Phase::Running;
+    let status_text = match (&s.source, s.phase) {
+        (Source::Imported(names), _) => format!(
+            "Showing {} imported file(s): {}",
+            names.len(),
+            names.join(", ")
+        ),
+        (_, Phase::Idle) => "Ready.".to_string(),
+        (_, Phase::Running) => match (s.planned, &s.snapshot) {
+            (Planned::Requests(n), Some(snap)) => format!(
+                "Running: {} of {n} requests, {} in flight",
+                snap.summary.total, snap.in_flight
+            ),
+            (Planned::Seconds(d), Some(snap)) => format!(
+                "Running: {:.1} of {d:.0} s, {} requests, {} in flight",
+                s.elapsed_s, snap.summary.total, snap.in_flight
+            ),
+            (_, None) => "Starting…".to_string(),
+        },
+        (_, Phase::Done) => format!("Done in {:.2} s.", s.elapsed_s),
+        (_, Phase::Stopped) => format!(
+            "Stopped after {:.2} s; in-flight requests were cancelled.",
+            s.elapsed_s
+        ),
+    };
+    let origin = browser::window().location().origin().unwrap_or_default();
+    html! {
+        <>
+            <header class="top">
+                <h1>{"flak"}</h1>
+                <p>{"Fire concurrent HTTP requests from this browser tab and see what really came back."}</p>
+            </header>
+            <main>
+                <RunForm config={s.config.clone()} running={running} error={s.form_error.clone()}
+                         {on_change} {on_start} {on_stop} {on_permalink} />
+                <section class="status" aria-live="polite">
+                    <progress max="1" value={s.progress().to_string()} aria-label="Progress"></progress>
+                    <span data-testid="run-status" class={classes!("phase", s.phase.as_str())}>{s.phase.as_str()}</span>
+                    <span class="status-text">{status_text}</span>
+                </section>
+                if let Some(snapshot) = &s.snapshot {
+                    <SummaryView snapshot={Rc::clone(snapshot)} {on_export} />
+                    <div class="charts">
+                        <ThroughputChart series={snapshot.series.clone()} />
+                        <LatencyChart series={snapshot.series.clone()} />
+                        <HistogramChart bars={snapshot.bars.clone()} />
+                        <OutcomesChart outcomes={snapshot.outcomes.clone()} />
+                    </div>
+                }
+                <HonestyPanel ..HonestyProps::of(s, origin.into()) />
+                <Import {on_files} error={s.import_error.clone()} />
+                <RecentRuns runs={s.recent.clone()} />
+            </main>
+        </>
+    }
+}

@@ -1,0 +1,174 @@
+//! The run form: endpoint, request, in-flight limit, count or duration, rate, fetch options.
+//! Every input has a label; Enter in any field starts the run.
+
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
+use yew::prelude::*;
+
+use crate::config::{FetchMode, FormConfig, StopBy};
+
+#[derive(Properties, PartialEq)]
+pub struct FormProps {
+    pub config: FormConfig,
+    pub running: bool,
+    pub error: Option<String>,
+    pub on_change: Callback<FormConfig>,
+    pub on_start: Callback<()>,
+    pub on_stop: Callback<()>,
+    pub on_permalink: Callback<()>,
+}
+
+/// A callback that copies the config, lets `set` change one field from the input's value,
+/// and reports the new config.
+fn edit<Ev: TargetCast + 'static, E: JsCast + AsRef<web_sys::EventTarget> + 'static>(
+    props: &FormProps,
+    value: fn(&E) -> String,
+    set: fn(&mut FormConfig, String),
+) -> Callback<Ev> {
+    let config = props.config.clone();
+    let on_change = props.on_change.clone();
+    Callback::from(move |e: Ev| {
+        if let Some(el) = e.target_dyn_into::<E>() {
+            let mut next = config.clone();
+            set(&mut next, value(&el));
+            on_change.emit(next);
+        }
+    })
+}
+
+fn input_value(el: &HtmlInputElement) -> String {
+    el.value()
+}
+fn checked(el: &HtmlInputElement) -> String {
+    el.checked().to_string()
+}
+fn select_value(el: &HtmlSelectElement) -> String {
+    el.value()
+}
+fn area_value(el: &HtmlTextAreaElement) -> String {
+    el.value()
+}
+
+#[function_component]
+pub fn RunForm(props: &FormProps) -> Html {
+    let c = &props.config;
+    let onsubmit = {
+        let (start, stop, running) = (props.on_start.clone(), props.on_stop.clone(), props.running);
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if running {
+                stop.emit(())
+            } else {
+                start.emit(())
+            }
+        })
+    };
+    let text = |id: &'static str,
+                label: &'static str,
+                value: &str,
+                set: fn(&mut FormConfig, String),
+                hint: &'static str| {
+        html! {
+            <div class="field">
+                <label for={id}>{label}</label>
+                <input id={id} name={id} type="text" value={value.to_string()} spellcheck="false"
+                       aria-describedby={format!("{id}-hint")} disabled={props.running}
+                       oninput={edit::<InputEvent, HtmlInputElement>(props, input_value, set)} />
+                <small id={format!("{id}-hint")}>{hint}</small>
+            </div>
+        }
+    };
+    let check =
+        |id: &'static str, label: &'static str, value: bool, set: fn(&mut FormConfig, String)| {
+            html! {
+                <label class="check" for={id}>
+                    <input id={id} type="checkbox" checked={value} disabled={props.running}
+                           onchange={edit::<Event, HtmlInputElement>(props, checked, set)} />
+                    {label}
+                </label>
+            }
+        };
+    html! {
+        <form class="run-form" {onsubmit} aria-label="Load test">
+            <div class="field wide">
+                <label for="url">{"Endpoint URL"}</label>
+                <input id="url" name="url" type="url" value={c.url.clone()} spellcheck="false" required=true
+                       disabled={props.running} aria-describedby="url-hint"
+                       oninput={edit::<InputEvent, HtmlInputElement>(props, input_value, |c, v| c.url = v)} />
+                <small id="url-hint">{"Fields such as {rand:1-1000} or {pick:a,b} vary the URL per request."}</small>
+            </div>
+            <div class="row">
+                <div class="field">
+                    <label for="method">{"Method"}</label>
+                    <select id="method" disabled={props.running}
+                            onchange={edit::<Event, HtmlSelectElement>(props, select_value, |c, v| c.method = v)}>
+                        { for ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"].iter().map(|m| html! {
+                            <option value={*m} selected={c.method == *m}>{*m}</option>
+                        }) }
+                    </select>
+                </div>
+                { text("concurrency", "In-flight limit", &c.concurrency, |c, v| c.concurrency = v, "Requests at once") }
+                <div class="field">
+                    <label for="stop-by">{"Stop after"}</label>
+                    <select id="stop-by" disabled={props.running}
+                            onchange={edit::<Event, HtmlSelectElement>(props, select_value, |c, v| {
+                                c.stop_by = if v == "duration" { StopBy::Duration } else { StopBy::Requests }
+                            })}>
+                        <option value="requests" selected={c.stop_by == StopBy::Requests}>{"a number of requests"}</option>
+                        <option value="duration" selected={c.stop_by == StopBy::Duration}>{"a duration"}</option>
+                    </select>
+                </div>
+                if c.stop_by == StopBy::Requests {
+                    { text("requests", "Requests", &c.requests, |c, v| c.requests = v, "Total to send") }
+                } else {
+                    { text("duration", "Duration", &c.duration, |c, v| c.duration = v, "e.g. 10s, 2m") }
+                }
+                { text("rate", "Rate (req/s)", &c.rate, |c, v| c.rate = v, "Empty: as fast as allowed") }
+                { text("timeout", "Timeout", &c.timeout, |c, v| c.timeout = v, "Per request; 0 for none") }
+            </div>
+            <details class="more">
+                <summary>{"Headers, body and fetch options"}</summary>
+                <div class="row">
+                    <div class="field wide">
+                        <label for="headers">{"Headers (one 'Name: value' per line)"}</label>
+                        <textarea id="headers" rows="3" spellcheck="false" disabled={props.running}
+                                  value={c.headers.clone()}
+                                  oninput={edit::<InputEvent, HtmlTextAreaElement>(props, area_value, |c, v| c.headers = v)} />
+                    </div>
+                    <div class="field wide">
+                        <label for="body">{"Body"}</label>
+                        <textarea id="body" rows="3" spellcheck="false" disabled={props.running}
+                                  value={c.body.clone()}
+                                  oninput={edit::<InputEvent, HtmlTextAreaElement>(props, area_value, |c, v| c.body = v)} />
+                    </div>
+                </div>
+                <div class="row">
+                    <div class="field">
+                        <label for="mode">{"Fetch mode"}</label>
+                        <select id="mode" disabled={props.running}
+                                onchange={edit::<Event, HtmlSelectElement>(props, select_value, |c, v| {
+                                    c.mode = if v == "no-cors" { FetchMode::NoCors } else { FetchMode::Cors }
+                                })}>
+                            <option value="cors" selected={c.mode == FetchMode::Cors}>{"cors (status codes visible)"}</option>
+                            <option value="no-cors" selected={c.mode == FetchMode::NoCors}>{"no-cors (opaque, timed only)"}</option>
+                        </select>
+                    </div>
+                    { check("credentials", "Send cookies and credentials", c.credentials, |c, v| c.credentials = v == "true") }
+                    { check("bypass-cache", "Bypass the HTTP cache", c.bypass_cache, |c, v| c.bypass_cache = v == "true") }
+                    { check("share-headers", "Put header values in the permalink", c.share_headers, |c, v| c.share_headers = v == "true") }
+                </div>
+            </details>
+            if let Some(error) = &props.error {
+                <p class="error" role="alert" data-testid="form-error">{error.clone()}</p>
+            }
+            <div class="actions">
+                if props.running {
+                    <button type="submit" class="stop" data-testid="stop">{"Stop"}</button>
+                } else {
+                    <button type="submit" class="start" data-testid="start">{"Start"}</button>
+                }
+                <button type="button" class="secondary" onclick={props.on_permalink.reform(|_| ())}>{"Copy permalink"}</button>
+            </div>
+        </form>
+    }
+}

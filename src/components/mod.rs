@@ -1,0 +1,8 @@
+//! The page's parts, each a function component with its props beside it.
+
+pub mod charts;
+pub mod form;
+pub mod honesty;
+pub mod import;
+pub mod recent;
+pub mod summary;

@@ -1,0 +1,34 @@
+//! Recent runs, kept in this browser's localStorage.
+
+use yew::prelude::*;
+
+use crate::state::Recent;
+
+#[derive(Properties, PartialEq)]
+pub struct RecentProps {
+    pub runs: Vec<Recent>,
+}
+
+#[function_component]
+pub fn RecentRuns(props: &RecentProps) -> Html {
+    if props.runs.is_empty() {
+        return html! {};
+    }
+    let ms = |v: Option<f64>| v.map_or_else(|| "–".into(), |v| format!("{v:.2} ms"));
+    html! {
+        <section class="recent" aria-label="Recent runs">
+            <h2>{"Recent runs"}</h2>
+            <ul>
+                { for props.runs.iter().map(|r| {
+                    let when = js_sys::Date::new(&r.at_ms.into()).to_locale_time_string("default");
+                    html! {
+                        <li>
+                            <a href={format!("?{}", r.query)}>{r.description.clone()}</a>
+                            {format!(" — {when}: {} requests, {:.1} req/s, p50 {}, p99 {}", r.total, r.rps, ms(r.p50_ms), ms(r.p99_ms))}
+                        </li>
+                    }
+                }) }
+            </ul>
+        </section>
+    }
+}

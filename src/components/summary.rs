@@ -1,0 +1,80 @@
+//! The headline numbers (with stable `data-testid` hooks), the percentile table, the text
+//! report the CLI prints, and the export buttons.
+
+use flak_core::report::format_bytes;
+use yew::prelude::*;
+
+use crate::snapshot::Snapshot;
+
+#[derive(Properties, PartialEq)]
+pub struct SummaryProps {
+    pub snapshot: std::rc::Rc<Snapshot>,
+    pub on_export: Callback<&'static str>,
+}
+
+/// A number for an automation hook: plain, no unit, no thousands separator.
+fn plain(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[function_component]
+pub fn SummaryView(props: &SummaryProps) -> Html {
+    let s = &props.snapshot.summary;
+    let latency = s.latency_ms;
+    let ms = |v: Option<f64>| v.map_or_else(|| "–".to_string(), plain);
+    let card = |id: &'static str, label: &'static str, value: String, unit: &'static str| {
+        html! {
+            <div class="card">
+                <div class="label">{label}</div>
+                <div class="value"><span data-testid={id}>{value}</span><span class="unit">{unit}</span></div>
+            </div>
+        }
+    };
+    let export = |kind: &'static str, label: &'static str| {
+        let cb = props.on_export.clone();
+        html! { <button type="button" class="secondary" onclick={Callback::from(move |_| cb.emit(kind))}>{label}</button> }
+    };
+    html! {
+        <section class="summary" aria-label="Summary">
+            <div class="cards">
+                { card("stat-total", "Total", s.total.to_string(), "") }
+                { card("stat-succeeded", "Succeeded", s.succeeded.to_string(), "") }
+                { card("stat-failed", "Failed", s.failed.to_string(), "") }
+                { card("stat-cancelled", "Cancelled", s.cancelled.to_string(), "") }
+                { card("stat-rps", "Throughput", format!("{:.1}", s.rps), "req/s") }
+                { card("stat-p50", "p50", ms(latency.map(|l| l.p50)), "ms") }
+                { card("stat-p99", "p99", ms(latency.map(|l| l.p99)), "ms") }
+            </div>
+            <table class="percentiles">
+                <caption>{format!("Latency over {} responses in {:.2} s · {} received", s.succeeded + s.failed - s.errors.values().sum::<u64>(), s.elapsed_s, format_bytes(s.bytes))}</caption>
+                <thead><tr>
+                    <th scope="col">{"min"}</th>
+                    { for s.percentiles.iter().map(|p| html! { <th scope="col">{format!("p{}", plain(p.p))}</th> }) }
+                    <th scope="col">{"max"}</th><th scope="col">{"mean"}</th>
+                </tr></thead>
+                <tbody><tr>
+                    <td>{ms(latency.map(|l| l.min))}</td>
+                    { for s.percentiles.iter().map(|p| html! { <td>{plain(p.ms)}</td> }) }
+                    <td>{ms(latency.map(|l| l.max))}</td><td>{ms(latency.map(|l| l.mean))}</td>
+                </tr></tbody>
+            </table>
+            if let Some(u) = s.latency_uncorrected_ms {
+                <p class="note">{format!(
+                    "Latency counts from each request's intended start (rate set), so stalls are not hidden. \
+                     From the actual send instead: p50 {} ms, p99 {} ms.", plain(u.p50), plain(u.p99))}</p>
+            }
+            <div class="actions">
+                { export("copy", "Copy report") }
+                { export("json", "Export JSON") }
+                { export("csv", "Export CSV") }
+                { export("svg", "Charts as SVG") }
+                { export("png", "Charts as PNG") }
+            </div>
+            <details>
+                <summary>{"Text report (same as the CLI)"}</summary>
+                <pre class="report" data-testid="report">{props.snapshot.report.clone()}</pre>
+            </details>
+        </section>
+    }
+}

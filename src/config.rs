@@ -1,0 +1,331 @@
+//! The run form's values: what a person types, how it becomes a core `Plan` (with the core's
+//! own validation and messages), and how it round-trips through a permalink query.
+
+use flak_core::plan::parse_duration;
+use flak_core::{Body, Plan, RequestSpec};
+use serde::{Deserialize, Serialize};
+
+/// The built-in target's default address (`flak target`).
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8081/";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FetchMode {
+    /// Normal cross-origin fetch: needs the server's CORS headers, shows status codes.
+    Cors,
+    /// Opaque responses: no CORS needed, timed, but status and body are hidden.
+    NoCors,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopBy {
+    Requests,
+    Duration,
+}
+
+/// Everything on the form, as text where a person types it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormConfig {
+    pub url: String,
+    pub method: String,
+    /// One `Name: value` per line.
+    pub headers: String,
+    pub body: String,
+    pub concurrency: String,
+    pub stop_by: StopBy,
+    pub requests: String,
+    pub duration: String,
+    /// Empty: as fast as the in-flight limit allows.
+    pub rate: String,
+    pub timeout: String,
+    pub mode: FetchMode,
+    pub credentials: bool,
+    pub bypass_cache: bool,
+    /// Put header values into the permalink (off: they often hold tokens).
+    pub share_headers: bool,
+}
+
+impl Default for FormConfig {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_URL.into(),
+            method: "GET".into(),
+            headers: String::new(),
+            body: String::new(),
+            concurrency: "6".into(),
+            stop_by: StopBy::Requests,
+            requests: "500".into(),
+            duration: "10s".into(),
+            rate: String::new(),
+            timeout: "10s".into(),
+            mode: FetchMode::Cors,
+            credentials: false,
+            bypass_cache: true,
+            share_headers: false,
+        }
+    }
+}
+
+/// Fetch settings that are not part of the core plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchOptions {
+    pub mode: FetchMode,
+    pub credentials: bool,
+    pub bypass_cache: bool,
+}
+
+/// The largest in-flight limit the page accepts: beyond this a browser tab only queues.
+pub const MAX_CONCURRENCY: u64 = 1000;
+
+impl FormConfig {
+    /// Builds the plan, or one message naming the field at fault.
+    pub fn to_plan(&self) -> Result<(Plan, FetchOptions), String> {
+        let mut spec = RequestSpec::new(self.method.trim(), self.url.trim())
+            .map_err(|e| format!("URL: {e}"))?;
+        for line in self
+            .headers
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            spec = spec
+                .header_line(line)
+                .map_err(|e| format!("Headers: {e}"))?;
+        }
+        if !self.body.is_empty() {
+            if matches!(
+                self.method.trim().to_ascii_uppercase().as_str(),
+                "GET" | "HEAD"
+            ) {
+                return Err("Body: a GET or HEAD request cannot have a body in a browser".into());
+            }
+            spec.body = Body::from(self.body.as_str());
+        }
+        let concurrency = parse_whole("In-flight limit", &self.concurrency)?;
+        if concurrency > MAX_CONCURRENCY {
+            return Err(format!(
+                "In-flight limit: {concurrency} is more than a browser tab can use (at most {MAX_CONCURRENCY})"
+            ));
+        }
+        let mut builder = Plan::builder().request(spec).concurrency(concurrency);
+        builder = match self.stop_by {
+            StopBy::Requests => builder.requests(parse_whole("Requests", &self.requests)?),
+            StopBy::Duration => builder
+                .duration(parse_duration(&self.duration).map_err(|e| format!("Duration: {e}"))?),
+        };
+        let rate = match self.rate.trim() {
+            "" => None,
+            r => Some(
+                r.parse::<f64>()
+                    .map_err(|_| format!("Rate: {r:?} is not a number of requests per second"))?,
+            ),
+        };
+        let timeout = match self.timeout.trim() {
+            "" | "0" => None,
+            t => Some(parse_duration(t).map_err(|e| format!("Timeout: {e}"))?),
+        };
+        let plan = builder
+            .rate(rate)
+            .timeout(timeout)
+            .seed(0)
+            .build()
+            .map_err(|e| capitalize(&e.to_string()))?;
+        let options = FetchOptions {
+            mode: self.mode,
+            credentials: self.credentials,
+            bypass_cache: self.bypass_cache,
+        };
+        Ok((plan, options))
+    }
+
+    /// The permalink query (without `?`). Header values only when the user opted in.
+    pub fn to_query(&self, autostart: bool) -> String {
+        let q = Query {
+            url: Some(self.url.clone()),
+            method: Some(self.method.clone()).filter(|m| m != "GET"),
+            concurrency: Some(self.concurrency.clone()),
+            requests: (self.stop_by == StopBy::Requests).then(|| self.requests.clone()),
+            duration: (self.stop_by == StopBy::Duration).then(|| self.duration.clone()),
+            rate: Some(self.rate.clone()).filter(|r| !r.is_empty()),
+            timeout: Some(self.timeout.clone()),
+            mode: Some(self.mode).filter(|m| *m != FetchMode::Cors),
+            headers: (self.share_headers && !self.headers.trim().is_empty())
+                .then(|| self.headers.clone()),
+            autostart: autostart.then_some(1),
+        };
+        serde_urlencoded::to_string(&q).unwrap_or_default()
+    }
+
+    /// Reads a permalink query (with or without `?`) over the defaults; returns the config and
+    /// whether `autostart=1` was given. Unknown keys are ignored.
+    pub fn from_query(query: &str) -> (Self, bool) {
+        let q: Query =
+            serde_urlencoded::from_str(query.trim_start_matches('?')).unwrap_or_default();
+        let mut c = Self::default();
+        let set = |field: &mut String, v: Option<String>| {
+            if let Some(v) = v {
+                *field = v;
+            }
+        };
+        set(&mut c.url, q.url);
+        set(&mut c.method, q.method);
+        set(&mut c.concurrency, q.concurrency);
+        set(&mut c.rate, q.rate);
+        set(&mut c.timeout, q.timeout);
+        if let Some(h) = q.headers {
+            c.headers = h;
+            c.share_headers = true;
+        }
+        if let Some(mode) = q.mode {
+            c.mode = mode;
+        }
+        match (q.requests, q.duration) {
+            (_, Some(d)) => {
+                c.stop_by = StopBy::Duration;
+                c.duration = d;
+            }
+            (Some(n), None) => c.requests = n,
+            (None, None) => {}
+        }
+        (c, q.autostart == Some(1))
+    }
+
+    /// A one-line description for the recent-runs list.
+    pub fn describe(&self) -> String {
+        let stop = match self.stop_by {
+            StopBy::Requests => format!("{} requests", self.requests),
+            StopBy::Duration => self.duration.clone(),
+        };
+        let rate = if self.rate.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}/s", self.rate)
+        };
+        format!(
+            "{} {} · {} in flight · {stop}{rate}",
+            self.method, self.url, self.concurrency
+        )
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Query {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    concurrency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requests: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rate: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<FetchMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    autostart: Option<u8>,
+}
+
+fn parse_whole(field: &str, text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("{field}: {:?} is not a whole number", text.trim()))
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use flak_core::StopAfter;
+
+    use super::*;
+
+    #[test]
+    fn defaults_make_a_valid_plan_against_the_builtin_target() {
+        let (plan, opts) = FormConfig::default().to_plan().unwrap();
+        assert_eq!(plan.concurrency, 6);
+        assert_eq!(plan.stop, StopAfter::Requests(500));
+        assert_eq!(plan.requests[0].url.as_str(), DEFAULT_URL);
+        assert!(!opts.credentials, "credentials are off unless asked for");
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let cases: Vec<(fn(&mut FormConfig), &str)> = vec![
+            (|c| c.url = "localhost:8081".into(), "URL:"),
+            (
+                |c| c.concurrency = "0".into(),
+                "Concurrency must be at least 1",
+            ),
+            (
+                |c| c.concurrency = "many".into(),
+                "In-flight limit: \"many\"",
+            ),
+            (|c| c.concurrency = "5000".into(), "at most 1000"),
+            (|c| c.requests = "-1".into(), "Requests:"),
+            (
+                |c| {
+                    c.stop_by = StopBy::Duration;
+                    c.duration = "10".into();
+                },
+                "Duration: duration \"10\" has no unit",
+            ),
+            (|c| c.rate = "fast".into(), "Rate:"),
+            (|c| c.rate = "0".into(), "Rate must be a positive number"),
+            (|c| c.headers = "Broken".into(), "Headers:"),
+            (|c| c.body = "x".into(), "Body: a GET"),
+        ];
+        for (edit, want) in cases {
+            let mut c = FormConfig::default();
+            edit(&mut c);
+            let err = c.to_plan().unwrap_err();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
+        }
+    }
+
+    #[test]
+    fn permalink_round_trips_and_keeps_headers_private_by_default() {
+        let mut c = FormConfig {
+            url: "http://127.0.0.1:9/a?b=c&d=e".into(),
+            concurrency: "12".into(),
+            stop_by: StopBy::Duration,
+            duration: "30s".into(),
+            rate: "100".into(),
+            headers: "Authorization: Bearer secret".into(),
+            ..FormConfig::default()
+        };
+        let q = c.to_query(true);
+        assert!(!q.contains("secret"), "{q}");
+        let (back, autostart) = FormConfig::from_query(&q);
+        assert!(autostart);
+        assert_eq!(back.url, c.url);
+        assert_eq!(
+            (back.stop_by, back.duration.as_str(), back.rate.as_str()),
+            (StopBy::Duration, "30s", "100")
+        );
+        assert!(back.headers.is_empty());
+        c.share_headers = true;
+        let (back, autostart) = FormConfig::from_query(&c.to_query(false));
+        assert!(!autostart);
+        assert_eq!(back.headers, "Authorization: Bearer secret");
+    }
+
+    #[test]
+    fn garbage_query_falls_back_to_defaults() {
+        let (c, autostart) = FormConfig::from_query("?%%%=&&autostart=yes");
+        assert_eq!(c, FormConfig::default());
+        assert!(!autostart);
+    }
+}
