@@ -82,8 +82,9 @@ pub fn LineChart(props: &LineChartProps) -> Html {
             .join(" ");
         html! { <polyline class={classes!("series", l.class)} points={pts} /> }
     });
+    let legend_start = W - RIGHT - props.lines.len() as f64 * 72.0;
     let legend = props.lines.iter().enumerate().map(|(i, l)| {
-        let lx = LEFT + 200.0 + i as f64 * 70.0;
+        let lx = legend_start + i as f64 * 72.0;
         html! {
             <g class={classes!("legend", l.class)}>
                 <line x1={lx.to_string()} x2={(lx + 14.0).to_string()} y1="14" y2="14" class="series" />

@@ -1,0 +1,143 @@
+// End-to-end tests of the built app (dist/) in headless Chromium, against the real
+// `flak target` on loopback, driven as a person would drive it.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { flakBin, launch, root, startTarget, stat } from './harness.mjs';
+
+const shots = path.join(root, 'target/e2e');
+mkdirSync(shots, { recursive: true });
+
+let srv;
+let browser;
+
+before(async () => {
+  srv = await startTarget();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  srv?.stop();
+});
+
+async function openApp(query = '') {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(`${srv.app}${query}`);
+  await page.getByTestId('run-status').waitFor();
+  return { page, errors };
+}
+
+async function waitFor(page, status, timeout = 90000) {
+  await page.getByTestId('run-status').filter({ hasText: new RegExp(`^${status}$`) }).waitFor({ timeout });
+}
+
+test('a person fills the form, runs 500 requests at in-flight 6, and the totals match the server', async () => {
+  await srv.reset();
+  const { page, errors } = await openApp();
+  await page.getByLabel('Endpoint URL').fill(srv.target);
+  await page.getByLabel('In-flight limit').fill('6');
+  await page.getByLabel('Requests', { exact: true }).fill('500');
+  await page.getByTestId('start').click();
+  await waitFor(page, 'done');
+  const server = await srv.stats();
+  assert.equal(await stat(page, 'stat-total'), 500);
+  assert.equal(await stat(page, 'stat-succeeded'), 500);
+  assert.equal(await stat(page, 'stat-failed'), 0);
+  assert.equal(server.requests, 500, 'the target answered exactly what the page counted');
+  assert.ok(server.peak_in_flight <= 6, `never more than 6 in flight at the server (saw ${server.peak_in_flight})`);
+  assert.ok((await stat(page, 'stat-rps')) > 0);
+  assert.ok((await stat(page, 'stat-p99')) >= (await stat(page, 'stat-p50')));
+  for (const chart of ['chart-throughput', 'chart-latency', 'chart-histogram', 'chart-status']) {
+    assert.ok(await page.getByTestId(chart).isVisible(), `${chart} is drawn`);
+  }
+  // The address bar now holds the run's permalink.
+  assert.match(page.url(), /requests=500/);
+  await page.screenshot({ path: path.join(shots, 'run-done.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a permalink with autostart=1 runs on load', async () => {
+  await srv.reset();
+  const query = `?url=${encodeURIComponent(`${srv.target}delay/5`)}&concurrency=3&requests=60&autostart=1`;
+  const { page } = await openApp(query);
+  await waitFor(page, 'done');
+  assert.equal(await stat(page, 'stat-total'), 60);
+  assert.equal((await srv.stats()).requests, 60);
+  assert.equal(await page.getByLabel('In-flight limit').inputValue(), '3');
+  await page.close();
+});
+
+test('Stop aborts every in-flight fetch; they count as cancelled and the partial results stay', async () => {
+  await srv.reset();
+  const query = `?url=${encodeURIComponent(`${srv.target}delay/300`)}&concurrency=6&duration=60s`;
+  const { page } = await openApp(query);
+  await page.getByTestId('start').click();
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=stat-total]')?.textContent) >= 12);
+  await page.getByTestId('stop').click();
+  await waitFor(page, 'stopped', 10000);
+  const [total, ok, failed, cancelled] = await Promise.all(
+    ['stat-total', 'stat-succeeded', 'stat-failed', 'stat-cancelled'].map((id) => stat(page, id)));
+  assert.equal(total, ok + failed + cancelled, 'every request accounted for once');
+  assert.ok(cancelled >= 1 && cancelled <= 6, `the in-flight ones were cancelled (${cancelled})`);
+  assert.ok(ok >= 12);
+  // The aborted fetches closed their connections: nothing is left running at the server.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal((await srv.stats()).in_flight, 0);
+  await page.close();
+});
+
+test('results files from the CLI import and merge; a bad file gets a clear message', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flak-import-'));
+  const files = [1, 2].map((i) => {
+    const file = path.join(dir, `run${i}.json`);
+    execFileSync(flakBin, ['-n', '150', '-c', '4', '-o', file, '--output', 'json', srv.target], { stdio: 'ignore' });
+    return file;
+  });
+  const bad = path.join(dir, 'bad.json');
+  writeFileSync(bad, '{"format": "flak-results", "version": 7}');
+  const { page, errors } = await openApp();
+  await page.getByTestId('import').setInputFiles(files);
+  await page.getByText('Showing 2 imported file(s)').waitFor();
+  assert.equal(await stat(page, 'stat-total'), 300, 'two files of 150 merge to 300');
+  assert.equal(await stat(page, 'stat-succeeded'), 300);
+  await page.getByTestId('import').setInputFiles([bad]);
+  const message = await page.getByTestId('import-error').textContent();
+  assert.match(message, /bad\.json: results file version 7 is not supported/);
+  assert.equal(await stat(page, 'stat-total'), 300, 'the last good results stay on screen');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('an endpoint without CORS headers gets the plain-words explanation', async () => {
+  const plain = http.createServer((req, res) => res.end('no cors here\n'));
+  await new Promise((r) => plain.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${plain.address().port}/`;
+  const { page } = await openApp(`?url=${encodeURIComponent(url)}&requests=10&concurrency=2&autostart=1`);
+  await waitFor(page, 'done');
+  assert.equal(await stat(page, 'stat-failed'), 10);
+  const text = await page.getByTestId('cors-explanation').textContent();
+  assert.match(text, /Access-Control-Allow-Origin/);
+  await page.screenshot({ path: path.join(shots, 'cors.png'), fullPage: true });
+  plain.close();
+  await page.close();
+});
+
+test('a bad form value is named, and nothing runs', async () => {
+  await srv.reset();
+  const { page } = await openApp();
+  await page.getByLabel('In-flight limit').fill('0');
+  await page.getByTestId('start').click();
+  assert.match(await page.getByTestId('form-error').textContent(), /Concurrency must be at least 1/);
+  assert.equal(await page.getByTestId('run-status').textContent(), 'idle');
+  assert.equal((await srv.stats()).requests, 0);
+  await page.close();
+});

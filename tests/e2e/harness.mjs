@@ -1,0 +1,68 @@
+// Shared setup for the end-to-end tests: the real `flak target` (serving the built dist/ with
+// COOP/COEP) on free loopback ports, and Debian's Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, '../..');
+const { chromium } = require(path.join(root, 'scripts/node/node_modules/playwright-core'));
+
+export const flakBin = process.env.FLAK_BIN || path.join(root, 'target/debug/flak');
+export const dist = path.join(root, 'dist');
+
+/** Starts `flak target` (and the app server when `app` is true); resolves with their URLs. */
+export function startTarget({ app = true } = {}) {
+  const args = ['target', '--listen', '127.0.0.1:0', '--threads', '1'];
+  if (app) args.push('--app', dist, '--app-listen', '127.0.0.1:0');
+  const child = spawn(flakBin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`flak target did not start: ${out}`)), 15000);
+    child.on('exit', (code) => reject(new Error(`flak target exited with ${code}: ${out}`)));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const target = out.match(/listening on (http:\/\/\S+\/)/);
+      const appUrl = out.match(/flak app on (http:\/\/[^/\s]+\/)/);
+      if (target && (!app || appUrl)) {
+        clearTimeout(timer);
+        resolve({
+          target: target[1],
+          app: appUrl ? appUrl[1] : null,
+          stop: () => child.kill('SIGKILL'),
+          stats: async () => (await fetch(`${target[1]}stats`)).json(),
+          reset: async () => fetch(`${target[1]}stats/reset`),
+        });
+      }
+    });
+  });
+}
+
+/** Launches headless Chromium with the flags this machine needs. */
+export async function launch() {
+  const userDataDir = mkdtempSync(path.join(tmpdir(), 'flak-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Reads a `data-testid` element's text as a number. */
+export async function stat(page, id) {
+  return Number(await page.getByTestId(id).textContent());
+}
