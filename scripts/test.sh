@@ -28,12 +28,21 @@ export FLAK_AARCH64_BIN="$FLAK_ROOT/target/aarch64-unknown-linux-musl/release/fl
 step "release app build (trunk)"
 scripts/build-app.sh
 
-step "wasm tests in headless Chromium"
+step "wasm tests in headless Chromium (core scheduler; fetch transport against flak target)"
+cargo build -p flak
+target_log="$(mktemp)"
+target/debug/flak target --listen 127.0.0.1:0 --app dist --app-listen 127.0.0.1:0 >"$target_log" &
+target_pid=$!
+trap 'kill "$target_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "flak app on" "$target_log" && break; sleep 0.1; done
+FLAK_TEST_TARGET="$(grep -o 'listening on http://[^ ]*' "$target_log" | cut -d' ' -f3)"
+FLAK_TEST_NOCORS="$(grep -o 'flak app on http://[^/]*/' "$target_log" | cut -d' ' -f4)index.html"
+export FLAK_TEST_TARGET FLAK_TEST_NOCORS
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --target wasm32-unknown-unknown -p flak-core -p flak-web
+kill "$target_pid"
 
 step "end-to-end tests of the built app in headless Chromium"
-cargo build -p flak
 FLAK_BIN="$FLAK_ROOT/target/debug/flak" node --test tests/e2e/
 
 step "native tests (unit, integration through the real binary, cross binary under qemu)"

@@ -58,7 +58,7 @@ impl Ctx {
                 d1.dispatch(Action::Progress {
                     snapshot,
                     elapsed_s,
-                })
+                });
             }),
             honesty: Callback::from(move |h| d2.dispatch(Action::Honesty(h))),
             finished: Callback::from(
@@ -306,10 +306,7 @@ pub fn App() -> Html {
         let ctx = ctx.clone();
         Callback::from(move |kind| ctx.export(kind))
     };
-    let on_files = {
-        let ctx = ctx.clone();
-        Callback::from(move |picked| ctx.import(picked))
-    };
+    let on_files = Callback::from(move |picked| ctx.import(picked));
 
     let s = &*state;
     let running = s.phase == Phase::Running;

@@ -263,7 +263,8 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        let cases: Vec<(fn(&mut FormConfig), &str)> = vec![
+        type Edit = fn(&mut FormConfig);
+        let cases: Vec<(Edit, &str)> = vec![
             (|c| c.url = "localhost:8081".into(), "URL:"),
             (
                 |c| c.concurrency = "0".into(),

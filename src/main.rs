@@ -1,14 +1,5 @@
-//! flak-web: the browser front end. A Yew single-page app that runs the core scheduler on the
-//! page's event loop with `fetch()`, and draws what comes back.
-
-mod app;
-mod browser;
-mod components;
-mod config;
-mod snapshot;
-mod state;
-
+//! The app's entry point, built by Trunk (see index.html).
 fn main() {
     #[cfg(target_arch = "wasm32")]
-    yew::Renderer::<app::App>::new().render();
+    flak_web::start();
 }

@@ -30,11 +30,11 @@ impl FetchTransport {
             .requests
             .iter()
             .map(|spec| {
-                let headers = Headers::new().map_err(js_message)?;
+                let headers = Headers::new().map_err(|e| js_message(&e))?;
                 for (name, value) in &spec.headers {
                     headers
                         .append(name, value)
-                        .map_err(|e| format!("header {name}: {}", js_message(e)))?;
+                        .map_err(|e| format!("header {name}: {}", js_message(&e)))?;
                 }
                 let body = (!spec.body.is_empty())
                     .then(|| JsValue::from(js_sys::Uint8Array::from(spec.body.as_bytes())));
@@ -95,7 +95,7 @@ impl Drop for AbortOnDrop {
     }
 }
 
-fn js_message(e: JsValue) -> String {
+fn js_message(e: &JsValue) -> String {
     e.dyn_ref::<js_sys::Error>()
         .map(|err| format!("{}: {}", err.name(), err.message()))
         .or_else(|| e.as_string())
@@ -128,7 +128,7 @@ impl Transport for FetchTransport {
                 } else {
                     ErrorKind::Other
                 };
-                return Outcome::Error(RequestError::new(kind, js_message(e)));
+                return Outcome::Error(RequestError::new(kind, js_message(&e)));
             }
         };
         let ttfb = self.performance.now() - start;
@@ -136,9 +136,11 @@ impl Transport for FetchTransport {
         let bytes = match response.array_buffer() {
             Ok(promise) => match JsFuture::from(promise).await {
                 Ok(buf) => buf.unchecked_into::<js_sys::ArrayBuffer>().byte_length(),
-                Err(e) => return Outcome::Error(RequestError::new(ErrorKind::Body, js_message(e))),
+                Err(e) => {
+                    return Outcome::Error(RequestError::new(ErrorKind::Body, js_message(&e)));
+                }
             },
-            Err(e) => return Outcome::Error(RequestError::new(ErrorKind::Body, js_message(e))),
+            Err(e) => return Outcome::Error(RequestError::new(ErrorKind::Body, js_message(&e))),
         };
         guard.disarm();
         Outcome::Response(Response {

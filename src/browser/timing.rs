@@ -22,14 +22,14 @@ struct Sums {
     hidden: bool,
 }
 
+type Observer = (
+    PerformanceObserver,
+    Closure<dyn FnMut(PerformanceObserverEntryList)>,
+);
+
 struct Inner {
     sums: RefCell<Sums>,
-    observer: RefCell<
-        Option<(
-            PerformanceObserver,
-            Closure<dyn FnMut(PerformanceObserverEntryList)>,
-        )>,
-    >,
+    observer: RefCell<Option<Observer>>,
 }
 
 /// Watches Resource Timing entries for one target while a run lasts.

@@ -30,9 +30,7 @@ pub fn nice_axis(max: f64, ticks: u32) -> (f64, f64) {
 }
 
 fn label(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{:.0}", v)
-    } else if v >= 10.0 || v == 0.0 {
+    if v >= 10.0 || v == 0.0 {
         format!("{v:.0}")
     } else if v >= 1.0 {
         format!("{v:.1}")
@@ -80,7 +78,12 @@ pub fn LineChart(props: &LineChartProps) -> Html {
             .map(|(px, py)| format!("{:.1},{:.1}", x(*px), y(*py)))
             .collect::<Vec<_>>()
             .join(" ");
-        html! { <polyline class={classes!("series", l.class)} points={pts} /> }
+        // A single second has no line to draw: show it as a dot.
+        let dots = (l.points.len() == 1).then(|| {
+            let (px, py) = l.points[0];
+            html! { <circle class={classes!("dot", l.class)} cx={format!("{:.1}", x(px))} cy={format!("{:.1}", y(py))} r="3" /> }
+        });
+        html! { <><polyline class={classes!("series", l.class)} points={pts} />{ for dots }</> }
     });
     let legend_start = W - RIGHT - props.lines.len() as f64 * 72.0;
     let legend = props.lines.iter().enumerate().map(|(i, l)| {

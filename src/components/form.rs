@@ -57,9 +57,9 @@ pub fn RunForm(props: &FormProps) -> Html {
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if running {
-                stop.emit(())
+                stop.emit(());
             } else {
-                start.emit(())
+                start.emit(());
             }
         })
     };

@@ -1,0 +1,17 @@
+//! flak-web: the browser front end. A Yew single-page app that runs the core scheduler on the
+//! page's event loop with `fetch()`, and draws what comes back.
+//!
+//! `state`, `config` and `snapshot` are pure (tested natively); `browser` talks to the page;
+//! `components` draw it; `app` wires them together.
+
+pub mod app;
+pub mod browser;
+pub mod components;
+pub mod config;
+pub mod snapshot;
+pub mod state;
+
+/// Mounts the app on the page's body.
+pub fn start() {
+    yew::Renderer::<app::App>::new().render();
+}
