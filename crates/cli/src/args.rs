@@ -177,6 +177,11 @@ pub struct TargetArgs {
     /// Worker threads for the server (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+
+    /// Serve HTTPS (HTTP/2 and HTTP/1.1 by ALPN) with a fresh self-signed certificate for
+    /// 127.0.0.1 and localhost; clients need --insecure.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 #[derive(Debug, Args)]

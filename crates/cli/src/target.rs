@@ -8,7 +8,7 @@
 //! | `/bytes/<n>` | 200 with `n` bytes |
 //! | `/jitter/<min>-<max>` | 200 after a random delay in min..=max ms |
 //! | `/close` | drops the connection without answering |
-//! | `/stats` | JSON: requests received, in flight now and at peak, per-path counts |
+//! | `/stats` | JSON: requests received (and how many over HTTP/2), in flight now and at peak, per-path counts |
 //! | `/stats/reset` | zeroes the counters |
 //!
 //! Every response allows any origin (CORS, Resource Timing, CORP), and preflights are
@@ -33,8 +33,10 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use rustls::pki_types::PrivatePkcs8KeyDer;
 use serde::Serialize;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use crate::args::TargetArgs;
 
@@ -50,6 +52,7 @@ struct Counters {
     in_flight: AtomicU64,
     peak_in_flight: AtomicU64,
     closed: AtomicU64,
+    http2: AtomicU64,
     paths: Mutex<BTreeMap<String, u64>>,
     other_paths: AtomicU64,
 }
@@ -60,6 +63,8 @@ struct StatsBody {
     in_flight: u64,
     peak_in_flight: u64,
     closed: u64,
+    /// Requests that came over HTTP/2.
+    http2: u64,
     distinct_paths: usize,
     other_paths: u64,
     paths: BTreeMap<String, u64>,
@@ -78,6 +83,7 @@ impl Counters {
             in_flight: self.in_flight.load(Ordering::SeqCst),
             peak_in_flight: self.peak_in_flight.load(Ordering::SeqCst),
             closed: self.closed.load(Ordering::SeqCst),
+            http2: self.http2.load(Ordering::SeqCst),
             distinct_paths: paths.len(),
             other_paths: self.other_paths.load(Ordering::SeqCst),
             paths,
@@ -89,6 +95,7 @@ impl Counters {
         self.peak_in_flight
             .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         self.closed.store(0, Ordering::SeqCst);
+        self.http2.store(0, Ordering::SeqCst);
         self.other_paths.store(0, Ordering::SeqCst);
         self.paths
             .lock()
@@ -96,8 +103,11 @@ impl Counters {
             .clear();
     }
 
-    fn arrive(&self, path: &str) {
+    fn arrive(&self, path: &str, http2: bool) {
         self.requests.fetch_add(1, Ordering::SeqCst);
+        if http2 {
+            self.http2.fetch_add(1, Ordering::SeqCst);
+        }
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
         let mut paths = self.paths.lock().unwrap_or_else(PoisonError::into_inner);
@@ -182,7 +192,7 @@ async fn handle(req: Request<Incoming>, counters: Arc<Counters>) -> Result<Reply
         }
         _ => {}
     }
-    counters.arrive(&path);
+    counters.arrive(&path, req.version() == hyper::Version::HTTP_2);
     let _gauge = InFlight(&counters);
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let (head, arg) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -289,7 +299,7 @@ async fn app_file(root: &Path, url_path: &str) -> Option<(Vec<u8>, &'static str)
     Some((bytes, content_type))
 }
 
-async fn accept_loop<F, Fut, E>(listener: TcpListener, service: F)
+async fn accept_loop<F, Fut, E>(listener: TcpListener, tls: Option<TlsAcceptor>, service: F)
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<Reply, E>> + Send + 'static,
@@ -303,11 +313,20 @@ where
         };
         let _ = stream.set_nodelay(true);
         let service = service.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(service);
-            let _ = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+            let builder = auto::Builder::new(TokioExecutor::new());
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                    }
+                }
+                None => {
+                    let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                }
+            }
         });
     }
 }
@@ -318,6 +337,27 @@ async fn bind(addr: &str, what: &str) -> anyhow::Result<(TcpListener, SocketAddr
         .with_context(|| format!("cannot listen on {addr} for the {what}"))?;
     let local = listener.local_addr()?;
     Ok((listener, local))
+}
+
+/// A TLS acceptor with a new self-signed certificate for 127.0.0.1, ::1 and localhost, offering
+/// HTTP/2 and HTTP/1.1.
+fn self_signed() -> anyhow::Result<TlsAcceptor> {
+    let names = vec![
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+        "localhost".to_string(),
+    ];
+    let cert = rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
+    let key = PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key.into())
+        .context("TLS certificate")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
@@ -332,8 +372,10 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let (listener, local) = bind(&args.listen, "target").await?;
         let counters = Arc::new(Counters::default());
+        let tls = if args.tls { Some(self_signed()?) } else { None };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let mut out = std::io::stdout().lock();
-        writeln!(out, "flak target listening on http://{local}/")?;
+        writeln!(out, "flak target listening on {scheme}://{local}/")?;
         let app = match &args.app {
             Some(dir) => {
                 anyhow::ensure!(
@@ -342,7 +384,10 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
                     dir.display()
                 );
                 let (app_listener, app_local) = bind(&args.app_listen, "app").await?;
-                writeln!(out, "flak app on http://{app_local}/?url=http://{local}/")?;
+                writeln!(
+                    out,
+                    "flak app on http://{app_local}/?url={scheme}://{local}/"
+                )?;
                 Some((app_listener, Arc::new(dir.clone())))
             }
             None => None,
@@ -350,11 +395,11 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
         out.flush()?;
         drop(out);
         if let Some((app_listener, root)) = app {
-            tokio::spawn(accept_loop(app_listener, move |req| {
+            tokio::spawn(accept_loop(app_listener, None, move |req| {
                 serve_app_file(req, Arc::clone(&root))
             }));
         }
-        accept_loop(listener, move |req| handle(req, Arc::clone(&counters))).await;
+        accept_loop(listener, tls, move |req| handle(req, Arc::clone(&counters))).await;
         Ok(())
     })
 }
