@@ -154,6 +154,17 @@ pub struct RunArgs {
     #[arg(long, default_value = "2s")]
     pub grace: String,
 
+    /// Run only part I of N (0-based) of the plan, for many machines at once: its share of -n
+    /// and -q and a disjoint slice of the request sequence; -c stays per machine. Merge the
+    /// results files with `flak merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// Wait until this moment (RFC 3339, e.g. 2026-11-23T10:00:00Z) before starting, so that
+    /// every shard begins together.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,

@@ -71,9 +71,12 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let setup = plan_args::build(args)?;
     let stop = StopSignal::new();
     let interrupted = interrupt::install(stop.clone(), setup.grace)?;
+    if let Some(at) = setup.start_at {
+        wait_until(at, &stop);
+    }
     let config = RunConfig {
         plan: Arc::new(setup.plan),
-        shard: flak_core::Shard::WHOLE,
+        shard: setup.shard,
         threads: setup.threads,
         transport: setup.transport,
         stop,
@@ -127,6 +130,17 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     }
     output::print(args.output, &stats, &results);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sleeps until the wall clock reaches `at` (a time in the past returns at once); Ctrl-C ends
+/// the wait.
+fn wait_until(at: std::time::SystemTime, stop: &StopSignal) {
+    while !stop.is_stopped() {
+        match at.duration_since(std::time::SystemTime::now()) {
+            Ok(left) if !left.is_zero() => std::thread::sleep(left.min(Duration::from_millis(50))),
+            _ => return,
+        }
+    }
 }
 
 /// Parses a duration argument, naming the flag in the error.

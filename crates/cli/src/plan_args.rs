@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
-use flak_core::{Body, Order, Plan, RequestSpec, Threshold};
+use std::time::SystemTime;
+
+use flak_core::{Body, Order, Plan, RequestSpec, Shard, Threshold};
 
 use crate::args::{RunArgs, TargetsOrder};
 use crate::duration_arg;
@@ -16,6 +18,9 @@ const MAX_BODY: u64 = 256 << 20;
 
 pub struct Setup {
     pub plan: Plan,
+    pub shard: Shard,
+    /// When to start (wall clock), for shards that begin together.
+    pub start_at: Option<SystemTime>,
     pub transport: TransportConfig,
     pub thresholds: Vec<Threshold>,
     pub threads: usize,
@@ -100,8 +105,22 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
+    let shard = match &args.shard {
+        Some(text) => parse_shard(text)?,
+        None => Shard::WHOLE,
+    };
+    let start_at = args
+        .start_at
+        .as_deref()
+        .map(|t| {
+            humantime::parse_rfc3339_weak(t)
+                .map_err(|e| anyhow!("--start-at {t:?}: {e} (expected e.g. 2026-11-23T10:00:00Z)"))
+        })
+        .transpose()?;
     Ok(Setup {
         plan,
+        shard,
+        start_at,
         transport: TransportConfig {
             http2: args.http2,
             insecure: args.insecure,
@@ -113,6 +132,17 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         threads,
         grace: duration_arg("--grace", &args.grace)?,
     })
+}
+
+/// `I/N` with 0 <= I < N.
+fn parse_shard(text: &str) -> anyhow::Result<Shard> {
+    let bad = || anyhow!("--shard {text:?}: expected I/N with 0 <= I < N, e.g. 0/4");
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    Shard::new(i, n).map_err(|_| bad())
 }
 
 /// Prefixes a plan error with the flag a user typed.
