@@ -141,3 +141,36 @@ test('a bad form value is named, and nothing runs', async () => {
   assert.equal((await srv.stats()).requests, 0);
   await page.close();
 });
+
+test('the page requests nothing but its own files and the chosen endpoint, within its CSP', async () => {
+  const page = await browser.context.newPage();
+  const requested = new Set();
+  const violations = [];
+  page.on('request', (r) => requested.add(new URL(r.url()).origin));
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  await page.goto(`${srv.app}?url=${encodeURIComponent(srv.target)}&requests=20&concurrency=2&autostart=1`);
+  await waitFor(page, 'done');
+  const allowed = new Set([new URL(srv.app).origin, new URL(srv.target).origin]);
+  for (const origin of requested) assert.ok(allowed.has(origin), `unexpected request to ${origin}`);
+  assert.deepEqual(violations, []);
+  const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  await page.close();
+});
+
+test('results show as text, never as HTML, even from a hostile file', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'flak-hostile-'));
+  const file = path.join(dir, 'hostile.json');
+  execFileSync(flakBin, ['-n', '5', '-c', '1', '-o', file, `${srv.target}status/599`], { stdio: 'ignore' });
+  const json = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
+  json.error_messages = { closed: '<img src=x onerror="window.__pwned=1">' };
+  json.errors = { closed: 0 };
+  (await import('node:fs')).writeFileSync(file, JSON.stringify(json));
+  const { page } = await openApp();
+  await page.getByTestId('import').setInputFiles([file]);
+  await page.getByText('Showing 1 imported file(s)').waitFor();
+  assert.match(await page.getByTestId('report').textContent(), /e\.g\. <img src=x onerror=/, 'shown as text');
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.locator('img[src=x]').count(), 0);
+  await page.close();
+});
