@@ -29,7 +29,7 @@ pub use plan::{Order, Plan, PlanBuilder, PlanError, RequestSpec, Shard, StopAfte
 pub use report::Summary;
 pub use results::{Results, ResultsError};
 pub use scheduler::{Scheduler, run_plan};
-pub use stats::{Interval, Sample, Stats};
+pub use stats::{Interval, Member, Sample, Stats};
 pub use stop::StopSignal;
 pub use template::UrlTemplate;
 pub use threshold::Threshold;

@@ -39,6 +39,9 @@ pub enum PlanError {
     /// A header name or value that cannot be sent.
     #[error("invalid header {0:?}: expected 'Name: value' with a valid name and value")]
     Header(String),
+    /// Two fan-out members with the same name.
+    #[error("fan-out members need distinct names ({0:?} appears twice)")]
+    DuplicateMember(String),
     /// A shard index outside its count.
     #[error("invalid shard {index}/{count}: need 0 <= index < count")]
     Shard { index: u32, count: u32 },
@@ -70,6 +73,9 @@ pub enum Order {
 /// and a body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestSpec {
+    /// A name for reports (fan-out members are listed by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub method: String,
     pub url: UrlTemplate,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -86,6 +92,7 @@ impl RequestSpec {
 
     pub fn new(method: &str, url: &str) -> Result<Self, PlanError> {
         let spec = Self {
+            name: None,
             method: method.to_string(),
             url: UrlTemplate::parse(url)?,
             headers: Vec::new(),
@@ -110,6 +117,24 @@ impl RequestSpec {
         self.headers.push((name.to_string(), value.to_string()));
         self.validate()?;
         Ok(self)
+    }
+
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The name for reports: the given one, or `METHOD path`.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        let url = self.url.as_str();
+        let path = url
+            .find("://")
+            .and_then(|i| url[i + 3..].find('/').map(|j| &url[i + 3 + j..]))
+            .unwrap_or("/");
+        format!("{} {path}", self.method)
     }
 
     pub fn body(mut self, body: impl Into<Body>) -> Self {
@@ -158,11 +183,23 @@ pub struct Plan {
     /// Requests sent before measuring starts; counted, but not in the statistics.
     #[serde(default)]
     pub warmup: u64,
+    /// Fan-out: each iteration sends every request at once and ends when all have finished.
+    /// Count, duration, rate and the in-flight limit then apply to iterations.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fan_out: bool,
 }
 
 impl Plan {
     pub fn builder() -> PlanBuilder {
         PlanBuilder::default()
+    }
+
+    /// Names of the fan-out members, in order.
+    pub fn member_names(&self) -> Vec<String> {
+        self.requests
+            .iter()
+            .map(RequestSpec::display_name)
+            .collect()
     }
 
     /// Checks every field; used after deserializing a plan from outside.
@@ -172,6 +209,14 @@ impl Plan {
         }
         for r in &self.requests {
             r.validate()?;
+        }
+        if self.fan_out {
+            let names = self.member_names();
+            for (i, name) in names.iter().enumerate() {
+                if names[..i].contains(name) {
+                    return Err(PlanError::DuplicateMember(name.clone()));
+                }
+            }
         }
         if self.concurrency == 0 {
             return Err(PlanError::Concurrency(0));
@@ -208,6 +253,7 @@ pub struct PlanBuilder {
     rate: Option<f64>,
     timeout: Option<Duration>,
     warmup: u64,
+    fan_out: bool,
 }
 
 impl Default for PlanBuilder {
@@ -221,6 +267,7 @@ impl Default for PlanBuilder {
             rate: None,
             timeout: Some(Duration::from_secs(20)),
             warmup: 0,
+            fan_out: false,
         }
     }
 }
@@ -262,6 +309,11 @@ impl PlanBuilder {
         self.warmup = n;
         self
     }
+    /// Each iteration sends all requests at once (see [`Plan::fan_out`]).
+    pub fn fan_out(mut self, on: bool) -> Self {
+        self.fan_out = on;
+        self
+    }
 
     pub fn build(self) -> Result<Plan, PlanError> {
         let concurrency = u32::try_from(self.concurrency)
@@ -275,6 +327,7 @@ impl PlanBuilder {
             rate: self.rate,
             timeout: self.timeout,
             warmup: self.warmup,
+            fan_out: self.fan_out,
         };
         plan.validate()?;
         Ok(plan)

@@ -251,6 +251,53 @@ pub fn text(stats: &Stats) -> String {
             let _ = writeln!(out, "  [{kind}] {n}   e.g. {msg}");
         }
     }
+    if !stats.members().is_empty() {
+        out.push_str(&members_table(stats));
+    }
+    out
+}
+
+/// The fan-out members, one line each.
+fn members_table(stats: &Stats) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Fan-out members (each iteration sends all at once; the latency above is the slowest):"
+    );
+    let width = stats
+        .members()
+        .iter()
+        .map(|m| m.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(6);
+    let _ = writeln!(
+        out,
+        "  {:<width$}  {:>8}  {:>9}  {:>7}  {:>11}  {:>11}  outcomes",
+        "member", "total", "succeeded", "failed", "p50", "p99"
+    );
+    for m in stats.members() {
+        let s = Summary::of(&m.stats);
+        let (p50, p99) = s.latency_ms.map_or(("–".into(), "–".into()), |l| {
+            (format_ms(l.p50), format_ms(l.p99))
+        });
+        let outcomes: Vec<String> = s
+            .status_codes
+            .iter()
+            .map(|(c, n)| format!("{c}×{n}"))
+            .chain(s.errors.iter().map(|(k, n)| format!("{k}×{n}")))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:>8}  {:>9}  {:>7}  {p50:>11}  {p99:>11}  {}",
+            m.name,
+            s.total,
+            s.succeeded,
+            s.failed,
+            outcomes.join(" ")
+        );
+    }
     out
 }
 

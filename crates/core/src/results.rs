@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::plan::Plan;
 use crate::report::Summary;
-use crate::stats::{Interval, Stats};
+use crate::stats::{Interval, Member, Stats};
 use crate::transport::ErrorKind;
 
 pub const FORMAT: &str = "flak-results";
@@ -78,6 +78,17 @@ pub struct Results {
     /// What was run, with header values redacted (they often hold credentials).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,
+    /// Fan-out runs: each member's own results (the fields above are the group's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberResults>,
+}
+
+/// A fan-out member's results, in the same form as the whole run's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberResults {
+    pub name: String,
+    #[serde(flatten)]
+    pub results: Box<Results>,
 }
 
 impl Results {
@@ -121,6 +132,14 @@ impl Results {
                 })
                 .collect(),
             plan,
+            members: stats
+                .members()
+                .iter()
+                .map(|m| MemberResults {
+                    name: m.name.clone(),
+                    results: Box::new(Results::of(&m.stats, None)),
+                })
+                .collect(),
         }
     }
 
@@ -147,21 +166,6 @@ impl Results {
         let results: Results =
             serde_json::from_value(value).map_err(|e| ResultsError::Json(e.to_string()))?;
         let stats = results.to_stats()?;
-        let recomputed = Summary::of(&stats);
-        let s = &results.summary;
-        let counters = [
-            ("total", s.total, recomputed.total),
-            ("succeeded", s.succeeded, recomputed.succeeded),
-            ("failed", s.failed, recomputed.failed),
-            ("cancelled", s.cancelled, recomputed.cancelled),
-        ];
-        for (name, stored, derived) in counters {
-            if stored != derived {
-                return Err(ResultsError::Inconsistent(format!(
-                    "{name} is {stored} but the histograms and counters give {derived}"
-                )));
-            }
-        }
         Ok((stats, results))
     }
 
@@ -235,7 +239,18 @@ impl Results {
         {
             return Err(ResultsError::Inconsistent("ended before it started".into()));
         }
-        Ok(Stats {
+        let mut members = Vec::new();
+        for m in &self.members {
+            let stats = m
+                .results
+                .to_stats()
+                .map_err(|e| ResultsError::Inconsistent(format!("member {:?}: {e}", m.name)))?;
+            members.push(Member {
+                name: m.name.clone(),
+                stats,
+            });
+        }
+        let stats = Stats {
             started_unix_us: self.started_unix_us,
             ended_unix_us: self.ended_unix_us,
             issued: self.issued,
@@ -256,7 +271,23 @@ impl Results {
             errors,
             error_messages,
             series,
-        })
+            members,
+        };
+        let recomputed = Summary::of(&stats);
+        let counters = [
+            ("total", s.total, recomputed.total),
+            ("succeeded", s.succeeded, recomputed.succeeded),
+            ("failed", s.failed, recomputed.failed),
+            ("cancelled", s.cancelled, recomputed.cancelled),
+        ];
+        for (name, stored, derived) in counters {
+            if stored != derived {
+                return Err(ResultsError::Inconsistent(format!(
+                    "{name} is {stored} but the histograms and counters give {derived}"
+                )));
+            }
+        }
+        Ok(stats)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::clock::Clock;
 use crate::plan::{Order, Plan, Shard, StopAfter, format_duration};
 use crate::stats::{Sample, Stats};
 use crate::stop::StopSignal;
-use crate::transport::{ErrorKind, Outcome, Request, RequestError, Transport};
+use crate::transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};
 
 /// Runs one shard of a plan. Build with [`Scheduler::new`], then [`run`](Scheduler::run).
 pub struct Scheduler<'a, T, C> {
@@ -92,6 +92,9 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
     /// is never borrowed across an await, so the caller may read it between polls for live
     /// progress. On return every issued request is accounted for.
     pub async fn run(&self, stats: &RefCell<Stats>) {
+        if self.plan.fan_out {
+            stats.borrow_mut().init_members(&self.plan.member_names());
+        }
         if self.plan.warmup > 0 {
             let phase = self.phase(
                 Some(self.shard.share_of(self.plan.warmup)),
@@ -160,8 +163,16 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
     }
 
     async fn slot(&self, slot: usize, phase: &Phase, stats: &RefCell<Stats>) {
-        let mut session = self.transport.session(slot);
-        let mut url = String::new();
+        // A fan-out slot keeps a session (connection) per member.
+        let members = if self.plan.fan_out {
+            self.plan.requests.len()
+        } else {
+            1
+        };
+        let mut sessions: Vec<T::Session> = (0..members)
+            .map(|m| self.transport.session(slot * members + m))
+            .collect();
+        let mut urls = vec![String::new(); members];
         while let Some(ticket) = self.next_ticket(phase) {
             if let Some(at) = ticket.intended {
                 self.clock.sleep_until(at).await;
@@ -169,34 +180,119 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                     break;
                 }
             }
-            let (spec_index, spec, url) = self.prepare(ticket.index, phase, &mut url);
-            let request = Request {
-                index: ticket.index,
-                spec_index,
-                spec,
-                url,
-            };
             {
                 let mut stats = stats.borrow_mut();
-                if phase.measure {
-                    stats.record_issued();
-                } else {
+                if !phase.measure {
                     stats.record_warmup();
+                } else {
+                    stats.record_issued();
+                    if self.plan.fan_out {
+                        (0..members).for_each(|m| stats.member_mut(m).record_issued());
+                    }
                 }
             }
             let start = self.clock.now();
-            let outcome = self.send_with_timeout(&mut session, &request, start).await;
+            let from = ticket.intended.unwrap_or(start).min(start);
+            let sample = |outcome, end: Duration| Sample {
+                latency: end.saturating_sub(from),
+                uncorrected: ticket.intended.map(|_| end.saturating_sub(start)),
+                end_unix: phase.unix_at(end),
+                outcome,
+            };
+            if !self.plan.fan_out {
+                let (spec_index, spec, url) = self.prepare(ticket.index, phase, &mut urls[0]);
+                let request = Request {
+                    index: ticket.index,
+                    spec_index,
+                    spec,
+                    url,
+                };
+                let outcome = self
+                    .send_with_timeout(&mut sessions[0], &request, start)
+                    .await;
+                if phase.measure {
+                    stats
+                        .borrow_mut()
+                        .record(&sample(&outcome, self.clock.now()));
+                }
+                continue;
+            }
+            let sends = sessions.iter_mut().zip(urls.iter_mut()).enumerate().map(
+                |(m, (session, buf))| async move {
+                    let spec = &self.plan.requests[m];
+                    let url = self.expand_member(ticket.index, m, phase, buf);
+                    let request = Request {
+                        index: ticket.index,
+                        spec_index: m,
+                        spec,
+                        url,
+                    };
+                    let outcome = self.send_with_timeout(session, &request, start).await;
+                    (outcome, self.clock.now())
+                },
+            );
+            let results = join_all(sends).await;
             if phase.measure {
-                let end = self.clock.now();
-                let from = ticket.intended.unwrap_or(start).min(start);
-                stats.borrow_mut().record(&Sample {
-                    latency: end.saturating_sub(from),
-                    uncorrected: ticket.intended.map(|_| end.saturating_sub(start)),
-                    end_unix: phase.unix_at(end),
-                    outcome: &outcome,
-                });
+                let mut stats = stats.borrow_mut();
+                for (m, (outcome, end)) in results.iter().enumerate() {
+                    stats.member_mut(m).record(&sample(outcome, *end));
+                }
+                let last = results.iter().map(|r| r.1).max().unwrap_or(start);
+                let group = self.group_outcome(&results);
+                stats.record(&sample(&group, last));
             }
         }
+    }
+
+    /// Expands member `m`'s URL for iteration `index`.
+    fn expand_member<'s>(
+        &'s self,
+        index: u64,
+        m: usize,
+        phase: &Phase,
+        buf: &'s mut String,
+    ) -> &'s str {
+        let url = &self.plan.requests[m].url;
+        if url.is_fixed() {
+            return url.as_str();
+        }
+        let seed = self.plan.seed ^ phase.salt ^ (m as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
+        url.expand(&mut fastrand::Rng::with_seed(mix(seed, index)), buf);
+        buf.as_str()
+    }
+
+    /// A fan-out iteration's outcome: the first member error (named), else the worst status.
+    fn group_outcome(&self, results: &[(Outcome, Duration)]) -> Outcome {
+        let names = || self.plan.member_names();
+        let mut worst: Option<Response> = None;
+        let mut bytes = 0;
+        for (m, (outcome, _)) in results.iter().enumerate() {
+            match outcome {
+                Outcome::Error(e) => {
+                    return Outcome::Error(RequestError::new(
+                        e.kind,
+                        format!("{}: {}", names()[m], e.message),
+                    ));
+                }
+                Outcome::Response(r) => {
+                    bytes += r.bytes;
+                    let failing = |s: u16| !((200..400).contains(&s) || s == 0);
+                    let replace = worst.is_none_or(|w| {
+                        (failing(r.status), r.status) > (failing(w.status), w.status)
+                    });
+                    if replace {
+                        worst = Some(*r);
+                    }
+                }
+            }
+        }
+        let status = worst.map_or(0, |w| w.status);
+        Outcome::Response(Response {
+            status,
+            bytes,
+            ttfb: None,
+            connect: None,
+        })
     }
 
     async fn send_with_timeout(

@@ -88,6 +88,13 @@ impl Interval {
     }
 }
 
+/// A fan-out member's own statistics, next to the group's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    pub name: String,
+    pub stats: Stats,
+}
+
 /// Everything a run measured. See the crate docs for what each counter means.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
@@ -107,6 +114,8 @@ pub struct Stats {
     pub(crate) errors: BTreeMap<ErrorKind, u64>,
     pub(crate) error_messages: BTreeMap<ErrorKind, String>,
     pub(crate) series: BTreeMap<u64, Interval>,
+    /// Fan-out runs: each member's own statistics (the fields above are the group's).
+    pub(crate) members: Vec<Member>,
 }
 
 impl Default for Stats {
@@ -136,11 +145,37 @@ impl Stats {
             errors: BTreeMap::new(),
             error_messages: BTreeMap::new(),
             series: BTreeMap::new(),
+            members: Vec::new(),
         }
+    }
+
+    /// Adds empty statistics for fan-out members that are not there yet.
+    pub fn init_members(&mut self, names: &[String]) {
+        let corrected = self.uncorrected.is_some();
+        for name in names {
+            if !self.members.iter().any(|m| &m.name == name) {
+                self.members.push(Member {
+                    name: name.clone(),
+                    stats: Stats::new(corrected),
+                });
+            }
+        }
+    }
+
+    /// Fan-out members, in plan order (empty for ordinary runs).
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    pub(crate) fn member_mut(&mut self, i: usize) -> &mut Stats {
+        &mut self.members[i].stats
     }
 
     /// Marks the start of measuring (the earliest start wins when shards merge).
     pub fn begin(&mut self, unix: Duration) {
+        for m in &mut self.members {
+            m.stats.begin(unix);
+        }
         let us = micros(unix);
         self.started_unix_us = Some(self.started_unix_us.map_or(us, |s| s.min(us)));
         self.ended_unix_us = Some(self.ended_unix_us.map_or(us, |e| e.max(us)));
@@ -202,6 +237,9 @@ impl Stats {
 
     /// Ends the run: whatever was issued but never finished is cancelled.
     pub fn finish(&mut self, unix: Duration) {
+        for m in &mut self.members {
+            m.stats.finish(unix);
+        }
         let done = self.succeeded + self.failed + self.cancelled;
         self.cancelled += self.issued.saturating_sub(done);
         let us = micros(unix);
@@ -249,6 +287,12 @@ impl Stats {
                 .entry(*second)
                 .or_insert_with(Interval::new)
                 .merge(interval);
+        }
+        for member in &other.members {
+            match self.members.iter_mut().find(|m| m.name == member.name) {
+                Some(mine) => mine.stats.merge(&member.stats),
+                None => self.members.push(member.clone()),
+            }
         }
     }
 

@@ -375,3 +375,89 @@ fn templates_rotate_in_order_or_at_random() {
     );
     assert_ne!(urls(Order::Random, 7), urls(Order::Random, 8));
 }
+
+#[test]
+fn fan_out_iterations_wait_for_the_slowest_member_and_keep_each_members_stats() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |r| match r.spec_index {
+        0 => (ms(10), ok()),
+        1 => (ms(30), ok()),
+        2 => (ms(50), ok()),
+        _ => (
+            ms(5),
+            Outcome::Error(RequestError::new(ErrorKind::ConnectRefused, "refused")),
+        ),
+    });
+    let plan = Plan::builder()
+        .request(spec("http://t/fast").named("fast"))
+        .request(spec("http://t/medium").named("medium"))
+        .request(spec("http://t/slow").named("slow"))
+        .request(spec("http://t/broken").named("broken"))
+        .fan_out(true)
+        .concurrency(2)
+        .requests(40)
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(transport.received(), 160, "40 iterations × 4 members");
+    assert_eq!(
+        transport.peak_in_flight(),
+        8,
+        "2 iterations × 4 members at once"
+    );
+    assert_eq!(stats.total(), 40);
+    let names: Vec<_> = stats.members().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["fast", "medium", "slow", "broken"]);
+    for m in &stats.members()[..3] {
+        assert_eq!(
+            (m.stats.total(), m.stats.succeeded()),
+            (40, 40),
+            "{}",
+            m.name
+        );
+    }
+    let broken = &stats.members()[3].stats;
+    assert_eq!(
+        broken.errors()[&ErrorKind::ConnectRefused],
+        40,
+        "the failure stays with its member"
+    );
+    // The failing member never cancels the others, and the iteration fails with its error.
+    assert_eq!(stats.errors()[&ErrorKind::ConnectRefused], 40);
+    assert!(stats.error_messages()[&ErrorKind::ConnectRefused].starts_with("broken: "));
+    let slow_p50 = stats.members()[2].stats.latency().value_at_quantile(0.5);
+    assert_eq!(slow_p50 / 1000, 50);
+    let text = flak_core::report::text(&stats);
+    assert!(text.contains("Fan-out members"), "{text}");
+}
+
+#[test]
+fn fan_out_group_latency_is_the_slowest_member() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |r| (ms(10 * (r.spec_index as u64 + 1)), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/a"))
+        .request(spec("http://t/b"))
+        .request(spec("http://t/c"))
+        .fan_out(true)
+        .concurrency(1)
+        .requests(10)
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!((stats.succeeded(), stats.latency().len()), (10, 10));
+    assert_eq!(
+        stats.latency().value_at_quantile(0.5) / 1000,
+        30,
+        "group = slowest member (30 ms)"
+    );
+    let json = flak_core::Results::of(&stats, Some(&plan)).to_json();
+    let (back, _) = flak_core::Results::load(&json).unwrap();
+    assert_eq!(back, stats, "members round-trip through the results file");
+}
