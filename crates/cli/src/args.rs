@@ -49,7 +49,7 @@ pub enum TargetsOrder {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// URL to load; may hold fields expanded per request: {rand:1-100000}, {pick:a,b,c}.
-    #[arg(required_unless_present = "targets")]
+    #[arg(required_unless_present_any = ["targets", "scenario"])]
     pub url: Option<String>,
 
     /// Number of requests to send (default 200 when no -z).
@@ -128,6 +128,11 @@ pub struct RunArgs {
     /// Requests from a file in vegeta's targets format (METHOD URL, header lines, @body).
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
+
+    /// A fan-out scenario (TOML): each iteration sends all its requests at once and ends when
+    /// all have finished; -n, -z, -q and -c then count iterations.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["targets", "url"])]
+    pub scenario: Option<PathBuf>,
 
     /// How to walk several targets.
     #[arg(long, value_enum, default_value_t = TargetsOrder::RoundRobin)]

@@ -10,6 +10,7 @@ pub mod interrupt;
 pub mod output;
 pub mod plan_args;
 pub mod runner;
+pub mod scenario;
 pub mod target;
 pub mod tls;
 pub mod transport;

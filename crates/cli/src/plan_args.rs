@@ -28,11 +28,12 @@ pub struct Setup {
 }
 
 pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
-    let mut specs = match (&args.url, &args.targets) {
-        (Some(_), Some(_)) => bail!("give a URL or --targets, not both"),
-        (Some(url), None) => vec![RequestSpec::new(&args.method, url)?],
-        (None, Some(path)) => read_targets(path)?,
-        (None, None) => bail!("no URL given (see 'flak --help')"),
+    let mut specs = match (&args.url, &args.targets, &args.scenario) {
+        (_, _, Some(path)) => crate::scenario::read(path)?,
+        (Some(_), Some(_), None) => bail!("give a URL or --targets, not both"),
+        (Some(url), None, None) => vec![RequestSpec::new(&args.method, url)?],
+        (None, Some(path), None) => read_targets(path)?,
+        (None, None, None) => bail!("no URL given (see 'flak --help')"),
     };
     let body = match (&args.body, &args.body_file) {
         (Some(text), _) => Some(Body::from(text.as_str())),
@@ -65,6 +66,9 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
                 .map_err(|e| anyhow!("-H: {e}"))?;
         }
         if let Some(body) = &body {
+            if args.scenario.is_some() {
+                bail!("-d/-D: a scenario gives each request its own body");
+            }
             spec.body = body.clone();
         }
     }
@@ -81,6 +85,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         .rate(args.rate)
         .timeout(timeout)
         .warmup(args.warmup)
+        .fan_out(args.scenario.is_some())
         .seed(args.seed.unwrap_or_else(|| fastrand::u64(..)))
         .order(match args.targets_order {
             TargetsOrder::RoundRobin => Order::RoundRobin,
