@@ -60,7 +60,13 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<RequestSpec>> {
 }
 
 fn parse(text: &str, dir: &Path) -> anyhow::Result<Vec<RequestSpec>> {
-    let file: File = toml::from_str(text).map_err(|e| anyhow!("{}", e.message()))?;
+    let file: File = toml::from_str(text).map_err(|e| match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            anyhow!("line {line}: {}", e.message())
+        }
+        None => anyhow!("{}", e.message()),
+    })?;
     if file.request.is_empty() {
         bail!("no [[request]] entries");
     }
@@ -125,7 +131,7 @@ mod tests {
                 "[[request]]\nurl = \"http://h/\"\nheaders = [\"bad\"]\n",
                 "invalid header",
             ),
-            ("[[request]\n", "invalid"),
+            ("[[request]]\nurl = \"http://h/\"\n[[request]\n", "line 3: unclosed array table"),
         ] {
             let e = parse(text, Path::new(".")).unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e:?} should contain {want:?}");
