@@ -10,7 +10,9 @@ use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::browser::{self, files, run};
-use crate::components::charts::{HistogramChart, LatencyChart, OutcomesChart, ThroughputChart};
+use crate::components::charts::{
+    HistogramChart, LatencyChart, MembersChart, OutcomesChart, ThroughputChart,
+};
 use crate::components::form::RunForm;
 use crate::components::honesty::{HonestyPanel, HonestyProps};
 use crate::components::import::Import;
@@ -356,6 +358,9 @@ pub fn App() -> Html {
                         <LatencyChart series={snapshot.series.clone()} />
                         <HistogramChart bars={snapshot.bars.clone()} />
                         <OutcomesChart outcomes={snapshot.outcomes.clone()} />
+                        if !snapshot.members.is_empty() {
+                            <MembersChart members={snapshot.members.clone()} />
+                        }
                     </div>
                 }
                 <HonestyPanel ..HonestyProps::of(s, origin.into()) />

@@ -24,6 +24,24 @@ pub enum StopBy {
     Duration,
 }
 
+/// One request of a fan-out group, as typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberRow {
+    pub name: String,
+    pub method: String,
+    pub url: String,
+}
+
+impl MemberRow {
+    pub fn new(name: &str, method: &str, url: &str) -> Self {
+        Self {
+            name: name.into(),
+            method: method.into(),
+            url: url.into(),
+        }
+    }
+}
+
 /// Everything on the form, as text where a person types it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormConfig {
@@ -44,6 +62,9 @@ pub struct FormConfig {
     pub bypass_cache: bool,
     /// Put header values into the permalink (off: they often hold tokens).
     pub share_headers: bool,
+    /// Fan-out: each iteration sends every member at once; `url` and `method` are then unused.
+    pub fan_out: bool,
+    pub members: Vec<MemberRow>,
 }
 
 impl Default for FormConfig {
@@ -63,6 +84,12 @@ impl Default for FormConfig {
             credentials: false,
             bypass_cache: true,
             share_headers: false,
+            fan_out: false,
+            members: vec![
+                MemberRow::new("product", "GET", &format!("{DEFAULT_URL}delay/20")),
+                MemberRow::new("reviews", "GET", &format!("{DEFAULT_URL}delay/40")),
+                MemberRow::new("stock", "GET", &format!("{DEFAULT_URL}status/503")),
+            ],
         }
     }
 }
@@ -81,34 +108,43 @@ pub const MAX_CONCURRENCY: u64 = 1000;
 impl FormConfig {
     /// Builds the plan, or one message naming the field at fault.
     pub fn to_plan(&self) -> Result<(Plan, FetchOptions), String> {
-        let mut spec = RequestSpec::new(self.method.trim(), self.url.trim())
-            .map_err(|e| format!("URL: {e}"))?;
-        for line in self
-            .headers
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-        {
-            spec = spec
-                .header_line(line)
-                .map_err(|e| format!("Headers: {e}"))?;
-        }
-        if !self.body.is_empty() {
-            if matches!(
-                self.method.trim().to_ascii_uppercase().as_str(),
-                "GET" | "HEAD"
-            ) {
-                return Err("Body: a GET or HEAD request cannot have a body in a browser".into());
+        let specs = if self.fan_out {
+            if self.members.is_empty() {
+                return Err("Fan-out: add at least one request".into());
             }
-            spec.body = Body::from(self.body.as_str());
-        }
+            self.members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let name = m.name.trim();
+                    let label = if name.is_empty() {
+                        format!("request {}", i + 1)
+                    } else {
+                        name.to_string()
+                    };
+                    let spec = self.spec(&m.method, &m.url, &format!("Fan-out {label}"))?;
+                    Ok(if name.is_empty() {
+                        spec
+                    } else {
+                        spec.named(name)
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?
+        } else {
+            vec![self.spec(&self.method, &self.url, "URL")?]
+        };
         let concurrency = parse_whole("In-flight limit", &self.concurrency)?;
         if concurrency > MAX_CONCURRENCY {
             return Err(format!(
                 "In-flight limit: {concurrency} is more than a browser tab can use (at most {MAX_CONCURRENCY})"
             ));
         }
-        let mut builder = Plan::builder().request(spec).concurrency(concurrency);
+        let mut builder = Plan::builder()
+            .concurrency(concurrency)
+            .fan_out(self.fan_out);
+        for spec in specs {
+            builder = builder.request(spec);
+        }
         builder = match self.stop_by {
             StopBy::Requests => builder.requests(parse_whole("Requests", &self.requests)?),
             StopBy::Duration => builder
@@ -139,6 +175,29 @@ impl FormConfig {
         Ok((plan, options))
     }
 
+    /// One request with the form's headers and body; errors name `field`.
+    fn spec(&self, method: &str, url: &str, field: &str) -> Result<RequestSpec, String> {
+        let mut spec =
+            RequestSpec::new(method.trim(), url.trim()).map_err(|e| format!("{field}: {e}"))?;
+        for line in self
+            .headers
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            spec = spec
+                .header_line(line)
+                .map_err(|e| format!("Headers: {e}"))?;
+        }
+        if !self.body.is_empty() {
+            if matches!(method.trim().to_ascii_uppercase().as_str(), "GET" | "HEAD") {
+                return Err("Body: a GET or HEAD request cannot have a body in a browser".into());
+            }
+            spec.body = Body::from(self.body.as_str());
+        }
+        Ok(spec)
+    }
+
     /// The permalink query (without `?`). Header values only when the user opted in.
     pub fn to_query(&self, autostart: bool) -> String {
         let q = Query {
@@ -152,6 +211,21 @@ impl FormConfig {
             mode: Some(self.mode).filter(|m| *m != FetchMode::Cors),
             headers: (self.share_headers && !self.headers.trim().is_empty())
                 .then(|| self.headers.clone()),
+            members: self.fan_out.then(|| {
+                let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+                self.members
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{}\t{}\t{}",
+                            clean(&m.name),
+                            clean(&m.method),
+                            clean(&m.url)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
             autostart: autostart.then_some(1),
         };
         serde_urlencoded::to_string(&q).unwrap_or_default()
@@ -180,6 +254,16 @@ impl FormConfig {
         if let Some(mode) = q.mode {
             c.mode = mode;
         }
+        if let Some(members) = q.members {
+            c.fan_out = true;
+            c.members = members
+                .lines()
+                .filter_map(|line| {
+                    let mut f = line.splitn(3, '\t');
+                    Some(MemberRow::new(f.next()?, f.next()?, f.next()?))
+                })
+                .collect();
+        }
         match (q.requests, q.duration) {
             (_, Some(d)) => {
                 c.stop_by = StopBy::Duration;
@@ -202,10 +286,13 @@ impl FormConfig {
         } else {
             format!(" at {}/s", self.rate)
         };
-        format!(
-            "{} {} · {} in flight · {stop}{rate}",
-            self.method, self.url, self.concurrency
-        )
+        let what = if self.fan_out {
+            let names: Vec<&str> = self.members.iter().map(|m| m.name.as_str()).collect();
+            format!("fan-out of {} ({})", self.members.len(), names.join(", "))
+        } else {
+            format!("{} {}", self.method, self.url)
+        };
+        format!("{what} · {} in flight · {stop}{rate}", self.concurrency)
     }
 }
 
@@ -229,6 +316,9 @@ struct Query {
     mode: Option<FetchMode>,
     #[serde(skip_serializing_if = "Option::is_none")]
     headers: Option<String>,
+    /// Fan-out members, one `name<TAB>METHOD<TAB>url` per line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     autostart: Option<u8>,
 }
@@ -321,6 +411,29 @@ mod tests {
         let (back, autostart) = FormConfig::from_query(&c.to_query(false));
         assert!(!autostart);
         assert_eq!(back.headers, "Authorization: Bearer secret");
+    }
+
+    #[test]
+    fn fan_out_members_become_named_requests_and_survive_the_permalink() {
+        let mut c = FormConfig {
+            fan_out: true,
+            ..FormConfig::default()
+        };
+        c.members[1].name = "with spaces".into();
+        let (plan, _) = c.to_plan().unwrap();
+        assert!(plan.fan_out);
+        assert_eq!(plan.member_names(), vec!["product", "with spaces", "stock"]);
+        let (back, _) = FormConfig::from_query(&c.to_query(false));
+        assert_eq!(back.members, c.members);
+        assert!(back.fan_out);
+        c.members[2].url = "nope".into();
+        assert!(
+            c.to_plan()
+                .unwrap_err()
+                .starts_with("Fan-out stock: invalid URL")
+        );
+        c.members.clear();
+        assert!(c.to_plan().unwrap_err().contains("add at least one"));
     }
 
     #[test]

@@ -27,8 +27,23 @@ pub struct Outcome {
     pub message: Option<String>,
 }
 
+/// A fan-out member's own numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberView {
+    pub name: String,
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub p50: Option<f64>,
+    pub p99: Option<f64>,
+    /// `200×40 network×2`
+    pub outcomes: String,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
+    /// Fan-out members (empty for ordinary runs).
+    pub members: Vec<MemberView>,
     pub summary: Summary,
     pub series: Vec<Point>,
     /// Histogram bars: upper bound in ms and count.
@@ -81,7 +96,30 @@ impl Snapshot {
                 message: None,
             });
         }
+        let members = stats
+            .members()
+            .iter()
+            .map(|m| {
+                let s = Summary::of(&m.stats);
+                MemberView {
+                    name: m.name.clone(),
+                    total: s.total,
+                    succeeded: s.succeeded,
+                    failed: s.failed,
+                    p50: s.latency_ms.map(|l| l.p50),
+                    p99: s.latency_ms.map(|l| l.p99),
+                    outcomes: s
+                        .status_codes
+                        .iter()
+                        .map(|(c, n)| format!("{c}×{n}"))
+                        .chain(s.errors.iter().map(|(k, n)| format!("{k}×{n}")))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                }
+            })
+            .collect();
         Self {
+            members,
             summary: Summary::of(stats),
             series,
             bars: bar_counts(stats.latency(), 20)

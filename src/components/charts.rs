@@ -272,3 +272,42 @@ mod tests {
         assert!(top >= 1234.0 && step == 500.0, "{top} {step}");
     }
 }
+
+#[derive(Properties, PartialEq)]
+pub struct MembersProps {
+    pub members: Vec<crate::snapshot::MemberView>,
+}
+
+/// Fan-out members side by side: p50 and p99 bars per member.
+#[function_component]
+pub fn MembersChart(props: &MembersProps) -> Html {
+    let rows = props.members.len().max(1) as f64;
+    let height = TOP + rows * 34.0 + 8.0;
+    let max = props
+        .members
+        .iter()
+        .filter_map(|m| m.p99)
+        .fold(0.0, f64::max);
+    let (top, _) = nice_axis(max, 4);
+    let span = W - 180.0 - 90.0;
+    let bars = props.members.iter().enumerate().map(|(i, m)| {
+        let by = TOP + i as f64 * 34.0;
+        let len = |v: Option<f64>| (v.unwrap_or(0.0) / top * span).max(1.0);
+        let ms = |v: Option<f64>| v.map_or_else(|| "–".to_string(), |v| format!("{} ms", label(v)));
+        html! {
+            <g>
+                <text x="170" y={(by + 18.0).to_string()} text-anchor="end">{m.name.clone()}</text>
+                <rect class="bar p50" x="180" y={by.to_string()} width={format!("{:.1}", len(m.p50))} height="13" />
+                <rect class="bar p99" x="180" y={(by + 14.0).to_string()} width={format!("{:.1}", len(m.p99))} height="13" />
+                <text x={format!("{:.1}", 186.0 + len(m.p99))} y={(by + 18.0).to_string()}>{format!("p50 {} · p99 {}", ms(m.p50), ms(m.p99))}</text>
+            </g>
+        }
+    });
+    html! {
+        <svg id="chart-members" data-testid="chart-members" class="chart" viewBox={format!("0 0 {W} {height}")}
+             role="img" aria-label="Fan-out members: p50 and p99 latency">
+            <text class="title" x="10" y="18">{"Fan-out members: p50 and p99"}</text>
+            { for bars }
+        </svg>
+    }
+}

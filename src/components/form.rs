@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::config::{FetchMode, FormConfig, StopBy};
+use crate::config::{DEFAULT_URL, FetchMode, FormConfig, MemberRow, StopBy};
 
 #[derive(Properties, PartialEq)]
 pub struct FormProps {
@@ -158,6 +158,7 @@ pub fn RunForm(props: &FormProps) -> Html {
                     { check("share-headers", "Put header values in the permalink", c.share_headers, |c, v| c.share_headers = v == "true") }
                 </div>
             </details>
+            <FanOut config={c.clone()} running={props.running} on_change={props.on_change.clone()} />
             if let Some(error) = &props.error {
                 <p class="error" role="alert" data-testid="form-error">{error.clone()}</p>
             }
@@ -170,5 +171,101 @@ pub fn RunForm(props: &FormProps) -> Html {
                 <button type="button" class="secondary" onclick={props.on_permalink.reform(|_| ())}>{"Copy permalink"}</button>
             </div>
         </form>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct FanOutProps {
+    config: FormConfig,
+    running: bool,
+    on_change: Callback<FormConfig>,
+}
+
+/// The fan-out editor: a group of requests one iteration sends at once. Rows can be added and
+/// removed; every field has a label.
+#[function_component]
+fn FanOut(props: &FanOutProps) -> Html {
+    let c = &props.config;
+    let update = |change: Box<dyn Fn(&mut FormConfig)>| {
+        let (config, on_change) = (c.clone(), props.on_change.clone());
+        move || {
+            let mut next = config.clone();
+            change(&mut next);
+            on_change.emit(next);
+        }
+    };
+    let toggle = {
+        let apply = update(Box::new(|c| c.fan_out = !c.fan_out));
+        Callback::from(move |_: Event| apply())
+    };
+    let add = {
+        let apply = update(Box::new(|c| {
+            let n = c.members.len() + 1;
+            c.members
+                .push(MemberRow::new(&format!("request-{n}"), "GET", DEFAULT_URL));
+        }));
+        Callback::from(move |_: MouseEvent| apply())
+    };
+    let rows = c.members.iter().enumerate().map(|(i, m)| {
+        let field = |set: fn(&mut MemberRow, String)| {
+            let (config, on_change) = (c.clone(), props.on_change.clone());
+            Callback::from(move |e: Event| {
+                let value = e
+                    .target_dyn_into::<HtmlInputElement>()
+                    .map(|el| el.value())
+                    .or_else(|| e.target_dyn_into::<HtmlSelectElement>().map(|el| el.value()));
+                if let Some(value) = value {
+                    let mut next = config.clone();
+                    set(&mut next.members[i], value);
+                    on_change.emit(next);
+                }
+            })
+        };
+        let remove = {
+            let apply = update(Box::new(move |c| {
+                c.members.remove(i);
+            }));
+            Callback::from(move |_: MouseEvent| apply())
+        };
+        html! {
+            <div class="row member" data-testid="member-row">
+                <div class="field">
+                    <label for={format!("member-name-{i}")}>{format!("Name {}", i + 1)}</label>
+                    <input id={format!("member-name-{i}")} type="text" value={m.name.clone()} disabled={props.running}
+                           onchange={field(|m, v| m.name = v)} />
+                </div>
+                <div class="field">
+                    <label for={format!("member-method-{i}")}>{"Method"}</label>
+                    <select id={format!("member-method-{i}")} disabled={props.running} onchange={field(|m, v| m.method = v)}>
+                        { for ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].iter().map(|v| html! {
+                            <option value={*v} selected={m.method == *v}>{*v}</option>
+                        }) }
+                    </select>
+                </div>
+                <div class="field wide-ish">
+                    <label for={format!("member-url-{i}")}>{"URL"}</label>
+                    <input id={format!("member-url-{i}")} type="url" value={m.url.clone()} disabled={props.running}
+                           spellcheck="false" onchange={field(|m, v| m.url = v)} />
+                </div>
+                <button type="button" class="secondary" disabled={props.running} onclick={remove}
+                        aria-label={format!("Remove request {}", i + 1)}>{"Remove"}</button>
+            </div>
+        }
+    });
+    html! {
+        <details class="more" open={c.fan_out}>
+            <summary>{"Fan-out: a group of requests sent at once"}</summary>
+            <label class="check" for="fan-out">
+                <input id="fan-out" type="checkbox" checked={c.fan_out} disabled={props.running} onchange={toggle} />
+                {"Each iteration sends every request below at once and ends when all have finished \
+                  (the single URL above is then unused). Count, duration, rate and concurrency apply to iterations."}
+            </label>
+            if c.fan_out {
+                { for rows }
+                <div class="actions">
+                    <button type="button" class="secondary" disabled={props.running} onclick={add}>{"Add request"}</button>
+                </div>
+            }
+        </details>
     }
 }

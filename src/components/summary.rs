@@ -64,6 +64,28 @@ pub fn SummaryView(props: &SummaryProps) -> Html {
                     "Latency counts from each request's intended start (rate set), so stalls are not hidden. \
                      From the actual send instead: p50 {} ms, p99 {} ms.", plain(u.p50), plain(u.p99))}</p>
             }
+            if !props.snapshot.members.is_empty() {
+                <table class="members" data-testid="members">
+                    <caption>{"Fan-out members: the group numbers above are per iteration, whose latency is its slowest member's"}</caption>
+                    <thead><tr>
+                        <th scope="col">{"member"}</th><th scope="col">{"total"}</th><th scope="col">{"succeeded"}</th>
+                        <th scope="col">{"failed"}</th><th scope="col">{"p50 ms"}</th><th scope="col">{"p99 ms"}</th><th scope="col">{"outcomes"}</th>
+                    </tr></thead>
+                    <tbody>
+                        { for props.snapshot.members.iter().map(|m| html! {
+                            <tr data-testid="member">
+                                <th scope="row">{m.name.clone()}</th>
+                                <td data-testid="member-total">{m.total}</td>
+                                <td>{m.succeeded}</td>
+                                <td data-testid="member-failed">{m.failed}</td>
+                                <td data-testid="member-p50">{ms(m.p50)}</td>
+                                <td>{ms(m.p99)}</td>
+                                <td>{m.outcomes.clone()}</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            }
             <div class="actions">
                 { export("copy", "Copy report") }
                 { export("json", "Export JSON") }

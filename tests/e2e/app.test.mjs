@@ -43,7 +43,7 @@ test('a person fills the form, runs 500 requests at in-flight 6, and the totals 
   await srv.reset();
   const { page, errors } = await openApp();
   await page.getByLabel('Endpoint URL').fill(srv.target);
-  await page.getByLabel('In-flight limit').fill('6');
+  await page.getByLabel('In-flight limit', { exact: true }).fill('6');
   await page.getByLabel('Requests', { exact: true }).fill('500');
   await page.getByTestId('start').click();
   await waitFor(page, 'done');
@@ -72,7 +72,7 @@ test('a permalink with autostart=1 runs on load', async () => {
   await waitFor(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 60);
   assert.equal((await srv.stats()).requests, 60);
-  assert.equal(await page.getByLabel('In-flight limit').inputValue(), '3');
+  assert.equal(await page.getByLabel('In-flight limit', { exact: true }).inputValue(), '3');
   await page.close();
 });
 
@@ -134,7 +134,7 @@ test('an endpoint without CORS headers gets the plain-words explanation', async 
 test('a bad form value is named, and nothing runs', async () => {
   await srv.reset();
   const { page } = await openApp();
-  await page.getByLabel('In-flight limit').fill('0');
+  await page.getByLabel('In-flight limit', { exact: true }).fill('0');
   await page.getByTestId('start').click();
   assert.match(await page.getByTestId('form-error').textContent(), /Concurrency must be at least 1/);
   assert.equal(await page.getByTestId('run-status').textContent(), 'idle');
@@ -172,5 +172,34 @@ test('results show as text, never as HTML, even from a hostile file', async () =
   assert.match(await page.getByTestId('report').textContent(), /e\.g\. <img src=x onerror=/, 'shown as text');
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.equal(await page.locator('img[src=x]').count(), 0);
+  await page.close();
+});
+
+test('a fan-out group: every member counted exactly, group latency is the slowest member', async () => {
+  await srv.reset();
+  const members = [
+    ['product', 'GET', `${srv.target}delay/20`],
+    ['reviews', 'GET', `${srv.target}delay/60`],
+    ['stock', 'GET', `${srv.target}status/503`],
+  ].map((m) => m.join('\t')).join('\n');
+  const query = `?members=${encodeURIComponent(members)}&requests=30&concurrency=3&autostart=1`;
+  const { page, errors } = await openApp(query);
+  await waitFor(page, 'done');
+  assert.equal(await stat(page, 'stat-total'), 30, '30 iterations');
+  assert.equal((await srv.stats()).requests, 90, 'each iteration sent all three');
+  const rows = page.getByTestId('member');
+  assert.equal(await rows.count(), 3);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(Number(await rows.nth(i).getByTestId('member-total').textContent()), 30);
+  }
+  assert.equal(Number(await rows.nth(2).getByTestId('member-failed').textContent()), 30, 'the 503s stay with stock');
+  assert.equal(Number(await rows.nth(0).getByTestId('member-failed').textContent()), 0, 'and never cancel the others');
+  const slowest = Number(await rows.nth(1).getByTestId('member-p50').textContent());
+  const group = await stat(page, 'stat-p50');
+  assert.ok(group >= slowest && group < slowest + 15, `group p50 ${group} ≈ slowest member's ${slowest}`);
+  assert.ok(await page.getByTestId('chart-members').isVisible());
+  assert.equal(await page.getByTestId('member-row').count(), 3, 'the editor shows the three rows');
+  await page.screenshot({ path: path.join(shots, 'fan-out.png'), fullPage: true });
+  assert.deepEqual(errors, []);
   await page.close();
 });

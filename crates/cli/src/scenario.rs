@@ -131,7 +131,10 @@ mod tests {
                 "[[request]]\nurl = \"http://h/\"\nheaders = [\"bad\"]\n",
                 "invalid header",
             ),
-            ("[[request]]\nurl = \"http://h/\"\n[[request]\n", "line 3: unclosed array table"),
+            (
+                "[[request]]\nurl = \"http://h/\"\n[[request]\n",
+                "line 3: unclosed array table",
+            ),
         ] {
             let e = parse(text, Path::new(".")).unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e:?} should contain {want:?}");
