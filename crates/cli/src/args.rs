@@ -11,7 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Fire concurrent HTTP requests at an endpoint and tell the truth about what came back.",
     after_help = "Examples:\n  flak -n 2000 -c 50 http://127.0.0.1:8081/\n  flak -z 30s -q 500 'http://127.0.0.1:8081/users/{rand:1-100000}'\n  flak -z 10s --fail-if 'p99>250ms' --fail-if 'errors>1%' -o results.json http://127.0.0.1:8081/\n  flak target --listen 127.0.0.1:8081\n\nExit codes: 0 ok, 1 a --fail-if threshold was broken, 2 bad input, 130 interrupted.",
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    // So that `-q -5` reaches our own check ("rate must be positive") instead of clap's
+    // "unexpected argument '-5'".
+    allow_negative_numbers = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -61,7 +64,7 @@ pub struct RunArgs {
     pub concurrency: u64,
 
     /// Run for this long instead of a count: 10s, 2m, 1h.
-    #[arg(short = 'z', long = "duration")]
+    #[arg(short = 'z', long = "duration", allow_hyphen_values = true)]
     pub duration: Option<String>,
 
     /// Requests per second for the whole run (not per worker); latency then counts from each
@@ -94,7 +97,12 @@ pub struct RunArgs {
     pub auth: Option<String>,
 
     /// Timeout for each whole request; 0 for none.
-    #[arg(short = 't', long = "timeout", default_value = "20s")]
+    #[arg(
+        short = 't',
+        long = "timeout",
+        default_value = "20s",
+        allow_hyphen_values = true
+    )]
     pub timeout: String,
 
     /// Timeout for opening a connection (TCP and TLS).

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod interrupt;
 pub mod output;
 pub mod plan_args;
+pub mod precise_sleep;
 pub mod runner;
 pub mod scenario;
 pub mod target;
@@ -44,11 +45,17 @@ pub fn main() -> ExitCode {
             }
             // One line naming the problem, not clap's whole usage block.
             let rendered = e.render().to_string();
-            let line = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
+            let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut line = lines
+                .next()
                 .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
+                .trim_start_matches("error: ")
+                .to_string();
+            // "the following required arguments were not provided:" lists them below.
+            if line.ends_with(':') {
+                let listed: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage:")).collect();
+                line = format!("{} {}", line, listed.join(", "));
+            }
             eprintln!("flak: {line} (see 'flak --help')");
             return ExitCode::from(EXIT_INPUT);
         }

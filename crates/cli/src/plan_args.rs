@@ -37,7 +37,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
     };
     let body = match (&args.body, &args.body_file) {
         (Some(text), _) => Some(Body::from(text.as_str())),
-        (None, Some(path)) => Some(Body(read_body(path)?)),
+        (None, Some(path)) => Some(Body(read_body(path, "-D")?)),
         (None, None) => None,
     };
     let mut extra = Vec::new();
@@ -154,7 +154,7 @@ fn parse_shard(text: &str) -> anyhow::Result<Shard> {
 fn flag_for(e: &flak_core::PlanError) -> String {
     use flak_core::PlanError as E;
     let flag = match e {
-        E::Concurrency(_) => "-c",
+        E::Concurrency(_) | E::ConcurrencyTooHigh(_) => "-c",
         E::Requests(_) => "-n",
         E::Duration(_) => "-z",
         E::Rate(_) => "-q",
@@ -164,16 +164,21 @@ fn flag_for(e: &flak_core::PlanError) -> String {
     format!("{flag}: {e}")
 }
 
-fn read_body(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// Reads a body file; `what` names where it was given (`-D FILE`, `body file FILE`).
+fn read_body(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
     let meta = std::fs::metadata(path)
-        .with_context(|| format!("-D {}: cannot read the body file", path.display()))?;
+        .with_context(|| format!("{what} {}: cannot read the body file", path.display()))?;
     if !meta.is_file() {
-        bail!("-D {}: not a regular file", path.display());
+        bail!("{what} {}: not a regular file", path.display());
     }
     if meta.len() > MAX_BODY {
-        bail!("-D {}: body file is larger than 256 MiB", path.display());
+        bail!(
+            "{what} {}: body file is larger than 256 MiB",
+            path.display()
+        );
     }
-    std::fs::read(path).with_context(|| format!("-D {}: cannot read the body file", path.display()))
+    std::fs::read(path)
+        .with_context(|| format!("{what} {}: cannot read the body file", path.display()))
 }
 
 fn read_targets(path: &Path) -> anyhow::Result<Vec<RequestSpec>> {
@@ -190,7 +195,7 @@ fn read_targets(path: &Path) -> anyhow::Result<Vec<RequestSpec>> {
             let mut spec = t.spec;
             if let Some(file) = &t.body_file {
                 spec.body =
-                    Body(read_body(&dir.join(file)).map_err(|e| {
+                    Body(read_body(&dir.join(file), "@body file").map_err(|e| {
                         anyhow!("--targets {} line {}: {e:#}", path.display(), t.line)
                     })?);
             }

@@ -201,7 +201,7 @@ async fn handle(req: Request<Incoming>, counters: Arc<Counters>) -> Result<Reply
         "" => ok(BODY),
         "delay" => match arg.parse::<u64>() {
             Ok(ms) => {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
+                crate::precise_sleep::sleep(Duration::from_millis(ms)).await;
                 ok(BODY)
             }
             Err(_) => Ok(text(StatusCode::BAD_REQUEST, "use /delay/<milliseconds>\n")),
@@ -213,7 +213,8 @@ async fn handle(req: Request<Incoming>, counters: Arc<Counters>) -> Result<Reply
                 .filter(|(a, b)| a <= b);
             match range {
                 Some((lo, hi)) => {
-                    tokio::time::sleep(Duration::from_millis(fastrand::u64(lo..=hi))).await;
+                    crate::precise_sleep::sleep(Duration::from_millis(fastrand::u64(lo..=hi)))
+                        .await;
                     ok(BODY)
                 }
                 None => Ok(text(

@@ -18,6 +18,11 @@ pub enum PlanError {
     /// The in-flight limit is zero.
     #[error("concurrency must be at least 1 (got {0})")]
     Concurrency(u64),
+    /// An in-flight limit beyond what one machine can hold open.
+    #[error(
+        "concurrency {0} is more than flak allows (at most {MAX_CONCURRENCY}); use --shard across machines"
+    )]
+    ConcurrencyTooHigh(u64),
     /// A request count below one.
     #[error("requests must be at least 1 (got {0})")]
     Requests(u64),
@@ -46,6 +51,9 @@ pub enum PlanError {
     #[error("invalid shard {index}/{count}: need 0 <= index < count")]
     Shard { index: u32, count: u32 },
 }
+
+/// The largest in-flight limit a plan may ask for on one machine.
+pub const MAX_CONCURRENCY: u64 = 1_000_000;
 
 /// When a run ends.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -221,6 +229,9 @@ impl Plan {
         if self.concurrency == 0 {
             return Err(PlanError::Concurrency(0));
         }
+        if u64::from(self.concurrency) > MAX_CONCURRENCY {
+            return Err(PlanError::ConcurrencyTooHigh(self.concurrency.into()));
+        }
         match self.stop {
             StopAfter::Requests(0) => return Err(PlanError::Requests(0)),
             StopAfter::Duration(d) if d.is_zero() => {
@@ -316,8 +327,11 @@ impl PlanBuilder {
     }
 
     pub fn build(self) -> Result<Plan, PlanError> {
+        if self.concurrency > MAX_CONCURRENCY {
+            return Err(PlanError::ConcurrencyTooHigh(self.concurrency));
+        }
         let concurrency = u32::try_from(self.concurrency)
-            .map_err(|_| PlanError::Concurrency(self.concurrency))?;
+            .map_err(|_| PlanError::ConcurrencyTooHigh(self.concurrency))?;
         let plan = Plan {
             requests: self.requests,
             order: self.order,
@@ -476,7 +490,7 @@ mod tests {
             (Plan::builder(), "no request"),
             (
                 base().concurrency(1 << 40),
-                "concurrency must be at least 1 (got 1099511627776)",
+                "concurrency 1099511627776 is more than flak allows (at most 1000000)",
             ),
         ];
         for (builder, want) in cases {

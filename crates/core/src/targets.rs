@@ -26,7 +26,7 @@ pub struct Target {
 
 /// A targets file that does not parse, with the line at fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("targets file line {line}: {reason}")]
+#[error("{}", if *.line == 0 { reason.clone() } else { format!("targets file line {line}: {reason}") })]
 pub struct TargetsError {
     pub line: usize,
     pub reason: String,
