@@ -203,3 +203,67 @@ test('a fan-out group: every member counted exactly, group latency is the slowes
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('bad input in the app: every case shows a message naming the problem, and nothing runs', async () => {
+  await srv.reset();
+  const { page, errors } = await openApp();
+  const form = [
+    [{ 'Endpoint URL': 'localhost:8081' }, /URL: invalid URL/],
+    [{ 'Endpoint URL': 'ftp://127.0.0.1/' }, /scheme "ftp" is not supported/],
+    [{ 'Endpoint URL': `${srv.target}{rand:9-1}` }, /MIN 9 is greater than MAX 1/],
+    [{ 'In-flight limit': '-3' }, /In-flight limit: "-3" is not a whole number/],
+    [{ 'In-flight limit': '100000' }, /at most 1000/],
+    [{ Requests: '0' }, /Requests must be at least 1/],
+    [{ Requests: '1e9x' }, /Requests: "1e9x" is not a whole number/],
+    [{ 'Rate (req/s)': 'fast' }, /Rate: "fast" is not a number/],
+    [{ 'Rate (req/s)': '-1' }, /Rate must be a positive number/],
+    [{ Timeout: '5' }, /Timeout: duration "5" has no unit/],
+  ];
+  for (const [fields, want] of form) {
+    await page.reload();
+    for (const [label, value] of Object.entries(fields)) {
+      await page.getByLabel(label, { exact: true }).fill(value);
+    }
+    await page.getByTestId('start').click();
+    assert.match(await page.getByTestId('form-error').textContent(), want, JSON.stringify(fields));
+    assert.equal(await page.getByTestId('run-status').textContent(), 'idle');
+  }
+  // Headers and body live under "Headers, body and fetch options".
+  await page.reload();
+  await page.getByText('Headers, body and fetch options').click();
+  await page.getByLabel('Headers (one').fill('Not a header');
+  await page.getByTestId('start').click();
+  assert.match(await page.getByTestId('form-error').textContent(), /Headers: invalid header "Not a header"/);
+  await page.getByLabel('Headers (one').fill('');
+  await page.getByLabel('Body', { exact: true }).fill('{"a":1}');
+  await page.getByTestId('start').click();
+  assert.match(await page.getByTestId('form-error').textContent(), /Body: a GET or HEAD request cannot have a body/);
+  assert.equal((await srv.stats()).requests, 0, 'no bad form sent anything');
+
+  const dir = mkdtempSync(path.join(tmpdir(), 'flak-bad-import-'));
+  const good = path.join(dir, 'good.json');
+  execFileSync(flakBin, ['-n', '20', '-c', '2', '-o', good, srv.target], { stdio: 'ignore' });
+  const text = (await import('node:fs')).readFileSync(good, 'utf8');
+  const json = JSON.parse(text);
+  const files = [
+    ['garbage.json', 'not json at all', /garbage\.json: not a flak results file/],
+    ['empty.json', '', /empty\.json: not a flak results file/],
+    ['truncated.json', text.slice(0, text.length / 2), /truncated\.json: not a flak results file/],
+    ['k6.json', JSON.stringify({ ...json, format: 'k6' }), /format is "k6"/],
+    ['future.json', JSON.stringify({ ...json, version: 2 }), /version 2 is not supported/],
+    ['liar.json', JSON.stringify({ ...json, total: 999999 }), /total is 999999 but/],
+    ['bad-histogram.json', JSON.stringify({ ...json, histogram: 'HISTFAAA!!' }), /field histogram: not base64/],
+    ['wrong-types.json', JSON.stringify({ ...json, succeeded: 'many' }), /not a flak results file/],
+    ['array.json', '[1,2,3]', /not a flak results file/],
+    ['huge.json', `{"format":"flak-results","version":1,"pad":"${'x'.repeat(8 << 20)}"}`, /huge\.json: not a flak results file/],
+  ];
+  for (const [name, content, want] of files) {
+    const file = path.join(dir, name);
+    writeFileSync(file, content);
+    await page.getByTestId('import').setInputFiles([file]);
+    await page.getByTestId('import-error').filter({ hasText: name }).waitFor({ timeout: 15000 });
+    assert.match(await page.getByTestId('import-error').textContent(), want, name);
+  }
+  assert.deepEqual(errors, [], 'no page error for any bad input');
+  await page.close();
+});
