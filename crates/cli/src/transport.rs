@@ -5,6 +5,7 @@
 //! What does not change between requests (method, headers, body, parsed target) is prepared
 //! once per request template.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -366,10 +367,11 @@ impl Transport for HyperTransport {
             // its response may still arrive, so the connection cannot be trusted.
             session.conn = None;
         }
-        let mut target = match &prepared.target {
-            Some(t) => t.clone(),
+        // Fixed URLs were parsed once; only templates and redirects make a new target.
+        let mut target: Cow<'_, Target> = match &prepared.target {
+            Some(t) => Cow::Borrowed(t),
             None => match Target::parse(request.url) {
-                Ok(t) => t,
+                Ok(t) => Cow::Owned(t),
                 Err(e) => return Outcome::Error(e),
             },
         };
@@ -395,7 +397,7 @@ impl Transport for HyperTransport {
                         })
                         .and_then(|url| Target::parse(&url));
                     match next {
-                        Ok(t) => target = t,
+                        Ok(t) => target = Cow::Owned(t),
                         Err(e) => break Err(e),
                     }
                     if status == 303 || (matches!(status, 301 | 302) && method == Method::POST) {
