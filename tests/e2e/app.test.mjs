@@ -267,3 +267,71 @@ test('bad input in the app: every case shows a message naming the problem, and n
   assert.deepEqual(errors, [], 'no page error for any bad input');
   await page.close();
 });
+
+test('exports: the JSON file is the results format and loads back; charts export as SVG', async () => {
+  const { page } = await openApp(`?url=${encodeURIComponent(srv.target)}&requests=40&concurrency=4&autostart=1`);
+  await waitFor(page, 'done');
+  const [json] = await Promise.all([page.waitForEvent('download'), page.getByText('Export JSON').click()]);
+  const file = await json.path();
+  const results = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
+  assert.equal(results.format, 'flak-results');
+  assert.equal(results.total, 40);
+  assert.match(results.histogram, /^HISTFAAA/);
+  // The CLI reads what the browser wrote.
+  const merged = JSON.parse(execFileSync(flakBin, ['merge', file, '--output', 'json']).toString());
+  assert.equal(merged.total, 40);
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByText('Export CSV').click()]);
+  const lines = (await import('node:fs')).readFileSync(await csv.path(), 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'unix_second,requests,errors,p50_ms,p90_ms,p99_ms');
+  assert.equal(lines.slice(1).reduce((n, l) => n + Number(l.split(',')[1]), 0), 40);
+  const svgs = [];
+  page.on('download', (d) => svgs.push(d));
+  await page.getByText('Charts as SVG').click();
+  await page.waitForFunction(() => true);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.ok(svgs.length >= 4, `one SVG per chart (got ${svgs.length})`);
+  const svg = (await import('node:fs')).readFileSync(await svgs[0].path(), 'utf8');
+  assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  await page.close();
+});
+
+test('dist/ works from a sub-path of a plain static host', async () => {
+  const { readFileSync, existsSync } = await import('node:fs');
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.svg': 'image/svg+xml' };
+  const host = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    if (!url.pathname.startsWith('/tools/flak/')) { res.statusCode = 404; return res.end(); }
+    const rel = url.pathname.slice('/tools/flak/'.length) || 'index.html';
+    const file = path.join(root, 'dist', rel);
+    if (rel.includes('..') || !existsSync(file)) { res.statusCode = 404; return res.end(); }
+    res.setHeader('content-type', types[path.extname(file)] || 'application/octet-stream');
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => host.listen(0, '127.0.0.1', r));
+  const page = await browser.context.newPage();
+  const base = `http://127.0.0.1:${host.address().port}/tools/flak/`;
+  await page.goto(`${base}?url=${encodeURIComponent(srv.target)}&requests=10&concurrency=2&autostart=1`);
+  await waitFor(page, 'done');
+  assert.equal(await stat(page, 'stat-total'), 10);
+  host.close();
+  await page.close();
+});
+
+test('narrow window, dark scheme, keyboard only: usable and nothing spills sideways', async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 380, height: 800 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.goto(`${srv.app}?url=${encodeURIComponent(srv.target)}&requests=30&concurrency=3`);
+  await page.getByTestId('run-status').waitFor();
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.notEqual(bg, 'rgb(255, 255, 255)', 'dark scheme applies');
+  // Keyboard: focus the URL field, then Enter submits the form and starts the run.
+  await page.getByLabel('Endpoint URL').focus();
+  await page.keyboard.press('Enter');
+  await waitFor(page, 'done');
+  assert.equal(await stat(page, 'stat-total'), 30);
+  await page.screenshot({ path: path.join(shots, 'narrow-dark.png'), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the window`);
+  await page.close();
+});

@@ -75,8 +75,14 @@ pub fn progress_bar(plan: &Plan, progress: Arc<Progress>) -> ProgressBar {
             "{bar:40.cyan/blue} {elapsed_precise}  {msg}",
         ),
     };
+    // https://no-color.org: any value turns colour off.
+    let template = if std::env::var_os("NO_COLOR").is_some() {
+        template.replace("{bar:40.cyan/blue}", "{bar:40}")
+    } else {
+        template.to_string()
+    };
     let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(template) {
+    if let Ok(style) = ProgressStyle::with_template(&template) {
         bar.set_style(style.progress_chars("█▉ "));
     }
     let is_count = matches!(plan.stop, StopAfter::Requests(_));
