@@ -43,7 +43,7 @@ export function startTarget({ app = true } = {}) {
 }
 
 /** Launches headless Chromium with the flags this machine needs. */
-export async function launch() {
+export async function launch({ extraArgs = [] } = {}) {
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'flak-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -51,6 +51,7 @@ export async function launch() {
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      ...extraArgs,
     ],
   });
   return {
