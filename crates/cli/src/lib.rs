@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod clock;
+pub mod h1;
 pub mod interrupt;
 pub mod output;
 pub mod plan_args;

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use flak_core::{Plan, Scheduler, Shard, Stats, StopSignal};
+use flak_core::{Plan, Scheduler, Shard, SharedTickets, Stats, StopSignal};
 
 use crate::clock::TokioClock;
 use crate::transport::{HyperTransport, TransportConfig, tls_config};
@@ -54,10 +54,13 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
     let origin = Instant::now();
     let tls = tls_config(&config.transport);
     let concurrency = config.plan.concurrency as usize;
+    // Workers share the machine's shard and take request numbers from one counter.
+    let tickets = Arc::new(SharedTickets::default());
     let handles = (0..workers)
         .map(|k| {
             let plan = Arc::clone(&config.plan);
-            let shard = config.shard.split(k as u32, workers as u32);
+            let shard = config.shard;
+            let tickets = Arc::clone(&tickets);
             // The in-flight limit is the machine's: split it, remainder to the first workers.
             let slots = (concurrency / workers + usize::from(k < concurrency % workers)) as u32;
             let transport_config = config.transport.clone();
@@ -78,7 +81,8 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
                         let scheduler = Scheduler::new(&plan, &transport, &clock)
                             .shard(shard)
                             .concurrency(slots)
-                            .stop_signal(stop);
+                            .stop_signal(stop)
+                            .shared_tickets(&tickets);
                         let mut run = pin!(scheduler.run(&stats));
                         let mut tick = tokio::time::interval(Duration::from_millis(100));
                         loop {

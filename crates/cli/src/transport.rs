@@ -1,9 +1,10 @@
-//! The native transport: hyper 1.x over tokio, rustls for TLS. One connection per in-flight
-//! slot (what `-c` means to users of wrk, hey and oha), kept alive between requests, HTTP/1.1
-//! by default and HTTP/2 on request (ALPN over TLS, prior knowledge over plain TCP).
+//! The native transport over tokio, rustls for TLS. One connection per in-flight slot (what
+//! `-c` means to users of wrk, hey and oha), kept alive between requests. HTTP/1.1 goes through
+//! the lean client in `h1.rs` (requests encoded once, responses framed without a header map);
+//! HTTP/2 on request through hyper (ALPN over TLS, prior knowledge over plain TCP).
 //!
-//! What does not change between requests (method, headers, body, parsed target) is prepared
-//! once per request template.
+//! What does not change between requests (method, headers, body, parsed target, the encoded
+//! HTTP/1.1 request) is prepared once per request template.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -15,12 +16,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use flak_core::{ErrorKind, Outcome, Request, RequestError, RequestSpec, Response, Transport};
 use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::{http1, http2};
-use hyper::header::{HOST, HeaderMap, HeaderName, HeaderValue, LOCATION, USER_AGENT};
+use hyper::client::conn::http2;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, USER_AGENT};
 use hyper::{Method, Uri};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use crate::h1::{H1Conn, encode_request};
 use crate::tls;
 
 /// Transport settings from the command line.
@@ -83,16 +89,89 @@ impl Target {
     }
 }
 
+impl Target {
+    /// The request target of an HTTP/1.1 request line.
+    fn path(&self) -> &str {
+        self.uri.path_and_query().map_or("/", |p| p.as_str())
+    }
+
+    /// The `Host` header value: the URL's authority.
+    fn host_header(&self) -> &str {
+        self.host_header.to_str().unwrap_or(&self.host)
+    }
+}
+
 /// A request template, prepared once.
 struct Prepared {
     method: Method,
     headers: HeaderMap,
+    /// The template's own headers, for encoding HTTP/1.1 requests.
+    raw_headers: Vec<(String, String)>,
     body: Bytes,
     target: Option<Target>,
+    /// The whole HTTP/1.1 request, for fixed URLs.
+    h1_request: Option<Vec<u8>>,
 }
 
+/// A TCP or TLS byte stream.
+enum Stream {
+    Tcp(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+impl Stream {
+    /// Whether the peer has closed (or sent something unasked on) an idle connection: a
+    /// non-blocking peek, so nothing is consumed.
+    fn closed_by_peer(&self) -> bool {
+        let tcp = match self {
+            Stream::Tcp(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        };
+        let mut byte = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut byte);
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        // Ready(Ok) with 0 bytes is EOF; with data (or an error) the connection is unusable too.
+        matches!(tcp.poll_peek(&mut cx, &mut buf), Poll::Ready(_))
+    }
+}
+
+/// A kept-alive connection idle longer than this is checked before reuse: servers close idle
+/// connections (keepalive_timeout), and a request sent into a closing connection would fail
+/// for no fault of the server's.
+const IDLE_CHECK: Duration = Duration::from_millis(50);
+
 enum Sender {
-    H1(http1::SendRequest<Full<Bytes>>),
+    H1(H1Conn<Stream>),
     H2(http2::SendRequest<Full<Bytes>>),
 }
 
@@ -101,11 +180,15 @@ struct Conn {
     sender: Sender,
 }
 
-/// Per-slot state: its connection, and whether a request on it was abandoned half-way.
+/// Per-slot state: its connection, whether a request on it was abandoned half-way, and a
+/// buffer for encoding requests whose URL changes per request.
 #[derive(Default)]
 pub struct Session {
     conn: Option<Conn>,
     busy: bool,
+    scratch: Vec<u8>,
+    /// When the last exchange on `conn` ended.
+    idle_since: Option<Instant>,
 }
 
 pub struct HyperTransport {
@@ -140,11 +223,18 @@ impl HyperTransport {
                 } else {
                     None
                 };
+                let h1_request = target.as_ref().map(|t| {
+                    let mut out = Vec::new();
+                    encode_request(&mut out, &spec.method, t.path(), t.host_header(), &spec.headers, spec.body.as_bytes());
+                    out
+                });
                 Ok(Prepared {
                     method: Method::from_bytes(spec.method.as_bytes())?,
                     headers,
+                    raw_headers: spec.headers.clone(),
                     body: Bytes::copy_from_slice(spec.body.as_bytes()),
                     target,
+                    h1_request,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -213,10 +303,10 @@ impl HyperTransport {
                 )
             })?;
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-            let sender = handshake(TokioIo::new(stream), h2).await?;
+            let sender = handshake(Stream::Tls(Box::new(stream)), h2).await?;
             Ok(Conn { key, sender })
         } else {
-            let sender = handshake(TokioIo::new(tcp), self.config.http2).await?;
+            let sender = handshake(Stream::Tcp(tcp), self.config.http2).await?;
             Ok(Conn { key, sender })
         }
     }
@@ -230,55 +320,100 @@ impl HyperTransport {
         target: &Target,
         started: Instant,
         timing: &mut Response,
-    ) -> Result<(u16, Option<HeaderValue>), RequestError> {
+    ) -> Result<(u16, Option<String>), RequestError> {
+        let idle_long = session.idle_since.is_some_and(|t| t.elapsed() > IDLE_CHECK);
         let reusable = match session.conn.as_mut() {
             Some(conn) if conn.key == target.key => match &mut conn.sender {
-                Sender::H1(s) => s.ready().await.is_ok(),
+                Sender::H1(c) => c.is_reusable() && !(idle_long && c.io().closed_by_peer()),
                 Sender::H2(s) => s.ready().await.is_ok(),
             },
             _ => false,
         };
         if !reusable {
-            session.conn = None;
-            let begin = Instant::now();
-            session.conn = Some(self.connect(target).await?);
-            timing.connect = Some(begin.elapsed());
+            self.reconnect(session, target, timing).await?;
         }
-        let conn = session.conn.as_mut().expect("connected above");
-        let mut builder = hyper::Request::builder().method(method.clone());
-        let response = match &mut conn.sender {
-            Sender::H1(sender) => {
-                let path = target.uri.path_and_query().map_or("/", |p| p.as_str());
-                builder = builder.uri(path).header(HOST, target.host_header.clone());
-                let mut request = builder
-                    .body(Full::new(prepared.body.clone()))
-                    .map_err(other)?;
-                extend_headers(request.headers_mut(), &prepared.headers);
-                sender.send_request(request).await
+        let result = self.exchange_once(session, prepared, method, target, started, timing).await;
+        session.idle_since = Some(Instant::now());
+        result
+    }
+
+    async fn reconnect(&self, session: &mut Session, target: &Target, timing: &mut Response) -> Result<(), RequestError> {
+        session.conn = None;
+        let begin = Instant::now();
+        session.conn = Some(self.connect(target).await?);
+        timing.connect = Some(begin.elapsed());
+        Ok(())
+    }
+
+    async fn exchange_once(
+        &self,
+        session: &mut Session,
+        prepared: &Prepared,
+        method: &Method,
+        target: &Target,
+        started: Instant,
+        timing: &mut Response,
+    ) -> Result<(u16, Option<String>), RequestError> {
+        let conn = session.conn.as_mut().expect("connected before the exchange");
+        match &mut conn.sender {
+            Sender::H1(h1) => {
+                // The pre-encoded request fits when the target is the template's own (not a
+                // redirect) and the method unchanged.
+                let pre = prepared.h1_request.as_deref().filter(|_| {
+                    prepared.target.as_ref().is_some_and(|t| t.key == target.key && t.uri == target.uri)
+                        && *method == prepared.method
+                });
+                let request: &[u8] = match pre {
+                    Some(bytes) => bytes,
+                    None => {
+                        let body: &[u8] = if *method == prepared.method { &prepared.body } else { &[] };
+                        encode_request(
+                            &mut session.scratch,
+                            method.as_str(),
+                            target.path(),
+                            target.host_header(),
+                            &prepared.raw_headers,
+                            body,
+                        );
+                        &session.scratch
+                    }
+                };
+                let result = h1
+                    .exchange(request, *method == Method::HEAD, self.config.redirects > 0, started)
+                    .await;
+                if !h1.is_reusable() || result.is_err() {
+                    session.conn = None;
+                }
+                let response = result?;
+                timing.ttfb.get_or_insert(response.ttfb);
+                timing.bytes += response.bytes;
+                Ok((response.status, response.location))
             }
             Sender::H2(sender) => {
-                let mut request = builder
+                let mut request = hyper::Request::builder()
+                    .method(method.clone())
                     .uri(target.uri.clone())
                     .body(Full::new(prepared.body.clone()))
                     .map_err(other)?;
                 extend_headers(request.headers_mut(), &prepared.headers);
-                sender.send_request(request).await
+                let response = sender.send_request(request).await.map_err(|e| hyper_error(&e, "request"))?;
+                timing.ttfb.get_or_insert_with(|| started.elapsed());
+                let status = response.status().as_u16();
+                let location = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .map(str::to_string);
+                let mut body = response.into_body();
+                while let Some(frame) = body.frame().await {
+                    let frame = frame.map_err(|e| hyper_error(&e, "body"))?;
+                    if let Some(data) = frame.data_ref() {
+                        timing.bytes += data.len() as u64;
+                    }
+                }
+                Ok((status, location))
             }
         }
-        .map_err(|e| hyper_error(&e, "request"))?;
-        if timing.ttfb.is_none() {
-            timing.ttfb = Some(started.elapsed());
-        }
-        let status = response.status().as_u16();
-        let location = response.headers().get(LOCATION).cloned();
-        let mut body = response.into_body();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| hyper_error(&e, "body"))?;
-            if let Some(data) = frame.data_ref() {
-                timing.bytes += data.len() as u64;
-            }
-        }
-        Ok((status, location))
     }
 }
 
@@ -288,23 +423,15 @@ fn extend_headers(into: &mut HeaderMap, from: &HeaderMap) {
     }
 }
 
-async fn handshake<I>(io: TokioIo<I>, h2: bool) -> Result<Sender, RequestError>
-where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    if h2 {
-        let (sender, conn) = http2::handshake(TokioExecutor::new(), io)
-            .await
-            .map_err(|e| hyper_error(&e, "HTTP/2 handshake"))?;
-        tokio::spawn(conn);
-        Ok(Sender::H2(sender))
-    } else {
-        let (sender, conn) = http1::handshake(io)
-            .await
-            .map_err(|e| hyper_error(&e, "HTTP/1.1 handshake"))?;
-        tokio::spawn(conn);
-        Ok(Sender::H1(sender))
+async fn handshake(io: Stream, h2: bool) -> Result<Sender, RequestError> {
+    if !h2 {
+        return Ok(Sender::H1(H1Conn::new(io)));
     }
+    let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+        .await
+        .map_err(|e| hyper_error(&e, "HTTP/2 handshake"))?;
+    tokio::spawn(conn);
+    Ok(Sender::H2(sender))
 }
 
 fn other(e: impl std::fmt::Display) -> RequestError {
@@ -388,10 +515,7 @@ impl Transport for HyperTransport {
                     if is_redirect(status) && hops < self.config.redirects =>
                 {
                     hops += 1;
-                    let next = location
-                        .to_str()
-                        .ok()
-                        .and_then(|l| resolve_location(&target.uri, l))
+                    let next = resolve_location(&target.uri, &location)
                         .ok_or_else(|| {
                             other(format!("redirect to an invalid Location {location:?}"))
                         })

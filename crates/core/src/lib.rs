@@ -28,7 +28,7 @@ pub use clock::Clock;
 pub use plan::{Order, Plan, PlanBuilder, PlanError, RequestSpec, Shard, StopAfter};
 pub use report::Summary;
 pub use results::{Results, ResultsError};
-pub use scheduler::{Scheduler, run_plan};
+pub use scheduler::{Scheduler, SharedTickets, run_plan};
 pub use stats::{Interval, Member, Sample, Stats};
 pub use stop::StopSignal;
 pub use template::UrlTemplate;

@@ -29,6 +29,9 @@ pub enum PlanError {
     /// A zero or negative run duration.
     #[error("duration must be greater than zero (got {0})")]
     Duration(String),
+    /// A run duration or timeout beyond [`MAX_DURATION`].
+    #[error("{field} {value} is longer than flak allows (at most 100 years)")]
+    TooLong { field: &'static str, value: String },
     /// A rate that is zero, negative or not a number.
     #[error("rate must be a positive number of requests per second (got {0})")]
     Rate(f64),
@@ -51,6 +54,10 @@ pub enum PlanError {
     #[error("invalid shard {index}/{count}: need 0 <= index < count")]
     Shard { index: u32, count: u32 },
 }
+
+/// The longest run or timeout a plan may ask for (about 100 years): longer ones are typos,
+/// and would overflow clocks.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
 /// The largest in-flight limit a plan may ask for on one machine.
 pub const MAX_CONCURRENCY: u64 = 1_000_000;
@@ -237,6 +244,9 @@ impl Plan {
             StopAfter::Duration(d) if d.is_zero() => {
                 return Err(PlanError::Duration(format_duration(d)));
             }
+            StopAfter::Duration(d) if d > MAX_DURATION => {
+                return Err(PlanError::TooLong { field: "duration", value: format_duration(d) });
+            }
             _ => {}
         }
         if let Some(rate) = self.rate
@@ -248,6 +258,11 @@ impl Plan {
             && t.is_zero()
         {
             return Err(PlanError::Timeout(format_duration(t)));
+        }
+        if let Some(t) = self.timeout
+            && t > MAX_DURATION
+        {
+            return Err(PlanError::TooLong { field: "timeout", value: format_duration(t) });
         }
         Ok(())
     }
@@ -488,6 +503,14 @@ mod tests {
                 "timeout must be greater than zero",
             ),
             (Plan::builder(), "no request"),
+            (
+                base().duration(Duration::from_secs(1 << 62)),
+                "duration 4611686018427387904s is longer than flak allows",
+            ),
+            (
+                base().timeout(Some(Duration::from_secs(u64::MAX))),
+                "timeout 18446744073709551616s is longer",
+            ),
             (
                 base().concurrency(1 << 40),
                 "concurrency 1099511627776 is more than flak allows (at most 1000000)",

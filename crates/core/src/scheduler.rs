@@ -14,6 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::pending;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::future::{Either, join_all, select};
@@ -32,6 +33,8 @@ pub struct Scheduler<'a, T, C> {
     transport: &'a T,
     clock: &'a C,
     stop: StopSignal,
+    /// Request numbers shared with the other schedulers of this process, if any.
+    tickets: Option<&'a SharedTickets>,
 }
 
 /// A request the scheduler has decided to send: its global index and, under a rate, when it
@@ -40,6 +43,14 @@ pub struct Scheduler<'a, T, C> {
 struct Ticket {
     index: u64,
     intended: Option<Duration>,
+}
+
+/// Request numbers for schedulers that run the same shard side by side (one per thread): one
+/// counter for the warm-up, one for the measured requests.
+#[derive(Debug, Default)]
+pub struct SharedTickets {
+    warmup: AtomicU64,
+    measured: AtomicU64,
 }
 
 /// Warm-up and measurement are two phases of the same slot loops.
@@ -67,7 +78,17 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             transport,
             clock,
             stop: StopSignal::new(),
+            tickets: None,
         }
+    }
+
+    /// Takes request numbers from a counter shared with other schedulers running the same
+    /// shard (the CLI's worker threads), instead of splitting the shard further: whichever
+    /// thread has a free slot takes the next request, so an in-flight limit that does not
+    /// divide evenly between threads still finishes together. The counter must start at 0.
+    pub fn shared_tickets(mut self, tickets: &'a SharedTickets) -> Self {
+        self.tickets = Some(tickets);
+        self
     }
 
     /// Runs only this part of the plan (its requests, its share of the rate).
@@ -321,7 +342,13 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
         if self.stop.is_stopped() {
             return None;
         }
-        let local = phase.next.get();
+        let local = match (phase.measure, self.tickets) {
+            // Numbers past a limit or deadline are simply never used, so taking one that
+            // turns out to be too late needs no undo.
+            (true, Some(shared)) => shared.measured.fetch_add(1, Ordering::Relaxed),
+            (false, Some(shared)) => shared.warmup.fetch_add(1, Ordering::Relaxed),
+            (_, None) => phase.next.get(),
+        };
         if phase.limit.is_some_and(|limit| local >= limit) {
             return None;
         }

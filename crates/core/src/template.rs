@@ -152,9 +152,20 @@ pub fn check_url(url: &str) -> Result<(), String> {
         None => return Err("missing scheme: write http://host/...".into()),
     }
     match uri.host() {
-        Some(h) if !h.is_empty() => Ok(()),
-        _ => Err("missing host".into()),
+        Some(h) if !h.is_empty() => {}
+        _ => return Err("missing host".into()),
     }
+    // `http::Uri` keeps a port that does not fit in 16 bits, and `port_u16` then says None,
+    // which would silently mean the scheme's default port.
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    if !host_port.ends_with(']')
+        && let Some((_, port)) = host_port.rsplit_once(':')
+        && port.parse::<u16>().is_err()
+    {
+        return Err(format!("port {port} is out of range (1-65535)"));
+    }
+    Ok(())
 }
 
 impl Serialize for UrlTemplate {
@@ -217,6 +228,7 @@ mod tests {
             ("/relative", "missing scheme"),
             ("ws://h/", "not supported"),
             ("http://{pick:a b,c}/", "invalid URL"),
+            ("http://127.0.0.1:70000/", "port 70000 is out of range"),
         ] {
             let err = UrlTemplate::parse(url).unwrap_err().to_string();
             assert!(err.contains(want), "{url}: {err:?} should contain {want:?}");
