@@ -20,7 +20,7 @@ use crate::components::recent::RecentRuns;
 use crate::components::summary::SummaryView;
 use crate::config::FormConfig;
 use crate::snapshot::Snapshot;
-use crate::state::{Action, Phase, Planned, Recent, Source, State, remember};
+use crate::state::{Action, Honesty, Phase, Planned, Recent, Source, State, remember};
 
 /// The results on screen, for export: live or imported statistics, and the plan if known.
 type Shown = Rc<RefCell<Option<(Rc<RefCell<Stats>>, Option<Rc<Plan>>)>>>;
@@ -53,18 +53,23 @@ impl Ctx {
         };
         let concurrency = u64::from(plan.concurrency);
         let dispatch = self.state.dispatcher();
-        let (d1, d2, d3) = (dispatch.clone(), dispatch.clone(), dispatch);
+        let (d1, d3) = (dispatch.clone(), dispatch);
         let recent_config = config.clone();
         let listeners = run::Listeners {
-            progress: Callback::from(move |(snapshot, elapsed_s)| {
+            progress: Callback::from(move |(snapshot, elapsed_s, honesty)| {
                 d1.dispatch(Action::Progress {
                     snapshot,
                     elapsed_s,
+                    honesty,
                 });
             }),
-            honesty: Callback::from(move |h| d2.dispatch(Action::Honesty(h))),
             finished: Callback::from(
-                move |(snapshot, elapsed_s, stopped): (Rc<Snapshot>, f64, bool)| {
+                move |(snapshot, elapsed_s, stopped, honesty): (
+                    Rc<Snapshot>,
+                    f64,
+                    bool,
+                    Honesty,
+                )| {
                     let s = &snapshot.summary;
                     let recent = Recent {
                         at_ms: js_sys::Date::now(),
@@ -82,6 +87,7 @@ impl Ctx {
                         snapshot,
                         elapsed_s,
                         stopped,
+                        honesty,
                     });
                 },
             ),

@@ -50,11 +50,23 @@ pub struct Snapshot {
     pub bars: Vec<(f64, u64)>,
     pub outcomes: Vec<Outcome>,
     pub in_flight: u64,
+    /// The CLI's text report; empty in live snapshots.
     pub report: String,
 }
 
 impl Snapshot {
+    /// A live snapshot, a few times a second during a run: everything but the text report,
+    /// which is only built when the run is over (it is the costliest part and sits folded).
+    pub fn live(stats: &Stats) -> Self {
+        Self::build(stats, false)
+    }
+
+    /// The full snapshot of a finished run or an imported file.
     pub fn of(stats: &Stats) -> Self {
+        Self::build(stats, true)
+    }
+
+    fn build(stats: &Stats, with_report: bool) -> Self {
         let start = stats.started_unix().map_or(0, |d| d.as_secs());
         let series = stats
             .series()
@@ -128,7 +140,11 @@ impl Snapshot {
                 .collect(),
             outcomes,
             in_flight: stats.in_flight(),
-            report: text(stats),
+            report: if with_report {
+                text(stats)
+            } else {
+                String::new()
+            },
         }
     }
 }

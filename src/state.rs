@@ -174,13 +174,14 @@ pub enum Action {
     Progress {
         snapshot: Rc<Snapshot>,
         elapsed_s: f64,
+        honesty: Honesty,
     },
     Finished {
         snapshot: Rc<Snapshot>,
         elapsed_s: f64,
         stopped: bool,
+        honesty: Honesty,
     },
-    Honesty(Honesty),
     Imported {
         snapshot: Rc<Snapshot>,
         files: Vec<String>,
@@ -222,23 +223,26 @@ impl Reducible for State {
             Action::Progress {
                 snapshot,
                 elapsed_s,
+                honesty,
             } => {
                 if s.phase != Phase::Running {
                     return self;
                 }
                 s.snapshot = Some(snapshot);
                 s.elapsed_s = elapsed_s;
+                s.honesty = honesty;
             }
             Action::Finished {
                 snapshot,
                 elapsed_s,
                 stopped,
+                honesty,
             } => {
                 s.phase = if stopped { Phase::Stopped } else { Phase::Done };
                 s.snapshot = Some(snapshot);
                 s.elapsed_s = elapsed_s;
+                s.honesty = honesty;
             }
-            Action::Honesty(h) => s.honesty = h,
             Action::Imported { snapshot, files } => {
                 s.phase = Phase::Done;
                 s.source = Source::Imported(files);
@@ -283,12 +287,14 @@ mod tests {
         let s = s.reduce(Action::Progress {
             snapshot: snap(),
             elapsed_s: 0.5,
+            honesty: Honesty::default(),
         });
         assert_eq!(s.elapsed_s, 0.5);
         let s = s.reduce(Action::Finished {
             snapshot: snap(),
             elapsed_s: 1.0,
             stopped: false,
+            honesty: Honesty::default(),
         });
         assert_eq!(s.phase.as_str(), "done");
         assert_eq!(s.progress(), 1.0);
@@ -296,6 +302,7 @@ mod tests {
         let late = s.clone().reduce(Action::Progress {
             snapshot: snap(),
             elapsed_s: 9.0,
+            honesty: Honesty::default(),
         });
         assert!(Rc::ptr_eq(&late, &s));
     }
@@ -311,12 +318,14 @@ mod tests {
             .reduce(Action::Progress {
                 snapshot: snap(),
                 elapsed_s: 5.0,
+                honesty: Honesty::default(),
             });
         assert_eq!(s.progress(), 0.5);
         let s = s.reduce(Action::Finished {
             snapshot: snap(),
             elapsed_s: 5.2,
             stopped: true,
+            honesty: Honesty::default(),
         });
         assert_eq!(s.phase.as_str(), "stopped");
         assert!(s.snapshot.is_some());

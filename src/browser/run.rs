@@ -20,9 +20,10 @@ pub const SNAPSHOT_MS: u32 = 250;
 /// What the page hears from a run.
 #[derive(Clone)]
 pub struct Listeners {
-    pub progress: Callback<(Rc<Snapshot>, f64)>,
-    pub finished: Callback<(Rc<Snapshot>, f64, bool)>,
-    pub honesty: Callback<Honesty>,
+    /// A live snapshot, seconds since the start, and what the browser did so far: one
+    /// callback, so the page renders once per tick.
+    pub progress: Callback<(Rc<Snapshot>, f64, Honesty)>,
+    pub finished: Callback<(Rc<Snapshot>, f64, bool, Honesty)>,
 }
 
 /// A run in progress (or finished): stop it, or read its statistics for export.
@@ -59,11 +60,9 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
             let watch = watch.clone();
             let clock = BrowserClock::new();
             Interval::new(SNAPSHOT_MS, move || {
-                let snapshot = Rc::new(Snapshot::of(&stats.borrow()));
-                listeners
-                    .progress
-                    .emit((snapshot, (clock.now() - t0).as_secs_f64()));
-                listeners.honesty.emit(watch.read());
+                let snapshot = Rc::new(Snapshot::live(&stats.borrow()));
+                let elapsed = (clock.now() - t0).as_secs_f64();
+                listeners.progress.emit((snapshot, elapsed, watch.read()));
             })
         };
         Scheduler::new(&run.plan, &transport, &clock)
@@ -73,11 +72,11 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
         drop(ticker);
         let elapsed = (clock.now() - t0).as_secs_f64();
         let snapshot = Rc::new(Snapshot::of(&run.stats.borrow()));
-        listeners.honesty.emit(watch.read());
+        let honesty = watch.read();
         watch.stop();
         listeners
             .finished
-            .emit((snapshot, elapsed, run.stop.is_stopped()));
+            .emit((snapshot, elapsed, run.stop.is_stopped(), honesty));
     });
     Ok(handle)
 }

@@ -93,10 +93,12 @@ pub fn SummaryView(props: &SummaryProps) -> Html {
                 { export("svg", "Charts as SVG") }
                 { export("png", "Charts as PNG") }
             </div>
-            <details>
-                <summary>{"Text report (same as the CLI)"}</summary>
-                <pre class="report" data-testid="report">{props.snapshot.report.clone()}</pre>
-            </details>
+            if !props.snapshot.report.is_empty() {
+                <details>
+                    <summary>{"Text report (same as the CLI)"}</summary>
+                    <pre class="report" data-testid="report">{props.snapshot.report.clone()}</pre>
+                </details>
+            }
         </section>
     }
 }
