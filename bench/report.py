@@ -655,6 +655,33 @@ def main():
     L.append("</details>")
     L.append("")
 
+    browser_path = os.path.join(out, "browser.json")
+    if os.path.exists(browser_path):
+        with open(browser_path) as f:
+            b = json.load(f)
+        L.append("## (f) The browser app vs a hand-written fetch loop (headless Chromium)")
+        L.append("")
+        L.append(f"`node bench/browser-bench.mjs` ({b['requests']} requests per run, median of {b['reps']} interleaved runs; "
+                 "same page origin, same in-flight limit, `cache: no-store`). Target: app ≥ 0.97× the loop.")
+        L.append("")
+        L.append("| protocol | in flight | app req/s | JS loop req/s | app ÷ loop |")
+        L.append("|---|---|---|---|---|")
+        for r in b["rows"]:
+            L.append(f"| {r['proto']} | {r['c']} | {r['app']:.1f} | {r['js']:.1f} | {r['ratio']:.2f}× |")
+        L.append("")
+        lt = b["long"]
+        bundle = b["bundle"]
+        total = bundle["wasm"] + bundle["js"] + bundle["css"]
+        L.append(f"- Main-thread tasks over 50 ms during an app run (in flight 50): {lt['count']}, longest {lt['max']:.0f} ms (target: none).")
+        L.append(f"- Transfer size, gzip -9: wasm {bundle['wasm'] / 1000:.1f} KB + JS {bundle['js'] / 1000:.1f} KB + CSS {bundle['css'] / 1000:.1f} KB "
+                 f"= {total / 1000:.1f} KB (target ≤ 250 KB).")
+        L.append("")
+    log_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tuning-log.md")
+    if os.path.exists(log_path):
+        with open(log_path) as f:
+            L.append(f.read().rstrip())
+        L.append("")
+
     os.makedirs(os.path.dirname(os.path.abspath(md_path)), exist_ok=True)
     tmp = md_path + ".tmp"
     with open(tmp, "w") as f:

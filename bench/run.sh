@@ -375,6 +375,17 @@ else
     skip e10k flak "nginx did not start"
 fi
 
+# (f) The browser: the app against a hand-written fetch loop in headless Chromium.
+if [ -x "$ROOT/scripts/build-app.sh" ] && "$ROOT/scripts/setup.sh" --no-cross >/dev/null && "$ROOT/scripts/build-app.sh" >/dev/null 2>&1; then
+    log "browser: the app vs a JS fetch loop in headless Chromium"
+    quick_flag=""; [ "$QUICK" = 1 ] && quick_flag="--quick"
+    if ! (cd "$ROOT" && FLAK_BIN="$FLAK" BROWSER_OUT="$OUT/browser.json" timeout 900 node bench/browser-bench.mjs $quick_flag >"$OUT/browser.log" 2>&1); then
+        note "the browser benchmark failed (see browser.log)"
+    fi
+else
+    note "the browser benchmark was skipped: the app did not build"
+fi
+
 T1=$(date +%s)
 echo "elapsed_s=$((T1 - T0))" >>"$OUT/meta.txt"
 echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"

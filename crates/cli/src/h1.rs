@@ -12,7 +12,7 @@ use flak_core::{ErrorKind, RequestError};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 /// Responses with more header lines than this are refused as not HTTP we can load-test.
-const MAX_HEADERS: usize = 128;
+const MAX_HEADERS: usize = 64;
 /// A response head larger than this is refused (hyper's default limit is ~400 KiB).
 const MAX_HEAD: usize = 256 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
@@ -44,7 +44,10 @@ fn io_error(e: &std::io::Error, stage: &str) -> RequestError {
 }
 
 fn protocol(what: impl std::fmt::Display) -> RequestError {
-    RequestError::new(ErrorKind::Protocol, format!("invalid HTTP response: {what}"))
+    RequestError::new(
+        ErrorKind::Protocol,
+        format!("invalid HTTP response: {what}"),
+    )
 }
 
 /// How the body of a response is delimited.
@@ -57,7 +60,11 @@ enum Framing {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
     pub fn new(io: S) -> Self {
-        Self { io, buf: BytesMut::with_capacity(READ_CHUNK), reusable: true }
+        Self {
+            io,
+            buf: BytesMut::with_capacity(READ_CHUNK),
+            reusable: true,
+        }
     }
 
     /// Whether another request may be sent on this connection.
@@ -86,7 +93,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         want_location: bool,
         started: Instant,
     ) -> Result<H1Response, RequestError> {
-        self.io.write_all(request).await.map_err(|e| io_error(&e, "sending the request"))?;
+        self.io
+            .write_all(request)
+            .await
+            .map_err(|e| io_error(&e, "sending the request"))?;
         let mut ttfb = None;
         // Skip interim 1xx responses (100 Continue, 103 Early Hints).
         let (status, framing, location) = loop {
@@ -97,7 +107,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                 if self.buf.len() > MAX_HEAD {
                     return Err(protocol("response head larger than 256 KiB"));
                 }
-                let n = self.fill().await.map_err(|e| io_error(&e, "reading the response"))?;
+                let n = self
+                    .fill()
+                    .await
+                    .map_err(|e| io_error(&e, "reading the response"))?;
                 if n == 0 {
                     self.reusable = false;
                     let what = if self.buf.is_empty() {
@@ -116,7 +129,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         };
         let ttfb = ttfb.unwrap_or_else(|| started.elapsed());
         let bytes = self.read_body(framing).await?;
-        Ok(H1Response { status, bytes, ttfb, location })
+        Ok(H1Response {
+            status,
+            bytes,
+            ttfb,
+            location,
+        })
     }
 
     /// Parses a response head at the start of the buffer: `None` when incomplete.
@@ -171,7 +189,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         if close {
             self.reusable = false;
         }
-        let no_body = head_request || (100..200).contains(&status) || status == 204 || status == 304;
+        let no_body =
+            head_request || (100..200).contains(&status) || status == 204 || status == 304;
         let framing = if no_body {
             Framing::None
         } else if chunked {
@@ -196,7 +215,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                     if left == 0 {
                         return Ok(n);
                     }
-                    if self.fill().await.map_err(|e| io_error(&e, "reading the body"))? == 0 {
+                    if self
+                        .fill()
+                        .await
+                        .map_err(|e| io_error(&e, "reading the body"))?
+                        == 0
+                    {
                         self.reusable = false;
                         return Err(RequestError::new(
                             ErrorKind::Body,
@@ -209,7 +233,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                 self.reusable = false;
                 let mut total = self.buf.len() as u64;
                 self.buf.clear();
-                while self.fill().await.map_err(|e| io_error(&e, "reading the body"))? > 0 {
+                while self
+                    .fill()
+                    .await
+                    .map_err(|e| io_error(&e, "reading the body"))?
+                    > 0
+                {
                     total += self.buf.len() as u64;
                     self.buf.clear();
                 }
@@ -223,7 +252,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         let mut total = 0u64;
         loop {
             let line = self.read_line().await?;
-            let size_text = line.split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
+            let size_text = line
+                .split(|b| *b == b';')
+                .next()
+                .unwrap_or_default()
+                .trim_ascii();
             let size = std::str::from_utf8(size_text)
                 .ok()
                 .and_then(|s| u64::from_str_radix(s, 16).ok())
@@ -236,7 +269,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             let mut left = size;
             while left > 0 {
                 if self.buf.is_empty() && self.fill_body().await? == 0 {
-                    return Err(RequestError::new(ErrorKind::Body, "connection closed inside a chunk"));
+                    return Err(RequestError::new(
+                        ErrorKind::Body,
+                        "connection closed inside a chunk",
+                    ));
                 }
                 let take = (self.buf.len() as u64).min(left) as usize;
                 self.buf.advance(take);
@@ -244,13 +280,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             }
             total += size;
             if !self.read_line().await?.is_empty() {
-                return Err(RequestError::new(ErrorKind::Body, "chunk not followed by CRLF"));
+                return Err(RequestError::new(
+                    ErrorKind::Body,
+                    "chunk not followed by CRLF",
+                ));
             }
         }
     }
 
     async fn fill_body(&mut self) -> Result<usize, RequestError> {
-        let n = self.fill().await.map_err(|e| io_error(&e, "reading the body"))?;
+        let n = self
+            .fill()
+            .await
+            .map_err(|e| io_error(&e, "reading the body"))?;
         if n == 0 {
             self.reusable = false;
         }
@@ -268,7 +310,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                 return Err(RequestError::new(ErrorKind::Body, "chunk line too long"));
             }
             if self.fill_body().await? == 0 {
-                return Err(RequestError::new(ErrorKind::Body, "connection closed in the chunked body"));
+                return Err(RequestError::new(
+                    ErrorKind::Body,
+                    "connection closed in the chunked body",
+                ));
             }
         }
     }
@@ -286,7 +331,11 @@ pub fn encode_request(
     out.clear();
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
-    out.extend_from_slice(if path_and_query.is_empty() { b"/" } else { path_and_query.as_bytes() });
+    out.extend_from_slice(if path_and_query.is_empty() {
+        b"/"
+    } else {
+        path_and_query.as_bytes()
+    });
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     if !has("host") {
@@ -324,7 +373,10 @@ mod tests {
 
     /// Runs one exchange against a scripted server reply.
     fn exchange(reply: &'static [u8], head: bool) -> (Result<H1Response, RequestError>, bool) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let (client, mut server) = duplex(1 << 16);
             tokio::spawn(async move {
@@ -336,7 +388,9 @@ mod tests {
                 }
             });
             let mut conn = H1Conn::new(client);
-            let r = conn.exchange(b"GET / HTTP/1.1\r\n\r\n", head, true, Instant::now()).await;
+            let r = conn
+                .exchange(b"GET / HTTP/1.1\r\n\r\n", head, true, Instant::now())
+                .await;
             (r, conn.is_reusable())
         })
     }
@@ -347,13 +401,26 @@ mod tests {
         assert_eq!((r.unwrap().bytes, reuse), (5, true));
         let (r, _) = exchange(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nT: 1\r\n\r\n", false);
         assert_eq!(r.unwrap().bytes, 11);
-        let (r, reuse) = exchange(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end", false);
+        let (r, reuse) = exchange(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end",
+            false,
+        );
         assert_eq!((r.unwrap().bytes, reuse), (13, false));
-        let (r, _) = exchange(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", false);
+        let (r, _) = exchange(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+            false,
+        );
         assert_eq!(r.unwrap().status, 204);
         let (r, _) = exchange(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", true);
-        assert_eq!(r.unwrap().bytes, 0, "HEAD has no body whatever Content-Length says");
-        let (r, _) = exchange(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n", false);
+        assert_eq!(
+            r.unwrap().bytes,
+            0,
+            "HEAD has no body whatever Content-Length says"
+        );
+        let (r, _) = exchange(
+            b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 0\r\n\r\n",
+            false,
+        );
         assert_eq!(r.unwrap().location.as_deref(), Some("/next"));
     }
 
@@ -363,19 +430,42 @@ mod tests {
         assert_eq!(kind(b""), ErrorKind::Closed);
         assert_eq!(kind(b"HTTP/1.1 200 OK\r\nContent-"), ErrorKind::Closed);
         assert_eq!(kind(b"SSH-2.0-nope\r\n\r\n"), ErrorKind::Protocol);
-        assert_eq!(kind(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"), ErrorKind::Body);
-        assert_eq!(kind(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"), ErrorKind::Protocol);
-        assert_eq!(kind(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"), ErrorKind::Body);
+        assert_eq!(
+            kind(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"),
+            ErrorKind::Body
+        );
+        assert_eq!(
+            kind(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n"),
+            ErrorKind::Protocol
+        );
+        assert_eq!(
+            kind(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            ErrorKind::Body
+        );
     }
 
     #[test]
     fn requests_are_encoded_once_with_host_agent_and_length() {
         let mut out = Vec::new();
-        encode_request(&mut out, "POST", "/a?b=1", "h:8", &[("X-K".into(), "v".into())], b"{}");
+        encode_request(
+            &mut out,
+            "POST",
+            "/a?b=1",
+            "h:8",
+            &[("X-K".into(), "v".into())],
+            b"{}",
+        );
         let text = String::from_utf8(out.clone()).unwrap();
         assert!(text.starts_with("POST /a?b=1 HTTP/1.1\r\nHost: h:8\r\nUser-Agent: flak/"));
         assert!(text.ends_with("X-K: v\r\nContent-Length: 2\r\n\r\n{}"));
-        encode_request(&mut out, "GET", "", "h", &[("Host".into(), "other".into())], b"");
+        encode_request(
+            &mut out,
+            "GET",
+            "",
+            "h",
+            &[("Host".into(), "other".into())],
+            b"",
+        );
         assert_eq!(String::from_utf8(out).unwrap().matches("Host").count(), 1);
     }
 }

@@ -158,7 +158,10 @@ fn flag_for(e: &flak_core::PlanError) -> String {
         E::Requests(_) => "-n",
         E::Duration(_) => "-z",
         E::Rate(_) => "-q",
-        E::Timeout(_) | E::TooLong { field: "timeout", .. } => "-t",
+        E::Timeout(_)
+        | E::TooLong {
+            field: "timeout", ..
+        } => "-t",
         E::TooLong { .. } => "-z",
         _ => return e.to_string(),
     };

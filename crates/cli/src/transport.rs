@@ -120,7 +120,11 @@ enum Stream {
 }
 
 impl AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -129,7 +133,11 @@ impl AsyncRead for Stream {
 }
 
 impl AsyncWrite for Stream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -225,7 +233,14 @@ impl HyperTransport {
                 };
                 let h1_request = target.as_ref().map(|t| {
                     let mut out = Vec::new();
-                    encode_request(&mut out, &spec.method, t.path(), t.host_header(), &spec.headers, spec.body.as_bytes());
+                    encode_request(
+                        &mut out,
+                        &spec.method,
+                        t.path(),
+                        t.host_header(),
+                        &spec.headers,
+                        spec.body.as_bytes(),
+                    );
                     out
                 });
                 Ok(Prepared {
@@ -332,12 +347,19 @@ impl HyperTransport {
         if !reusable {
             self.reconnect(session, target, timing).await?;
         }
-        let result = self.exchange_once(session, prepared, method, target, started, timing).await;
+        let result = self
+            .exchange_once(session, prepared, method, target, started, timing)
+            .await;
         session.idle_since = Some(Instant::now());
         result
     }
 
-    async fn reconnect(&self, session: &mut Session, target: &Target, timing: &mut Response) -> Result<(), RequestError> {
+    async fn reconnect(
+        &self,
+        session: &mut Session,
+        target: &Target,
+        timing: &mut Response,
+    ) -> Result<(), RequestError> {
         session.conn = None;
         let begin = Instant::now();
         session.conn = Some(self.connect(target).await?);
@@ -354,19 +376,29 @@ impl HyperTransport {
         started: Instant,
         timing: &mut Response,
     ) -> Result<(u16, Option<String>), RequestError> {
-        let conn = session.conn.as_mut().expect("connected before the exchange");
+        let conn = session
+            .conn
+            .as_mut()
+            .expect("connected before the exchange");
         match &mut conn.sender {
             Sender::H1(h1) => {
                 // The pre-encoded request fits when the target is the template's own (not a
                 // redirect) and the method unchanged.
                 let pre = prepared.h1_request.as_deref().filter(|_| {
-                    prepared.target.as_ref().is_some_and(|t| t.key == target.key && t.uri == target.uri)
+                    prepared
+                        .target
+                        .as_ref()
+                        .is_some_and(|t| std::ptr::eq(t, target))
                         && *method == prepared.method
                 });
                 let request: &[u8] = match pre {
                     Some(bytes) => bytes,
                     None => {
-                        let body: &[u8] = if *method == prepared.method { &prepared.body } else { &[] };
+                        let body: &[u8] = if *method == prepared.method {
+                            &prepared.body
+                        } else {
+                            &[]
+                        };
                         encode_request(
                             &mut session.scratch,
                             method.as_str(),
@@ -379,7 +411,12 @@ impl HyperTransport {
                     }
                 };
                 let result = h1
-                    .exchange(request, *method == Method::HEAD, self.config.redirects > 0, started)
+                    .exchange(
+                        request,
+                        *method == Method::HEAD,
+                        self.config.redirects > 0,
+                        started,
+                    )
                     .await;
                 if !h1.is_reusable() || result.is_err() {
                     session.conn = None;
@@ -396,7 +433,10 @@ impl HyperTransport {
                     .body(Full::new(prepared.body.clone()))
                     .map_err(other)?;
                 extend_headers(request.headers_mut(), &prepared.headers);
-                let response = sender.send_request(request).await.map_err(|e| hyper_error(&e, "request"))?;
+                let response = sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| hyper_error(&e, "request"))?;
                 timing.ttfb.get_or_insert_with(|| started.elapsed());
                 let status = response.status().as_u16();
                 let location = response

@@ -245,7 +245,10 @@ impl Plan {
                 return Err(PlanError::Duration(format_duration(d)));
             }
             StopAfter::Duration(d) if d > MAX_DURATION => {
-                return Err(PlanError::TooLong { field: "duration", value: format_duration(d) });
+                return Err(PlanError::TooLong {
+                    field: "duration",
+                    value: format_duration(d),
+                });
             }
             _ => {}
         }
@@ -262,7 +265,10 @@ impl Plan {
         if let Some(t) = self.timeout
             && t > MAX_DURATION
         {
-            return Err(PlanError::TooLong { field: "timeout", value: format_duration(t) });
+            return Err(PlanError::TooLong {
+                field: "timeout",
+                value: format_duration(t),
+            });
         }
         Ok(())
     }

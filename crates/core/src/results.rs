@@ -171,6 +171,40 @@ impl Results {
 
     fn to_stats(&self) -> Result<Stats, ResultsError> {
         let s = &self.summary;
+        // No real run comes near these, and staying far below u64::MAX keeps merging even
+        // millions of files exact (never a wrapped or saturated count).
+        const MAX_COUNT: u64 = 1 << 40;
+        const MAX_BYTES: u64 = 1 << 56;
+        let counts = [
+            ("issued", self.issued),
+            ("total", s.total),
+            ("succeeded", s.succeeded),
+            ("failed", s.failed),
+            ("cancelled", s.cancelled),
+            ("warmup", s.warmup),
+        ];
+        let series = self.series.iter().map(|p| ("series count", p.count));
+        let statuses = s.status_codes.values().map(|n| ("status_codes", *n));
+        let errors = s.errors.values().map(|n| ("errors", *n));
+        for (name, n) in counts
+            .into_iter()
+            .chain(series)
+            .chain(statuses)
+            .chain(errors)
+        {
+            if n > MAX_COUNT {
+                return Err(field(
+                    name,
+                    format!("{n} is more requests than any real run"),
+                ));
+            }
+        }
+        if s.bytes > MAX_BYTES {
+            return Err(field(
+                "bytes",
+                format!("{} bytes is more than any real run", s.bytes),
+            ));
+        }
         let mut status = BTreeMap::new();
         for (code, n) in &s.status_codes {
             let code: u16 =

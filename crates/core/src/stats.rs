@@ -75,8 +75,8 @@ impl Interval {
     }
 
     fn merge(&mut self, other: &Interval) {
-        self.count += other.count;
-        self.errors += other.errors;
+        self.count = self.count.saturating_add(other.count);
+        self.errors = self.errors.saturating_add(other.errors);
         self.latency
             .add(&other.latency)
             .expect("auto-resizing histograms always add");
@@ -254,12 +254,12 @@ impl Stats {
             (a, b) => a.or(b),
         };
         self.ended_unix_us = self.ended_unix_us.max(other.ended_unix_us);
-        self.issued += other.issued;
-        self.succeeded += other.succeeded;
-        self.failed += other.failed;
-        self.cancelled += other.cancelled;
-        self.warmup += other.warmup;
-        self.bytes += other.bytes;
+        self.issued = self.issued.saturating_add(other.issued);
+        self.succeeded = self.succeeded.saturating_add(other.succeeded);
+        self.failed = self.failed.saturating_add(other.failed);
+        self.cancelled = self.cancelled.saturating_add(other.cancelled);
+        self.warmup = self.warmup.saturating_add(other.warmup);
+        self.bytes = self.bytes.saturating_add(other.bytes);
         let add = |a: &mut Histogram<u64>, b: &Histogram<u64>| {
             a.add(b).expect("auto-resizing histograms always add");
         };
@@ -272,10 +272,12 @@ impl Stats {
         add(&mut self.ttfb, &other.ttfb);
         add(&mut self.connect, &other.connect);
         for (code, n) in &other.status {
-            *self.status.entry(*code).or_insert(0) += n;
+            let c = self.status.entry(*code).or_insert(0);
+            *c = c.saturating_add(*n);
         }
         for (kind, n) in &other.errors {
-            *self.errors.entry(*kind).or_insert(0) += n;
+            let c = self.errors.entry(*kind).or_insert(0);
+            *c = c.saturating_add(*n);
         }
         for (kind, msg) in &other.error_messages {
             self.error_messages

@@ -58,15 +58,45 @@ impl UrlTemplate {
             source: source.to_string(),
             parts,
         };
-        // Every expansion differs only inside fields, so checking the smallest one checks the
-        // scheme and authority of all of them.
+        // Expansions differ only inside fields: check every field at both ends of its range
+        // (a port field must stay in range) and every pick choice (one may hold a space), with
+        // the other fields at their smallest.
+        let fields = template
+            .parts
+            .iter()
+            .filter(|p| !matches!(p, Part::Literal(_)))
+            .count();
+        let mut samples = vec![(usize::MAX, 0usize)];
+        for (i, part) in template
+            .parts
+            .iter()
+            .filter(|p| !matches!(p, Part::Literal(_)))
+            .enumerate()
+        {
+            match part {
+                Part::Rand { .. } => samples.push((i, 1)),
+                Part::Pick(choices) => samples.extend((1..choices.len()).map(|c| (i, c))),
+                Part::Literal(_) => {}
+            }
+        }
+        debug_assert!(samples.iter().all(|(i, _)| *i == usize::MAX || *i < fields));
         let mut sample = String::new();
-        template.expand_with(&mut sample, |part| match part {
-            Part::Rand { min, .. } => min.to_string(),
-            Part::Pick(choices) => choices[0].clone(),
-            Part::Literal(_) => unreachable!(),
-        });
-        check_url(&sample).map_err(err)?;
+        for (field, variant) in samples {
+            sample.clear();
+            let mut n = 0;
+            template.expand_with(&mut sample, |part| {
+                let this = n;
+                n += 1;
+                let pick = if this == field { variant } else { 0 };
+                match part {
+                    Part::Rand { min, max } => if pick == 1 { max } else { min }.to_string(),
+                    Part::Pick(choices) => choices[pick].clone(),
+                    Part::Literal(_) => unreachable!(),
+                }
+            });
+            check_url(&sample)
+                .map_err(|reason| err(format!("{reason} (in the expansion {sample:?})")))?;
+        }
         Ok(template)
     }
 
@@ -229,6 +259,11 @@ mod tests {
             ("ws://h/", "not supported"),
             ("http://{pick:a b,c}/", "invalid URL"),
             ("http://127.0.0.1:70000/", "port 70000 is out of range"),
+            (
+                "http://127.0.0.1:{rand:60000-99999}/",
+                "port 99999 is out of range",
+            ),
+            ("http://h/{pick:a,b c}", "invalid URL"),
         ] {
             let err = UrlTemplate::parse(url).unwrap_err().to_string();
             assert!(err.contains(want), "{url}: {err:?} should contain {want:?}");

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod fault_server;
+
 /// The binary under test.
 pub const FLAK: &str = env!("CARGO_BIN_EXE_flak");
 
@@ -189,8 +191,25 @@ pub struct Target {
 
 impl Target {
     pub fn start() -> Self {
-        let mut child = Command::new(FLAK)
-            .args(["target", "--listen", "127.0.0.1:0", "--threads", "2"])
+        Self::launch(
+            FLAK,
+            &["target", "--listen", "127.0.0.1:0", "--threads", "2"],
+        )
+    }
+
+    /// `flak target` with these arguments after `target --listen 127.0.0.1:0` (e.g. `--tls`).
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn start_with(extra: &[&str]) -> Self {
+        let mut args = vec!["target", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Self::launch(FLAK, &args)
+    }
+
+    /// Starts `program args…`, which must print `flak target listening on http(s)://ADDR/`
+    /// first (e.g. `flak target` behind a shell that raises its limits).
+    pub fn launch(program: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(program)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -222,6 +241,7 @@ impl Target {
             .to_string();
         let addr: SocketAddr = base
             .strip_prefix("http://")
+            .or_else(|| base.strip_prefix("https://"))
             .and_then(|a| a.strip_suffix('/'))
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
