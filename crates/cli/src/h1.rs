@@ -15,7 +15,10 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 const MAX_HEADERS: usize = 64;
 /// A response head larger than this is refused (hyper's default limit is ~400 KiB).
 const MAX_HEAD: usize = 256 * 1024;
+/// Reads grow the buffer by this much when it is nearly full (large bodies).
 const READ_CHUNK: usize = 16 * 1024;
+/// Each connection starts small: with 10,000 connections, buffers are most of the memory.
+const INITIAL_BUFFER: usize = 4 * 1024;
 
 /// What came back: status, body bytes, time to first byte, the Location header when asked.
 #[derive(Debug)]
@@ -62,7 +65,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
     pub fn new(io: S) -> Self {
         Self {
             io,
-            buf: BytesMut::with_capacity(READ_CHUNK),
+            buf: BytesMut::with_capacity(INITIAL_BUFFER),
             reusable: true,
         }
     }
@@ -79,7 +82,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
 
     /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
     async fn fill(&mut self) -> std::io::Result<usize> {
-        if self.buf.capacity() - self.buf.len() < 1024 {
+        if self.buf.capacity() - self.buf.len() < 512 {
             self.buf.reserve(READ_CHUNK);
         }
         self.io.read_buf(&mut self.buf).await
