@@ -335,3 +335,58 @@ test('narrow window, dark scheme, keyboard only: usable and nothing spills sidew
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the window`);
   await page.close();
 });
+
+test('faults in the browser: every request counted once, each failure kept, the report still there', async () => {
+  const net = await import('node:net');
+  const seen = {};
+  const cors = 'Access-Control-Allow-Origin: *\r\n';
+  const fault = net.createServer((socket) => {
+    let buf = '';
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      buf += chunk;
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const path = buf.slice(0, end).split(' ')[1];
+      buf = buf.slice(end + 4);
+      seen[path] = (seen[path] || 0) + 1;
+      if (path === '/ok') socket.write(`HTTP/1.1 200 OK\r\n${cors}Content-Length: 2\r\n\r\nok`);
+      else if (path === '/reset') { socket.write(`HTTP/1.1 200 OK\r\n${cors}Content-Length: 100\r\n\r\npart`); socket.resetAndDestroy(); }
+      else if (path === '/close') socket.destroy();
+      else if (path === '/garbage') socket.end('SSH-2.0-nope\r\n\r\n');
+      else if (path === '/short') socket.end(`HTTP/1.1 200 OK\r\n${cors}Content-Length: 100\r\n\r\nshort`);
+      // /stall: never answer.
+    });
+  });
+  await new Promise((r) => fault.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${fault.address().port}`;
+  const page = await browser.context.newPage();
+  for (const [path, kind] of [['/ok', null], ['/reset', 'body'], ['/close', 'network'], ['/garbage', 'network'], ['/short', 'body'], ['/stall', 'timeout']]) {
+    await page.goto(`${srv.app}?url=${encodeURIComponent(base + path)}&requests=8&concurrency=2&timeout=400ms&autostart=1`);
+    await waitFor(page, 'done', 30000);
+    const [total, ok, failed, cancelled] = await Promise.all(
+      ['stat-total', 'stat-succeeded', 'stat-failed', 'stat-cancelled'].map((id) => stat(page, id)));
+    assert.equal(total, 8, path);
+    assert.equal(ok + failed + cancelled, 8, `${path}: every request accounted for once`);
+    assert.equal(failed, kind ? 8 : 0, path);
+    if (kind) {
+      const report = await page.getByTestId('report').textContent();
+      assert.match(report, new RegExp(`\\[${kind}\\] 8`), `${path} lands in ${kind}:\n${report}`);
+    }
+    // The browser may retry a request on a connection that failed under it; it never sends fewer.
+    assert.ok((seen[path] || 0) >= (path === '/stall' ? 2 : 8), `${path}: the server saw ${seen[path]}`);
+  }
+  fault.close();
+  await page.close();
+});
+
+test('a hidden tab is noticed and explained', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${srv.app}?url=${encodeURIComponent(`${srv.target}delay/20`)}&requests=40&concurrency=2`);
+  await page.getByTestId('run-status').waitFor();
+  await page.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
+  await page.getByTestId('start').click();
+  await waitFor(page, 'done');
+  assert.match(await page.getByTestId('hidden-tab').textContent(), /throttle timers/);
+  await page.close();
+});
