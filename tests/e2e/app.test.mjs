@@ -390,3 +390,20 @@ test('a hidden tab is noticed and explained', async () => {
   assert.match(await page.getByTestId('hidden-tab').textContent(), /throttle timers/);
   await page.close();
 });
+
+test('reloading the page mid-run leaves nothing running at the server', async () => {
+  await srv.reset();
+  const page = await browser.context.newPage();
+  await page.goto(`${srv.app}?url=${encodeURIComponent(`${srv.target}delay/400`)}&duration=60s&concurrency=6&autostart=1`);
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid=stat-total]')?.textContent) >= 6);
+  assert.ok((await srv.stats()).in_flight > 0, 'the run was under way');
+  await page.reload();
+  await page.getByTestId('run-status').filter({ hasText: /^idle$/ }).waitFor();
+  await new Promise((r) => setTimeout(r, 700));
+  const before = (await srv.stats()).requests;
+  await new Promise((r) => setTimeout(r, 700));
+  const stats = await srv.stats();
+  assert.equal(stats.in_flight, 0, 'every fetch was aborted');
+  assert.equal(stats.requests, before, 'and no new ones are sent');
+  await page.close();
+});
