@@ -900,6 +900,47 @@ fn ctrl_c_reports_what_ran_and_exits_130() {
     assert_eq!(written, report);
 }
 
+/// The first Ctrl-C waits up to --grace for requests in flight; a second cancels them at once.
+#[test]
+fn second_ctrl_c_cancels_in_flight_requests_at_once() {
+    let _load = exclusive();
+    let target = Target::start();
+    let url = target.url("delay/5000");
+    let child = Running::spawn(
+        util::FLAK,
+        &[
+            "-z", "60s", "-c", "3", "--grace", "30s", "--output", "json", &url,
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    let interrupt = || {
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+    };
+    interrupt();
+    std::thread::sleep(Duration::from_millis(700));
+    let second = Instant::now();
+    interrupt();
+    let out = child.finish(Duration::from_secs(10));
+    assert!(
+        second.elapsed() < Duration::from_secs(3),
+        "exited {:?} after the second Ctrl-C, not at once",
+        second.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
+    let report = parse_json(&out.stdout);
+    assert_accounts(&report);
+    assert_eq!(
+        num(&report, "cancelled"),
+        3,
+        "the three 5 s requests in flight were cancelled"
+    );
+    assert_eq!(num(&report, "succeeded"), 0);
+}
+
 /// `flak merge` adds runs exactly: counts, status codes and the latency histogram.
 #[test]
 fn merge_adds_runs_exactly() {
