@@ -7,6 +7,8 @@ source "$(dirname "$0")/env.sh"
 cd "$FLAK_ROOT"
 
 step() { printf '\n\033[1m=== %s\033[0m\n' "$*"; }
+# Every test runner's output is also kept here, for the one-line total at the end.
+results="$(mktemp)"
 
 step "setup"
 scripts/setup.sh
@@ -39,11 +41,19 @@ FLAK_TEST_TARGET="$(grep -o 'listening on http://[^ ]*' "$target_log" | cut -d' 
 FLAK_TEST_NOCORS="$(grep -o 'flak app on http://[^/]*/' "$target_log" | cut -d' ' -f4)index.html"
 export FLAK_TEST_TARGET FLAK_TEST_NOCORS
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-  cargo test --target wasm32-unknown-unknown -p flak-core -p flak-web
+  cargo test --target wasm32-unknown-unknown -p flak-core -p flak-web 2>&1 | tee -a "$results"
 kill "$target_pid"
 
 step "end-to-end tests of the built app in headless Chromium"
-FLAK_BIN="$FLAK_ROOT/target/debug/flak" node --test tests/e2e/
+FLAK_BIN="$FLAK_ROOT/target/debug/flak" node --test tests/e2e/ 2>&1 | tee -a "$results"
 
 step "native tests (unit, integration through the real binary, cross binary under qemu)"
-cargo test --workspace
+cargo test --workspace 2>&1 | tee -a "$results"
+
+# One line with every runner's totals: cargo's "test result: ok. N passed; M failed" lines and
+# node's "# pass N" / "# fail N".
+passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^passed/) s += $i } /^# pass / { s += $3 } END { print s + 0 }' "$results")
+failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^failed/) s += $i } /^# fail / { s += $3 } END { print s + 0 }' "$results")
+rm -f "$results"
+echo
+echo "all: $passed passed, $failed failed"
