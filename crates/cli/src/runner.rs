@@ -83,7 +83,9 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
                             .concurrency(slots)
                             .stop_signal(stop)
                             .shared_tickets(&tickets);
-                        let mut run = pin!(scheduler.run(&stats));
+                        // All slots live in this one task, so tokio's per-task cooperative
+                        // budget would be shared by every connection and force needless yields.
+                        let mut run = pin!(tokio::task::unconstrained(scheduler.run(&stats)));
                         let mut tick = tokio::time::interval(Duration::from_millis(100));
                         loop {
                             tokio::select! {
