@@ -138,7 +138,7 @@ impl Ctx {
             "csv" => files::download(
                 &format!("flak-{stamp}.csv"),
                 "text/csv",
-                csv(&results()).as_bytes(),
+                results().to_csv().as_bytes(),
             ),
             "svg" | "png" => {
                 for id in [
@@ -203,23 +203,6 @@ impl Ctx {
             }
         });
     }
-}
-
-fn csv(results: &Results) -> String {
-    let mut out = String::from("unix_second,requests,errors,p50_ms,p90_ms,p99_ms\n");
-    let ms = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
-    for p in &results.series {
-        out.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            p.t,
-            p.count,
-            p.errors,
-            ms(p.p50_ms),
-            ms(p.p90_ms),
-            ms(p.p99_ms)
-        ));
-    }
-    out
 }
 
 /// Puts the run's configuration in the address bar, so the page's URL is its permalink.

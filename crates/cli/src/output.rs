@@ -18,27 +18,9 @@ pub fn print(format: OutputFormat, stats: &Stats, results: &Results) {
     let text = match format {
         OutputFormat::Text => flak_core::report::text(stats),
         OutputFormat::Json => results.to_json() + "\n",
-        OutputFormat::Csv => csv(results),
+        OutputFormat::Csv => results.to_csv(),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-}
-
-/// The time series, one line per second.
-fn csv(results: &Results) -> String {
-    let mut out = String::from("unix_second,requests,errors,p50_ms,p90_ms,p99_ms\n");
-    let ms = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
-    for p in &results.series {
-        out.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            p.t,
-            p.count,
-            p.errors,
-            ms(p.p50_ms),
-            ms(p.p90_ms),
-            ms(p.p99_ms)
-        ));
-    }
-    out
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.

@@ -143,6 +143,25 @@ impl Results {
         }
     }
 
+    /// The time series as CSV, one line per second (the CLI's `--output csv`, the app's CSV
+    /// export).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("unix_second,requests,errors,p50_ms,p90_ms,p99_ms\n");
+        let ms = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_default();
+        for p in &self.series {
+            out.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                p.t,
+                p.count,
+                p.errors,
+                ms(p.p50_ms),
+                ms(p.p90_ms),
+                ms(p.p99_ms)
+            ));
+        }
+        out
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("results always serialize")
     }
