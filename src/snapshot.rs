@@ -120,13 +120,7 @@ impl Snapshot {
                     failed: s.failed,
                     p50: s.latency_ms.map(|l| l.p50),
                     p99: s.latency_ms.map(|l| l.p99),
-                    outcomes: s
-                        .status_codes
-                        .iter()
-                        .map(|(c, n)| format!("{c}×{n}"))
-                        .chain(s.errors.iter().map(|(k, n)| format!("{k}×{n}")))
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    outcomes: s.outcomes_line(),
                 }
             })
             .collect();

@@ -39,6 +39,22 @@ fn label(v: f64) -> String {
     }
 }
 
+/// Horizontal grid lines with their labels, every `step` from 0 to `top`; `y` maps a value to
+/// its height.
+fn grid(top: f64, step: f64, y: impl Fn(f64) -> f64) -> Html {
+    (0..=((top / step).round() as u32))
+        .map(|i| {
+            let v = f64::from(i) * step;
+            html! {
+                <g class="grid">
+                    <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={y(v).to_string()} y2={y(v).to_string()} />
+                    <text x={(LEFT - 6.0).to_string()} y={(y(v) + 4.0).to_string()} text-anchor="end">{label(v)}</text>
+                </g>
+            }
+        })
+        .collect()
+}
+
 #[derive(Clone, PartialEq)]
 pub struct Line {
     pub name: &'static str,
@@ -62,15 +78,7 @@ pub fn LineChart(props: &LineChartProps) -> Html {
     let (top, step) = nice_axis(all.map(|p| p.1).fold(0.0, f64::max), 4);
     let x = |v: f64| LEFT + v / max_x * (W - LEFT - RIGHT);
     let y = |v: f64| H - BOTTOM - v / top * (H - TOP - BOTTOM);
-    let grid = (0..=((top / step).round() as u32)).map(|i| {
-        let v = f64::from(i) * step;
-        html! {
-            <g class="grid">
-                <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={y(v).to_string()} y2={y(v).to_string()} />
-                <text x={(LEFT - 6.0).to_string()} y={(y(v) + 4.0).to_string()} text-anchor="end">{label(v)}</text>
-            </g>
-        }
-    });
+    let grid = grid(top, step, y);
     let lines = props.lines.iter().map(|l| {
         let pts = l
             .points
@@ -101,7 +109,7 @@ pub fn LineChart(props: &LineChartProps) -> Html {
              role="img" aria-label={props.title.clone()}>
             <text class="title" x={LEFT.to_string()} y="18">{props.title.clone()}</text>
             <text class="unit" x="4" y={(TOP - 10.0).to_string()}>{props.unit.clone()}</text>
-            { for grid }
+            { grid }
             <line class="axis" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={(H - BOTTOM).to_string()} y2={(H - BOTTOM).to_string()} />
             <text class="unit" x={(W - RIGHT).to_string()} y={(H - 8.0).to_string()} text-anchor="end">{format!("{} s", label(max_x))}</text>
             <text class="unit" x={LEFT.to_string()} y={(H - 8.0).to_string()}>{"0 s"}</text>
@@ -186,15 +194,7 @@ pub fn HistogramChart(props: &HistogramProps) -> Html {
     let (top, step) = nice_axis(props.bars.iter().map(|b| b.1 as f64).fold(0.0, f64::max), 4);
     let width = (W - LEFT - RIGHT) / n;
     let y = |v: f64| H - BOTTOM - v / top * (H - TOP - BOTTOM);
-    let grid = (0..=((top / step).round() as u32)).map(|i| {
-        let v = f64::from(i) * step;
-        html! {
-            <g class="grid">
-                <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={y(v).to_string()} y2={y(v).to_string()} />
-                <text x={(LEFT - 6.0).to_string()} y={(y(v) + 4.0).to_string()} text-anchor="end">{label(v)}</text>
-            </g>
-        }
-    });
+    let grid = grid(top, step, y);
     let bars = props.bars.iter().enumerate().map(|(i, (upper, count))| {
         let bx = LEFT + i as f64 * width;
         html! {
@@ -211,7 +211,7 @@ pub fn HistogramChart(props: &HistogramProps) -> Html {
              role="img" aria-label="Latency histogram">
             <text class="title" x={LEFT.to_string()} y="18">{"Latency histogram"}</text>
             <text class="unit" x="4" y={(TOP - 10.0).to_string()}>{"count"}</text>
-            { for grid }
+            { grid }
             { for bars }
             <text class="unit" x={LEFT.to_string()} y={(H - 8.0).to_string()}>{format!("≤ {} ms", label(first))}</text>
             <text class="unit" x={(W - RIGHT).to_string()} y={(H - 8.0).to_string()} text-anchor="end">{format!("≤ {} ms", label(last))}</text>
@@ -260,19 +260,6 @@ pub fn OutcomesChart(props: &OutcomesProps) -> Html {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::nice_axis;
-
-    #[test]
-    fn axes_round_up_to_readable_steps() {
-        assert_eq!(nice_axis(87.0, 4), (100.0, 50.0));
-        assert_eq!(nice_axis(0.0, 4), (1.0, 0.5));
-        let (top, step) = nice_axis(1234.0, 4);
-        assert!(top >= 1234.0 && step == 500.0, "{top} {step}");
-    }
-}
-
 #[derive(Properties, PartialEq)]
 pub struct MembersProps {
     pub members: Vec<crate::snapshot::MemberView>,
@@ -309,5 +296,18 @@ pub fn MembersChart(props: &MembersProps) -> Html {
             <text class="title" x="10" y="18">{"Fan-out members: p50 and p99"}</text>
             { for bars }
         </svg>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nice_axis;
+
+    #[test]
+    fn axes_round_up_to_readable_steps() {
+        assert_eq!(nice_axis(87.0, 4), (100.0, 50.0));
+        assert_eq!(nice_axis(0.0, 4), (1.0, 0.5));
+        let (top, step) = nice_axis(1234.0, 4);
+        assert!(top >= 1234.0 && step == 500.0, "{top} {step}");
     }
 }

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use flak_core::{Plan, Scheduler, Shard, SharedTickets, Stats, StopSignal};
 
 use crate::clock::TokioClock;
-use crate::transport::{HyperTransport, TransportConfig, tls_config};
+use crate::transport::{HttpTransport, TransportConfig, tls_config};
 
 /// How to run a plan on this machine.
 pub struct RunConfig {
@@ -74,7 +74,7 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
                         .enable_all()
                         .build()
                         .context("starting the tokio runtime")?;
-                    let transport = HyperTransport::new(transport_config, Some(tls), &plan.requests)?;
+                    let transport = HttpTransport::new(transport_config, Some(tls), &plan.requests)?;
                     let clock = TokioClock::new(origin);
                     let stats = RefCell::new(Stats::new(plan.rate.is_some()));
                     runtime.block_on(async {

@@ -199,7 +199,7 @@ pub struct Session {
     idle_since: Option<Instant>,
 }
 
-pub struct HyperTransport {
+pub struct HttpTransport {
     config: TransportConfig,
     tls: Option<tokio_rustls::TlsConnector>,
     prepared: Vec<Prepared>,
@@ -207,7 +207,7 @@ pub struct HyperTransport {
     dns: RefCell<HashMap<(String, u16), SocketAddr>>,
 }
 
-impl HyperTransport {
+impl HttpTransport {
     /// Prepares the templates; fails only on a header or method hyper cannot send (the plan has
     /// validated them already).
     pub fn new(
@@ -519,7 +519,7 @@ fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
-impl Transport for HyperTransport {
+impl Transport for HttpTransport {
     type Session = Session;
 
     fn session(&self, _slot: usize) -> Session {
@@ -598,7 +598,7 @@ fn resolve_location(base: &Uri, location: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}{dir}{location}"))
 }
 
-/// The rustls configuration for this run, or `None` when no URL is https.
+/// The rustls configuration for this run's https connections.
 pub fn tls_config(config: &TransportConfig) -> Arc<rustls::ClientConfig> {
     tls::client_config(config.insecure, config.http2)
 }

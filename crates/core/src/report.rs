@@ -116,6 +116,16 @@ impl Summary {
         }
     }
 
+    /// Status codes and error kinds with their counts on one line: `200×40 503×2 reset×1`.
+    pub fn outcomes_line(&self) -> String {
+        self.status_codes
+            .iter()
+            .map(|(c, n)| format!("{c}×{n}"))
+            .chain(self.errors.iter().map(|(k, n)| format!("{k}×{n}")))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Share of finished requests that failed, in percent (0 when nothing finished).
     pub fn error_rate_percent(&self) -> f64 {
         let finished = self.succeeded + self.failed;
@@ -282,12 +292,6 @@ fn members_table(stats: &Stats) -> String {
         let (p50, p99) = s.latency_ms.map_or(("–".into(), "–".into()), |l| {
             (format_ms(l.p50), format_ms(l.p99))
         });
-        let outcomes: Vec<String> = s
-            .status_codes
-            .iter()
-            .map(|(c, n)| format!("{c}×{n}"))
-            .chain(s.errors.iter().map(|(k, n)| format!("{k}×{n}")))
-            .collect();
         let _ = writeln!(
             out,
             "  {:<width$}  {:>8}  {:>9}  {:>7}  {p50:>11}  {p99:>11}  {}",
@@ -295,7 +299,7 @@ fn members_table(stats: &Stats) -> String {
             s.total,
             s.succeeded,
             s.failed,
-            outcomes.join(" ")
+            s.outcomes_line()
         );
     }
     out

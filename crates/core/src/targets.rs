@@ -13,7 +13,7 @@
 //! file (resolved by the caller, relative to the targets file). Blank lines separate targets;
 //! lines starting with `#` are comments. URLs may hold template fields.
 
-use crate::plan::{PlanError, RequestSpec};
+use crate::plan::RequestSpec;
 
 /// One target, with its body file not yet read.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +53,7 @@ pub fn parse(text: &str) -> Result<Vec<Target>, TargetsError> {
             let (method, url) = line
                 .split_once(char::is_whitespace)
                 .ok_or_else(|| err(format!("expected 'METHOD URL', got {line:?}")))?;
-            let spec = RequestSpec::new(method, url.trim()).map_err(|e| err(plan_reason(&e)))?;
+            let spec = RequestSpec::new(method, url.trim()).map_err(|e| err(e.to_string()))?;
             targets.push(Target {
                 spec,
                 body_file: None,
@@ -78,7 +78,7 @@ pub fn parse(text: &str) -> Result<Vec<Target>, TargetsError> {
                 .spec
                 .clone()
                 .header_line(line)
-                .map_err(|e| err(plan_reason(&e)))?;
+                .map_err(|e| err(e.to_string()))?;
         }
     }
     if targets.is_empty() {
@@ -88,10 +88,6 @@ pub fn parse(text: &str) -> Result<Vec<Target>, TargetsError> {
         });
     }
     Ok(targets)
-}
-
-fn plan_reason(e: &PlanError) -> String {
-    e.to_string()
 }
 
 #[cfg(test)]
