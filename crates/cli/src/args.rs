@@ -129,6 +129,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub threads: Option<usize>,
 
+    /// Keep every worker thread polling its sockets instead of sleeping between events. Costs
+    /// a whole core per thread, but the server no longer pays to wake flak up after each
+    /// response: more requests/s when the server shares the machine and is the bottleneck.
+    #[arg(long)]
+    pub busy_poll: bool,
+
     /// Requests to send before measuring starts.
     #[arg(long, default_value_t = 0)]
     pub warmup: u64,

@@ -87,6 +87,7 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
         plan: Arc::new(setup.plan),
         shard: setup.shard,
         threads: setup.threads,
+        busy_poll: setup.busy_poll,
         transport: setup.transport,
         stop,
     };

@@ -24,6 +24,7 @@ pub struct Setup {
     pub transport: TransportConfig,
     pub thresholds: Vec<Threshold>,
     pub threads: usize,
+    pub busy_poll: bool,
     pub grace: Duration,
 }
 
@@ -135,6 +136,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         },
         thresholds,
         threads,
+        busy_poll: args.busy_poll,
         grace: duration_arg("--grace", &args.grace)?,
     })
 }

@@ -19,6 +19,8 @@ pub struct RunConfig {
     pub plan: Arc<Plan>,
     pub shard: Shard,
     pub threads: usize,
+    /// Poll instead of sleeping while waiting for the network (`--busy-poll`).
+    pub busy_poll: bool,
     pub transport: TransportConfig,
     pub stop: StopSignal,
 }
@@ -67,6 +69,7 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
             let tls = Arc::clone(&tls);
             let stop = config.stop.clone();
             let progress = Arc::clone(progress);
+            let busy_poll = config.busy_poll;
             std::thread::Builder::new()
                 .name(format!("flak-worker-{k}"))
                 .spawn(move || -> anyhow::Result<Stats> {
@@ -90,6 +93,10 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
                         loop {
                             tokio::select! {
                                 () = &mut run => break,
+                            // Yielding makes tokio poll the sockets without a timeout and
+                            // come straight back, so this thread never sleeps: a response then
+                            // costs the server no cross-core wake-up (see bench/tuning-log.md).
+                            () = tokio::task::yield_now(), if busy_poll => {}
                                 _ = tick.tick() => {
                                     progress.finished[k].store(stats.borrow().total(), Ordering::Relaxed);
                                 }

@@ -241,6 +241,60 @@ fn latency_p50_is_the_server_delay() {
     panic!("p50 {seen:?} ms: never within 1 ms above the server's 20 ms delay");
 }
 
+/// Runs flak under `sh` and returns its report and the CPU seconds it used (user + system, from
+/// the shell's `times`).
+fn flak_json_with_cpu(args: &[&str]) -> (Value, f64) {
+    let mut argv = vec!["-c", "\"$0\" \"$@\"; times >&2", util::FLAK];
+    argv.extend_from_slice(args);
+    let out = Running::spawn("/bin/sh", &argv).finish(RUN_LIMIT);
+    assert!(out.status.success(), "flak failed: {}", stderr(&out));
+    let err = stderr(&out);
+    // `times` prints the shell's own times, then its children's: "0m0.41s 0m0.02s".
+    let children = err.lines().last().unwrap_or_default();
+    let cpu = children
+        .split_whitespace()
+        .map(|t| {
+            let (m, s) = t.trim_end_matches('s').split_once('m').unwrap();
+            m.parse::<f64>().unwrap() * 60.0 + s.parse::<f64>().unwrap()
+        })
+        .sum();
+    (parse_json(&out.stdout), cpu)
+}
+
+/// `--busy-poll` keeps the worker polling instead of sleeping: while it waits on a slow server
+/// it uses its core, where a normal run sleeps; every request is still accounted for.
+#[test]
+fn busy_poll_spins_while_waiting_and_counts_the_same() {
+    let _load = exclusive();
+    let target = Target::start();
+    let slow = target.url("delay/100");
+    let plan = [
+        "-n",
+        "4",
+        "-c",
+        "1",
+        "--threads",
+        "1",
+        "--output",
+        "json",
+        &slow,
+    ];
+    let (sleeping, sleeping_cpu) = flak_json_with_cpu(&plan);
+    let busy_plan: Vec<&str> = plan.iter().copied().chain(["--busy-poll"]).collect();
+    let (busy, busy_cpu) = flak_json_with_cpu(&busy_plan);
+    for report in [&sleeping, &busy] {
+        assert_accounts(report);
+        assert_eq!(num(report, "succeeded"), 4);
+        assert!(float(&report["latency_ms"], "p50") >= 100.0);
+    }
+    // Four 100 ms requests one after another: 0.4 s of waiting, a quarter of it even when the
+    // machine is busy with other tests.
+    assert!(
+        busy_cpu >= 0.1 && busy_cpu >= 3.0 * sleeping_cpu,
+        "--busy-poll used {busy_cpu} CPU s, a sleeping run {sleeping_cpu} s, over 0.4 s of waiting"
+    );
+}
+
 /// flak's latency agrees, within 1 ms, with a plain blocking client timing the same endpoint;
 /// and it never reports less than the server's delay.
 #[test]
