@@ -106,7 +106,7 @@ fi
 
 have() { # tool name -> 0 when it can be run
     case "$1" in
-        flak) [ -n "$FLAK" ] && [ -x "$FLAK" ] ;;
+        flak | flak-busy-poll) [ -n "$FLAK" ] && [ -x "$FLAK" ] ;;
         *) command -v "$1" >/dev/null ;;
     esac
 }
@@ -308,8 +308,10 @@ for rep in $(seq 1 "$REPS"); do
         run a oha "$rep" "$LIM" oha --no-tui --output-format json -z "${DUR}s" -c "$CONC" "$URL_NGINX"
         run a hey "$rep" "$LIM" hey -z "${DUR}s" -c "$CONC" "$URL_NGINX"
         run a flak "$rep" "$LIM" "${FLAK:-flak}" --threads 1 -z "${DUR}s" -c "$CONC" --output json --no-progress "$URL_NGINX"
+        # The throughput mode: a never-sleeping client spares the server its wake-ups.
+        run a flak-busy-poll "$rep" "$LIM" "${FLAK:-flak}" --threads 1 --busy-poll -z "${DUR}s" -c "$CONC" --output json --no-progress "$URL_NGINX"
     elif [ "$rep" = 1 ]; then
-        for t in wrk oha hey flak; do skip a "$t" "nginx did not start"; done
+        for t in wrk oha hey flak flak-busy-poll; do skip a "$t" "nginx did not start"; done
     fi
 
     # (b) TLS + HTTP/2 against nginx, 50 connections with one stream each.
