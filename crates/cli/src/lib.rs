@@ -7,6 +7,7 @@
 pub mod args;
 pub mod clock;
 pub mod h1;
+pub mod h2;
 pub mod interrupt;
 pub mod output;
 pub mod plan_args;

@@ -1,10 +1,11 @@
 //! The native transport over tokio, rustls for TLS. One connection per in-flight slot (what
 //! `-c` means to users of wrk, hey and oha), kept alive between requests. HTTP/1.1 goes through
 //! the lean client in `h1.rs` (requests encoded once, responses framed without a header map);
-//! HTTP/2 on request through hyper (ALPN over TLS, prior knowledge over plain TCP).
+//! HTTP/2 on request through the lean client in `h2.rs` (ALPN over TLS, prior knowledge over
+//! plain TCP).
 //!
 //! What does not change between requests (method, headers, body, parsed target, the encoded
-//! HTTP/1.1 request) is prepared once per request template.
+//! HTTP/1.1 request, the HTTP/2 header block) is prepared once per request template.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -15,11 +16,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use flak_core::{ErrorKind, Outcome, Request, RequestError, RequestSpec, Response, Transport};
-use http_body_util::{BodyExt as _, Full};
-use hyper::client::conn::http2;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, USER_AGENT};
+use hyper::header::{CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use hyper::{Method, Uri};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -27,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::h1::{H1Conn, encode_request};
+use crate::h2::H2Conn;
 use crate::tls;
 
 /// Transport settings from the command line.
@@ -111,6 +110,8 @@ struct Prepared {
     target: Option<Target>,
     /// The whole HTTP/1.1 request, for fixed URLs.
     h1_request: Option<Vec<u8>>,
+    /// The HTTP/2 header block, for fixed URLs.
+    h2_block: Option<Vec<u8>>,
 }
 
 /// A TCP or TLS byte stream.
@@ -180,7 +181,7 @@ const IDLE_CHECK: Duration = Duration::from_millis(50);
 
 enum Sender {
     H1(H1Conn<Stream>),
-    H2(http2::SendRequest<Full<Bytes>>),
+    H2(H2Conn<Stream>),
 }
 
 struct Conn {
@@ -243,13 +244,20 @@ impl HttpTransport {
                     );
                     out
                 });
+                let method = Method::from_bytes(spec.method.as_bytes())?;
+                let h2_block = target.as_ref().map(|t| {
+                    let mut out = Vec::new();
+                    encode_h2(&mut out, &method, t, &headers, spec.body.as_bytes().len());
+                    out
+                });
                 Ok(Prepared {
-                    method: Method::from_bytes(spec.method.as_bytes())?,
+                    method,
                     headers,
                     raw_headers: spec.headers.clone(),
                     body: Bytes::copy_from_slice(spec.body.as_bytes()),
                     target,
                     h1_request,
+                    h2_block,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -340,7 +348,7 @@ impl HttpTransport {
         let reusable = match session.conn.as_mut() {
             Some(conn) if conn.key == target.key => match &mut conn.sender {
                 Sender::H1(c) => c.is_reusable() && !(idle_long && c.io().closed_by_peer()),
-                Sender::H2(s) => s.ready().await.is_ok(),
+                Sender::H2(c) => c.is_reusable() && !(idle_long && c.io().closed_by_peer()),
             },
             _ => false,
         };
@@ -426,52 +434,97 @@ impl HttpTransport {
                 timing.bytes += response.bytes;
                 Ok((response.status, response.location))
             }
-            Sender::H2(sender) => {
-                let mut request = hyper::Request::builder()
-                    .method(method.clone())
-                    .uri(target.uri.clone())
-                    .body(Full::new(prepared.body.clone()))
-                    .map_err(other)?;
-                extend_headers(request.headers_mut(), &prepared.headers);
-                let response = sender
-                    .send_request(request)
-                    .await
-                    .map_err(|e| hyper_error(&e, "request"))?;
-                timing.ttfb.get_or_insert_with(|| started.elapsed());
-                let status = response.status().as_u16();
-                let location = response
-                    .headers()
-                    .get(LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .map(str::to_string);
-                let mut body = response.into_body();
-                while let Some(frame) = body.frame().await {
-                    let frame = frame.map_err(|e| hyper_error(&e, "body"))?;
-                    if let Some(data) = frame.data_ref() {
-                        timing.bytes += data.len() as u64;
+            Sender::H2(h2) => {
+                let fixed = prepared
+                    .target
+                    .as_ref()
+                    .is_some_and(|t| std::ptr::eq(t, target))
+                    && *method == prepared.method;
+                let body: &[u8] = if *method == prepared.method {
+                    &prepared.body
+                } else {
+                    &[]
+                };
+                let block: &[u8] = match prepared.h2_block.as_deref().filter(|_| fixed) {
+                    Some(block) => block,
+                    None => {
+                        encode_h2(
+                            &mut session.scratch,
+                            method,
+                            target,
+                            &prepared.headers,
+                            body.len(),
+                        );
+                        &session.scratch
                     }
+                };
+                let result = h2
+                    .exchange(
+                        block,
+                        body,
+                        *method == Method::HEAD,
+                        self.config.redirects > 0,
+                        started,
+                    )
+                    .await;
+                if !h2.is_reusable() {
+                    session.conn = None;
                 }
-                Ok((status, location))
+                let response = result?;
+                timing.ttfb.get_or_insert(response.ttfb);
+                timing.bytes += response.bytes;
+                Ok((response.status, response.location))
             }
         }
     }
 }
 
-fn extend_headers(into: &mut HeaderMap, from: &HeaderMap) {
-    for (name, value) in from {
-        into.insert(name, value.clone());
-    }
+/// Connection-specific headers, which HTTP/2 forbids (RFC 9113 §8.2.2); dropped as hyper does.
+const CONNECTION_HEADERS: [&str; 5] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Encodes an HTTP/2 request header block: the template's headers without connection-specific
+/// ones (`te` only as `trailers`), and `content-length` when the body is not empty or the
+/// method defines a body (what hyper sends).
+fn encode_h2(
+    out: &mut Vec<u8>,
+    method: &Method,
+    target: &Target,
+    headers: &HeaderMap,
+    body: usize,
+) {
+    let length = (body != 0
+        || !matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::DELETE | Method::CONNECT
+        ))
+    .then(|| body.to_string())
+    .filter(|_| !headers.contains_key(CONTENT_LENGTH));
+    let kept = headers.iter().filter(|(name, value)| {
+        !CONNECTION_HEADERS.contains(&name.as_str())
+            && (name.as_str() != "te" || value.as_bytes() == b"trailers")
+    });
+    crate::h2::encode_request(
+        out,
+        method.as_str(),
+        target.https,
+        target.host_header(),
+        target.path(),
+        kept.map(|(name, value)| (name.as_str(), value.as_bytes()))
+            .chain(length.as_deref().map(|l| ("content-length", l.as_bytes()))),
+    );
 }
 
 async fn handshake(io: Stream, h2: bool) -> Result<Sender, RequestError> {
     if !h2 {
         return Ok(Sender::H1(H1Conn::new(io)));
     }
-    let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
-        .await
-        .map_err(|e| hyper_error(&e, "HTTP/2 handshake"))?;
-    tokio::spawn(conn);
-    Ok(Sender::H2(sender))
+    Ok(Sender::H2(H2Conn::new(io)))
 }
 
 fn other(e: impl std::fmt::Display) -> RequestError {
@@ -487,32 +540,6 @@ fn connect_error(e: &std::io::Error, addr: SocketAddr) -> RequestError {
         _ => ErrorKind::Other,
     };
     RequestError::new(kind, format!("connect to {addr}: {e}"))
-}
-
-/// Sorts a hyper error into an error kind by what it, and the I/O error under it, say.
-fn hyper_error(e: &hyper::Error, stage: &str) -> RequestError {
-    use std::io::ErrorKind as Io;
-    let mut io_kind = None;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            io_kind = Some(io.kind());
-            break;
-        }
-        source = s.source();
-    }
-    let kind = match io_kind {
-        Some(Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe) => ErrorKind::Reset,
-        _ if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() => ErrorKind::Protocol,
-        _ if stage == "body" => ErrorKind::Body,
-        _ if e.is_incomplete_message() || e.is_canceled() || e.is_closed() => ErrorKind::Closed,
-        _ => ErrorKind::Other,
-    };
-    let detail = match std::error::Error::source(e) {
-        Some(s) => format!("{e}: {s}"),
-        None => e.to_string(),
-    };
-    RequestError::new(kind, format!("{stage}: {detail}"))
 }
 
 fn is_redirect(status: u16) -> bool {
