@@ -18,6 +18,7 @@ pub mod scheduler;
 pub mod sim;
 pub mod stats;
 pub mod stop;
+pub mod syntax;
 pub mod targets;
 pub mod template;
 pub mod threshold;

@@ -158,12 +158,19 @@ impl RequestSpec {
     }
 
     fn validate(&self) -> Result<(), PlanError> {
-        if http::Method::from_bytes(self.method.as_bytes()).is_err() || self.method.is_empty() {
+        #[cfg(not(target_arch = "wasm32"))]
+        let method_ok = http::Method::from_bytes(self.method.as_bytes()).is_ok();
+        #[cfg(target_arch = "wasm32")]
+        let method_ok = crate::syntax::is_method(&self.method);
+        if !method_ok || self.method.is_empty() {
             return Err(PlanError::Method(self.method.clone()));
         }
         for (name, value) in &self.headers {
+            #[cfg(not(target_arch = "wasm32"))]
             let ok = http::HeaderName::from_bytes(name.as_bytes()).is_ok()
                 && http::HeaderValue::from_str(value).is_ok();
+            #[cfg(target_arch = "wasm32")]
+            let ok = crate::syntax::is_header_name(name) && crate::syntax::is_header_value(value);
             if !ok {
                 return Err(PlanError::Header(format!("{name}: {value}")));
             }

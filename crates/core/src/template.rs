@@ -171,7 +171,10 @@ fn parse_field(field: &str) -> Result<Part, String> {
 
 /// Checks that `url` is an absolute http(s) URL with a host.
 pub fn check_url(url: &str) -> Result<(), String> {
+    #[cfg(not(target_arch = "wasm32"))]
     let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
+    #[cfg(target_arch = "wasm32")]
+    let uri = crate::syntax::parse_uri(url).map_err(str::to_string)?;
     match uri.scheme_str() {
         Some("http" | "https") => {}
         Some(other) => {
@@ -187,7 +190,10 @@ pub fn check_url(url: &str) -> Result<(), String> {
     }
     // `http::Uri` keeps a port that does not fit in 16 bits, and `port_u16` then says None,
     // which would silently mean the scheme's default port.
+    #[cfg(not(target_arch = "wasm32"))]
     let authority = uri.authority().map_or("", |a| a.as_str());
+    #[cfg(target_arch = "wasm32")]
+    let authority = uri.authority;
     let host_port = authority.rsplit('@').next().unwrap_or(authority);
     if !host_port.ends_with(']')
         && let Some((_, port)) = host_port.rsplit_once(':')
