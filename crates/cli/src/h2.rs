@@ -740,7 +740,7 @@ fn decode_block(mut b: &[u8], want_location: bool, head: &mut Head) -> Result<()
         let name = match index {
             0 => {
                 let (huffman, raw) = get_string(&mut b)?;
-                literal_name(huffman, raw)?
+                literal_name(huffman, raw)
             }
             8..=14 => NAME_STATUS,
             i if i <= STATIC_ENTRIES => i,
@@ -779,38 +779,52 @@ fn decode_block(mut b: &[u8], want_location: bool, head: &mut Head) -> Result<()
 }
 
 /// The static-table name index a literal name stands for, when it is one flak reads (else 0).
-fn literal_name(huffman: bool, raw: &[u8]) -> Result<usize, RequestError> {
-    let mut name = [0u8; 16];
-    let mut len = 0;
-    if huffman {
-        let ok = huffman_decode(raw, |c| {
-            if len == name.len() {
-                return false;
-            }
-            name[len] = c;
-            len += 1;
-            true
-        });
-        if ok.is_none() {
-            // Too long to be a name flak reads, or not Huffman at all.
-            return if len == name.len() {
-                Ok(0)
-            } else {
-                Err(protocol("bad Huffman string"))
-            };
-        }
-    } else if raw.len() <= name.len() {
-        name[..raw.len()].copy_from_slice(raw);
-        len = raw.len();
+/// Huffman-coded names are compared in their coded form (the coding of a string is unique), so
+/// the names flak skips (nginx sends `etag` and `accept-ranges` as literals) are never decoded.
+fn literal_name(huffman: bool, raw: &[u8]) -> usize {
+    static CODED: OnceLock<[(Vec<u8>, usize); 3]> = OnceLock::new();
+    const NAMES: [(&[u8], usize); 3] = [
+        (b":status", NAME_STATUS),
+        (b"content-length", NAME_CONTENT_LENGTH),
+        (b"location", NAME_LOCATION),
+    ];
+    let found = if huffman {
+        let coded = CODED.get_or_init(|| NAMES.map(|(name, index)| (huffman_encode(name), index)));
+        coded
+            .iter()
+            .find(|(name, _)| name == raw)
+            .map(|(_, index)| *index)
     } else {
-        return Ok(0);
+        NAMES
+            .iter()
+            .find(|(name, _)| *name == raw)
+            .map(|(_, index)| *index)
+    };
+    found.unwrap_or(0)
+}
+
+/// Huffman-codes `src` (flak never sends Huffman; this is for recognising coded names).
+fn huffman_encode(src: &[u8]) -> Vec<u8> {
+    let t = canonical();
+    let (mut bits, mut n, mut out) = (0u64, 0u32, Vec::new());
+    for &c in src {
+        let len = CODE_LENGTHS[usize::from(c)];
+        // Canonical: a code is its length's first code plus its rank among that length's symbols.
+        let rank = CODE_LENGTHS[..usize::from(c)]
+            .iter()
+            .filter(|&&l| l == len)
+            .count();
+        bits = (bits << len) | u64::from(t.first[usize::from(len)] + rank as u32);
+        n += u32::from(len);
+        while n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
     }
-    Ok(match &name[..len] {
-        b":status" => NAME_STATUS,
-        b"content-length" => NAME_CONTENT_LENGTH,
-        b"location" => NAME_LOCATION,
-        _ => 0,
-    })
+    if n > 0 {
+        out.push(((bits << (8 - n)) as u8) | ((1u8 << (8 - n)) - 1));
+    }
+    out
 }
 
 /// A decimal number (at most 19 digits), raw or Huffman-coded.
@@ -969,29 +983,6 @@ mod tests {
     use super::*;
     use crate::transport::{HttpTransport, TransportConfig};
 
-    /// Huffman-codes `src` with the canonical codes (for tests only: flak never sends Huffman).
-    fn huffman_encode(src: &[u8]) -> Vec<u8> {
-        let t = canonical();
-        let (mut bits, mut n, mut out) = (0u64, 0u32, Vec::new());
-        for &c in src {
-            let len = usize::from(CODE_LENGTHS[usize::from(c)]);
-            let rank = t.symbols[t.start[len]..t.start[len] + t.count[len] as usize]
-                .iter()
-                .position(|&s| s == u16::from(c))
-                .unwrap();
-            bits = (bits << len) | u64::from(t.first[len] + rank as u32);
-            n += len as u32;
-            while n >= 8 {
-                n -= 8;
-                out.push((bits >> n) as u8);
-            }
-        }
-        if n > 0 {
-            out.push(((bits << (8 - n)) as u8) | ((1u8 << (8 - n)) - 1));
-        }
-        out
-    }
-
     fn huffman_string(src: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         huffman_decode(src, |c| {
@@ -1036,6 +1027,14 @@ mod tests {
         assert_eq!(head.status, Some(302));
         assert_eq!(head.location.as_deref(), Some("https://www.example.com"));
         assert_eq!(head.content_length, Some(42));
+        // A Huffman-coded literal name is recognised without decoding it.
+        let name = huffman_encode(b"location");
+        let mut block = vec![0x00, 0x80 | name.len() as u8];
+        block.extend(&name);
+        block.extend([2, b'/', b'x']);
+        let mut head = Head::default();
+        decode_block(&block, true, &mut head).unwrap();
+        assert_eq!(head.location.as_deref(), Some("/x"));
         let mut head = Head::default();
         assert!(decode_block(&[0x80 | 62], false, &mut head).is_err());
         assert!(decode_block(&[0x3f, 0xe1, 0x1f], false, &mut head).is_err());
