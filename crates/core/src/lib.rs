@@ -15,6 +15,7 @@ pub mod plan;
 pub mod report;
 pub mod results;
 pub mod scheduler;
+pub mod series;
 pub mod sim;
 pub mod stats;
 pub mod stop;

@@ -128,7 +128,7 @@ impl Results {
                     p50_ms: i.quantile_ms(0.5),
                     p90_ms: i.quantile_ms(0.9),
                     p99_ms: i.quantile_ms(0.99),
-                    histogram: encode(&i.latency),
+                    histogram: encode(i.histogram().as_ref()),
                 })
                 .collect(),
             plan,

@@ -7,19 +7,18 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+pub use crate::series::{INTERVAL_SIGFIG, Interval};
 use crate::transport::{ErrorKind, Outcome};
+
+/// Seconds of the series kept live behind the newest one: samples finish out of order by up to
+/// a request's latency, and a late one only costs unpacking its second again.
+const LIVE_SECONDS: u64 = 2;
 
 /// Latency histograms hold microseconds with 3 significant digits.
 pub const SIGFIG: u8 = 3;
-/// Per-second histograms only feed charts; 2 digits keep a long run's series small.
-pub const INTERVAL_SIGFIG: u8 = 2;
 
 pub(crate) fn new_histogram() -> Histogram<u64> {
     Histogram::new(SIGFIG).expect("3 significant digits is a valid histogram precision")
-}
-
-fn new_interval_histogram() -> Histogram<u32> {
-    Histogram::new(INTERVAL_SIGFIG).expect("2 significant digits is a valid histogram precision")
 }
 
 /// Records `value`, growing the histogram as needed (`saturating_record` would clamp first).
@@ -44,48 +43,6 @@ pub struct Sample<'a> {
     /// Wall-clock time at completion, which second of the time series it lands in.
     pub end_unix: Duration,
     pub outcome: &'a Outcome,
-}
-
-/// One second of the time series.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Interval {
-    /// Requests that finished in this second (responses and errors).
-    pub count: u64,
-    /// Of those, how many failed (errors and 4xx/5xx).
-    pub errors: u64,
-    /// Latency of the responses, in microseconds.
-    pub latency: Histogram<u32>,
-}
-
-impl Interval {
-    fn new() -> Self {
-        Self {
-            count: 0,
-            errors: 0,
-            latency: new_interval_histogram(),
-        }
-    }
-
-    pub(crate) fn from_parts(count: u64, errors: u64, latency: Histogram<u32>) -> Self {
-        Self {
-            count,
-            errors,
-            latency,
-        }
-    }
-
-    fn merge(&mut self, other: &Interval) {
-        self.count = self.count.saturating_add(other.count);
-        self.errors = self.errors.saturating_add(other.errors);
-        self.latency
-            .add(&other.latency)
-            .expect("auto-resizing histograms always add");
-    }
-
-    /// Latency at quantile `q` in milliseconds, if any response finished in this second.
-    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
-        (!self.latency.is_empty()).then(|| self.latency.value_at_quantile(q) as f64 / 1e3)
-    }
 }
 
 /// A fan-out member's own statistics, next to the group's.
@@ -195,10 +152,15 @@ impl Stats {
     pub fn record(&mut self, sample: &Sample<'_>) {
         let end_us = micros(sample.end_unix);
         self.ended_unix_us = Some(self.ended_unix_us.map_or(end_us, |e| e.max(end_us)));
-        let interval = self
+        let second = end_us / 1_000_000;
+        if self
             .series
-            .entry(end_us / 1_000_000)
-            .or_insert_with(Interval::new);
+            .last_key_value()
+            .is_some_and(|(last, _)| *last < second)
+        {
+            self.pack_before(second.saturating_sub(LIVE_SECONDS));
+        }
+        let interval = self.series.entry(second).or_insert_with(Interval::new);
         interval.count += 1;
         match sample.outcome {
             Outcome::Response(r) => {
@@ -213,7 +175,7 @@ impl Stats {
                 self.bytes += r.bytes;
                 let us = micros(sample.latency);
                 put(&mut self.latency, us);
-                put(&mut interval.latency, us);
+                put(interval.live(), us);
                 if let (Some(h), Some(u)) = (self.uncorrected.as_mut(), sample.uncorrected) {
                     put(h, micros(u));
                 }
@@ -232,6 +194,13 @@ impl Stats {
                     .entry(e.kind)
                     .or_insert_with(|| e.message.clone());
             }
+        }
+    }
+
+    /// Packs the series' seconds before `second` (see [`Interval`]).
+    fn pack_before(&mut self, second: u64) {
+        for interval in self.series.range_mut(..second).rev() {
+            interval.1.pack();
         }
     }
 
@@ -285,10 +254,15 @@ impl Stats {
                 .or_insert_with(|| msg.clone());
         }
         for (second, interval) in &other.series {
-            self.series
-                .entry(*second)
-                .or_insert_with(Interval::new)
-                .merge(interval);
+            let mine = self.series.entry(*second).or_insert_with(Interval::new);
+            mine.merge(interval);
+            mine.pack();
+        }
+        // The newest seconds may still receive samples: keep them live.
+        if let Some((&last, _)) = self.series.last_key_value() {
+            for (_, interval) in self.series.range_mut(last.saturating_sub(LIVE_SECONDS)..) {
+                interval.live();
+            }
         }
         for member in &other.members {
             match self.members.iter_mut().find(|m| m.name == member.name) {
@@ -451,6 +425,41 @@ mod tests {
             let got = s.latency().value_at_quantile(q);
             let err = (got as f64 - exact as f64).abs() / exact as f64;
             assert!(err <= 0.001, "q={q}: exact {exact}, histogram {got}");
+        }
+    }
+
+    #[test]
+    fn a_long_series_merges_exactly_after_packing() {
+        let o = ok(200);
+        let (mut a, mut b, mut whole) = (Stats::new(false), Stats::new(false), Stats::new(false));
+        // 300 seconds, 20 samples each, alternating between the two halves.
+        for i in 0..6_000u64 {
+            let s = Sample {
+                latency: Duration::from_micros(300 + (i * 7919) % 40_000),
+                uncorrected: None,
+                end_unix: Duration::from_millis(1_000_000 + i * 50),
+                outcome: &o,
+            };
+            whole.record(&s);
+            if i % 2 == 0 {
+                a.record(&s);
+            } else {
+                b.record(&s);
+            }
+        }
+        assert_eq!(whole.series().len(), 300);
+        let packed = |s: &Stats| s.series().values().filter(|i| i.is_packed()).count();
+        assert_eq!(
+            packed(&whole),
+            300 - 3,
+            "all but the newest seconds are packed"
+        );
+        a.merge(&b);
+        assert_eq!(a.series(), whole.series());
+        assert_eq!(packed(&a), 300 - 3);
+        for (sec, i) in whole.series() {
+            assert_eq!(i.count, 20, "second {sec}");
+            assert_eq!(i.quantile_ms(0.99), a.series()[sec].quantile_ms(0.99));
         }
     }
 }

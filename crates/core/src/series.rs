@@ -1,0 +1,202 @@
+//! The per-second time series. A second still receiving samples keeps a live histogram; a
+//! second that is over is packed into HdrHistogram's V2 encoding (a few hundred bytes instead
+//! of several KiB), with the quantiles the charts and reports read kept beside it. That keeps a
+//! long run's memory nearly flat: an hour of series is about 2 MiB, not 30.
+
+use std::borrow::Cow;
+
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+
+/// Per-second histograms only feed charts; 2 digits keep a long run's series small.
+pub const INTERVAL_SIGFIG: u8 = 2;
+
+/// Quantiles kept with a packed second, as read by the report, the results file and the app.
+const KEPT: [f64; 3] = [0.5, 0.9, 0.99];
+
+fn new_histogram() -> Histogram<u32> {
+    Histogram::new(INTERVAL_SIGFIG).expect("2 significant digits is a valid histogram precision")
+}
+
+#[derive(Debug, Clone)]
+enum Latency {
+    Live(Histogram<u32>),
+    Packed {
+        v2: Box<[u8]>,
+        /// Milliseconds at each of [`KEPT`]; `None` when no response finished in the second.
+        kept: [Option<f64>; 3],
+    },
+}
+
+/// One second of the time series.
+#[derive(Debug, Clone)]
+pub struct Interval {
+    /// Requests that finished in this second (responses and errors).
+    pub count: u64,
+    /// Of those, how many failed (errors and 4xx/5xx).
+    pub errors: u64,
+    latency: Latency,
+}
+
+fn quantile_ms(h: &Histogram<u32>, q: f64) -> Option<f64> {
+    (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1e3)
+}
+
+impl Interval {
+    pub(crate) fn new() -> Self {
+        Self {
+            count: 0,
+            errors: 0,
+            latency: Latency::Live(new_histogram()),
+        }
+    }
+
+    /// A finished second, e.g. read from a results file: stored packed.
+    pub(crate) fn from_parts(count: u64, errors: u64, latency: Histogram<u32>) -> Self {
+        let mut interval = Self {
+            count,
+            errors,
+            latency: Latency::Live(latency),
+        };
+        interval.pack();
+        interval
+    }
+
+    /// Latency of the responses, in microseconds.
+    pub fn histogram(&self) -> Cow<'_, Histogram<u32>> {
+        match &self.latency {
+            Latency::Live(h) => Cow::Borrowed(h),
+            Latency::Packed { v2, .. } => Cow::Owned(unpack(v2)),
+        }
+    }
+
+    /// The histogram, to record into or add to: unpacked first if the second was packed.
+    pub(crate) fn live(&mut self) -> &mut Histogram<u32> {
+        if let Latency::Packed { v2, .. } = &self.latency {
+            self.latency = Latency::Live(unpack(v2));
+        }
+        match &mut self.latency {
+            Latency::Live(h) => h,
+            Latency::Packed { .. } => unreachable!("unpacked just above"),
+        }
+    }
+
+    /// Packs the histogram: for seconds that are over.
+    pub(crate) fn pack(&mut self) {
+        if let Latency::Live(h) = &self.latency {
+            let mut v2 = Vec::new();
+            V2Serializer::new()
+                .serialize(h, &mut v2)
+                .expect("serializing a histogram into memory cannot fail");
+            let kept = KEPT.map(|q| quantile_ms(h, q));
+            self.latency = Latency::Packed {
+                v2: v2.into_boxed_slice(),
+                kept,
+            };
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: &Interval) {
+        self.count = self.count.saturating_add(other.count);
+        self.errors = self.errors.saturating_add(other.errors);
+        let theirs = other.histogram();
+        self.live()
+            .add(theirs.as_ref())
+            .expect("auto-resizing histograms always add");
+    }
+
+    /// Whether the second is stored packed (it was over when later samples came).
+    pub fn is_packed(&self) -> bool {
+        matches!(self.latency, Latency::Packed { .. })
+    }
+
+    /// Latency at quantile `q` in milliseconds, if any response finished in this second.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        match &self.latency {
+            Latency::Live(h) => quantile_ms(h, q),
+            Latency::Packed { kept, .. } => match KEPT.iter().position(|k| *k == q) {
+                Some(i) => kept[i],
+                None => quantile_ms(&self.histogram(), q),
+            },
+        }
+    }
+}
+
+fn unpack(v2: &[u8]) -> Histogram<u32> {
+    let mut h: Histogram<u32> = Deserializer::new()
+        .deserialize(&mut &v2[..])
+        .expect("a histogram packed by this process reads back");
+    h.auto(true);
+    h
+}
+
+impl PartialEq for Interval {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count
+            && self.errors == other.errors
+            && self.histogram() == other.histogram()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled() -> Interval {
+        let mut i = Interval::new();
+        for v in 0..5_000u64 {
+            i.live().record((v * 7919) % 90_000 + 150).unwrap();
+            i.count += 1;
+        }
+        i.errors = 7;
+        i
+    }
+
+    #[test]
+    fn packing_keeps_every_count_and_quantile() {
+        let live = filled();
+        let mut packed = live.clone();
+        packed.pack();
+        assert!(matches!(packed.latency, Latency::Packed { .. }));
+        assert_eq!(packed, live, "same counters and the same histogram");
+        for q in [0.5, 0.9, 0.99, 0.999, 0.1] {
+            assert_eq!(packed.quantile_ms(q), live.quantile_ms(q), "quantile {q}");
+        }
+        let Latency::Packed { v2, .. } = &packed.latency else {
+            unreachable!()
+        };
+        let Latency::Live(h) = &live.latency else {
+            unreachable!()
+        };
+        let live_bytes = h.distinct_values() * std::mem::size_of::<u32>();
+        assert!(
+            v2.len() * 4 < live_bytes,
+            "packed {} bytes vs {live_bytes} live",
+            v2.len()
+        );
+    }
+
+    #[test]
+    fn a_late_sample_unpacks_the_second() {
+        let mut i = filled();
+        i.pack();
+        i.live().record(1_000_000).unwrap();
+        i.count += 1;
+        assert_eq!(i.histogram().len(), 5_001);
+        let max = i.quantile_ms(1.0).unwrap();
+        assert!(
+            (1000.0..1010.0).contains(&max),
+            "max {max} ms: 1 s within 2 digits"
+        );
+    }
+
+    #[test]
+    fn an_empty_second_packs_to_no_quantiles() {
+        let mut i = Interval::new();
+        i.count = 3;
+        i.errors = 3;
+        i.pack();
+        assert_eq!(i.quantile_ms(0.5), None);
+        assert_eq!(i.histogram().len(), 0);
+    }
+}
