@@ -2,7 +2,7 @@
 //! instruction it spends per request: the request bytes are encoded once per template and
 //! written with one call, and the response is framed with `httparse` without building a header
 //! map (only Content-Length, Transfer-Encoding, Connection and, for redirects, Location are
-//! read). This is what wrk does in C. HTTP/2 stays on hyper.
+//! read). This is what wrk does in C. HTTP/2 has its own lean client in `h2.rs`.
 
 use std::io::ErrorKind as Io;
 use std::time::{Duration, Instant};
