@@ -688,3 +688,40 @@ fn merge_overflow_is_refused() {
     args.extend(twice.iter().map(|a| a.as_slice()));
     assert_refused(&args, Duration::from_secs(20));
 }
+
+#[test]
+fn http2_misbehaviour_is_counted_once_per_request_in_the_right_kind() {
+    use util::h2_fault_server::{BEHAVIOURS, H2FaultServer};
+    let _load = exclusive();
+    let server = H2FaultServer::start();
+    let rounds = 25;
+    let n = (rounds * BEHAVIOURS.len()).to_string();
+    let report = flak_json(&[
+        "--http2",
+        "-n",
+        &n,
+        "-c",
+        "4",
+        "-t",
+        "5s",
+        "--output",
+        "json",
+        &server.url(),
+    ]);
+    println!("errors {} {}", report["errors"], report["error_messages"]);
+    assert_accounts(&report);
+    let rounds = rounds as u64;
+    let mut expected = BTreeMap::new();
+    for (_, kind) in BEHAVIOURS {
+        if let Some(kind) = kind {
+            *expected.entry(kind.to_string()).or_insert(0) += rounds;
+        }
+    }
+    assert_eq!(counts(&report["errors"]), expected);
+    assert_eq!(num(&report, "succeeded"), rounds);
+    assert_eq!(num(&report, "cancelled"), 0);
+    assert_eq!(server.requests(), rounds * BEHAVIOURS.len() as u64);
+    // Every failure broke its connection: each request after one opened a new connection
+    // (at most one connection per slot had only successes).
+    assert!(server.connections() >= rounds * (BEHAVIOURS.len() as u64 - 1));
+}

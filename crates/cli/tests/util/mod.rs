@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod fault_server;
+pub mod h2_fault_server;
 
 /// The binary under test.
 pub const FLAK: &str = env!("CARGO_BIN_EXE_flak");

@@ -1,0 +1,133 @@
+//! A test-only HTTP/2 server (prior knowledge) that misbehaves on purpose: it answers the
+//! requests it receives, across all its connections, with each of [`BEHAVIOURS`] in turn, so a
+//! run of `flak --http2` with a multiple of their number of requests meets each equally often.
+//! Plain `std::net`, a thread per connection, every read bounded.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Each behaviour's name and the error kind flak should report for it (`None`: a 200).
+pub const BEHAVIOURS: [(&str, Option<&str>); 8] = [
+    ("ok", None),
+    ("goaway below the stream", Some("closed")),
+    ("REFUSED_STREAM", Some("other")),
+    ("fewer bytes than content-length", Some("body")),
+    ("an index into the dynamic table set to 0", Some("protocol")),
+    ("a window past 2^31-1", Some("protocol")),
+    ("a frame over SETTINGS_MAX_FRAME_SIZE", Some("protocol")),
+    ("a bad Huffman code", Some("protocol")),
+];
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut out = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
+    out.extend(stream.to_be_bytes());
+    out.extend(payload);
+    out
+}
+
+/// The bytes of behaviour `which` for the request on stream `s`.
+fn answer(which: usize, s: u32) -> Vec<u8> {
+    // :status 200 (static entry 8), content-length (static name 28): 2
+    let head = [0x88, 0x0f, 0x0d, 0x01, b'2'];
+    match which {
+        0 => {
+            let mut out = frame(0x1, 0x4, s, &head);
+            out.extend(frame(0x0, 0x1, s, b"ok"));
+            out
+        }
+        1 => frame(0x7, 0, 0, &[0, 0, 0, 0, 0, 0, 0, 0]),
+        2 => frame(0x3, 0, s, &7u32.to_be_bytes()),
+        3 => {
+            let mut out = frame(0x1, 0x4, s, &head);
+            out.extend(frame(0x0, 0x1, s, b"o"));
+            out
+        }
+        4 => frame(0x1, 0x5, s, &[0x40, 1, b'x', 1, b'y', 0x88, 0x80 | 62]),
+        5 => frame(0x8, 0, 0, &0x7fff_ffffu32.to_be_bytes()),
+        6 => {
+            let mut out = frame(0x1, 0x4, s, &head);
+            out.extend(frame(0x0, 0x1, s, &vec![0; 16_385]));
+            out
+        }
+        _ => frame(0x1, 0x5, s, &[0x08, 0x81, 0x00]),
+    }
+}
+
+pub struct H2FaultServer {
+    addr: SocketAddr,
+    requests: Arc<AtomicU64>,
+    connections: Arc<AtomicU64>,
+}
+
+impl H2FaultServer {
+    /// Listens on a free loopback port; the accepting thread lives as long as the test process.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the HTTP/2 fault server");
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(AtomicU64::new(0));
+        let connections = Arc::new(AtomicU64::new(0));
+        let (r, c) = (Arc::clone(&requests), Arc::clone(&connections));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                c.fetch_add(1, Ordering::SeqCst);
+                let r = Arc::clone(&r);
+                std::thread::spawn(move || serve(stream, &r));
+            }
+        });
+        Self {
+            addr,
+            requests,
+            connections,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::SeqCst)
+    }
+
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+fn serve(mut stream: TcpStream, requests: &AtomicU64) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut preface = [0u8; 24];
+    if stream.read_exact(&mut preface).is_err() || preface != PREFACE {
+        return;
+    }
+    // The server's own preface: an empty SETTINGS.
+    if stream.write_all(&frame(0x4, 0, 0, &[])).is_err() {
+        return;
+    }
+    let mut h = [0u8; 9];
+    while stream.read_exact(&mut h).is_ok() {
+        let len = (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
+        let mut payload = vec![0; len];
+        if stream.read_exact(&mut payload).is_err() {
+            return;
+        }
+        if h[3] == 0x1 {
+            let s = u32::from_be_bytes([h[5], h[6], h[7], h[8]]);
+            let n = requests.fetch_add(1, Ordering::SeqCst);
+            let which = (n % BEHAVIOURS.len() as u64) as usize;
+            if stream.write_all(&answer(which, s)).is_err() {
+                return;
+            }
+        }
+    }
+}
