@@ -251,6 +251,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
             }
             self.read_frame(&mut ex, want_location).await?;
         }
+        if self.goaway_buffered() {
+            self.reusable = false;
+        }
         let no_body = head_request || ex.status == 204 || ex.status == 304;
         if let Some(length) = ex.head.content_length
             && !no_body
@@ -386,6 +389,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
             self.end = 0;
         }
         Ok((kind, flags, stream, payload))
+    }
+
+    /// Whether a GOAWAY already sits, read but not yet handled, behind the response: it came
+    /// with the response's last frames, and a next request on this connection would be refused.
+    fn goaway_buffered(&self) -> bool {
+        let mut at = self.start;
+        while let Some(h) = self.rbuf[..self.end].get(at..at + 9) {
+            if h[3] == GOAWAY {
+                return true;
+            }
+            at += 9 + ((usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]));
+        }
+        false
     }
 
     /// Reads one frame and acts on it.
@@ -1605,6 +1621,27 @@ mod tests {
         let spec = RequestSpec::get(&server.url).unwrap();
         assert_eq!(send_n(&spec, 2).await, vec![Ok((200, 2)); 2]);
         assert_eq!(server.connections.load(SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn goaway_behind_the_response_is_seen_before_the_next_request() {
+        let server = scripted(|f| {
+            if f.kind != HEADERS {
+                return Vec::new();
+            }
+            let mut out = frame(HEADERS, END_HEADERS, f.stream, &ok_head(2));
+            out.extend(frame(DATA, END_STREAM, f.stream, b"ok"));
+            out.extend(frame(PING, 0, 0, b"pingpong"));
+            let mut goaway = f.stream.to_be_bytes().to_vec();
+            goaway.extend(0u32.to_be_bytes());
+            out.extend(frame(GOAWAY, 0, 0, &goaway));
+            out
+        })
+        .await;
+        let spec = RequestSpec::get(&server.url).unwrap();
+        // Not a request sent into a connection the server has already given up.
+        assert_eq!(send_n(&spec, 3).await, vec![Ok((200, 2)); 3]);
+        assert_eq!(server.connections.load(SeqCst), 3);
     }
 
     #[tokio::test]
