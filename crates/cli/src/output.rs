@@ -15,12 +15,15 @@ use crate::runner::Progress;
 
 /// Prints the report on stdout. A closed pipe (`flak … | head`) is not an error.
 pub fn print(format: OutputFormat, stats: &Stats, results: &Results) {
-    let text = match format {
-        OutputFormat::Text => flak_core::report::text(stats),
-        OutputFormat::Json => results.to_json() + "\n",
-        OutputFormat::Csv => results.to_csv(),
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let _ = match format {
+        OutputFormat::Text => out.write_all(flak_core::report::text(stats).as_bytes()),
+        OutputFormat::Json => results
+            .write_json(&mut out)
+            .and_then(|()| out.write_all(b"\n")),
+        OutputFormat::Csv => out.write_all(results.to_csv().as_bytes()),
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.

@@ -166,6 +166,12 @@ impl Results {
         serde_json::to_string_pretty(self).expect("results always serialize")
     }
 
+    /// The same as [`Results::to_json`], written as it is produced: a long run's file is never
+    /// held whole in memory.
+    pub fn write_json(&self, out: impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(out, self).map_err(std::io::Error::from)
+    }
+
     /// Parses and checks a results file, returning the statistics it holds.
     pub fn load(json: &str) -> Result<(Stats, Self), ResultsError> {
         // Check the envelope first, so a file of another kind or version gets that message
@@ -431,6 +437,9 @@ mod tests {
         );
         let (back, _) = Results::load(&json).unwrap();
         assert_eq!(back, stats);
+        let mut streamed = Vec::new();
+        Results::of(&stats, None).write_json(&mut streamed).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), json);
     }
 
     #[test]
