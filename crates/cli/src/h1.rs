@@ -20,9 +20,10 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Each connection starts small: with 10,000 connections, buffers are most of the memory.
 const INITIAL_BUFFER: usize = 4 * 1024;
 
-/// What came back: status, body bytes, time to first byte, the Location header when asked.
+/// What came back from one exchange (HTTP/1.1 here, HTTP/2 in `h2.rs`): status, body bytes,
+/// time to the final response head, the Location header when asked.
 #[derive(Debug)]
-pub struct H1Response {
+pub struct Exchanged {
     pub status: u16,
     pub bytes: u64,
     pub ttfb: Duration,
@@ -95,7 +96,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         head_request: bool,
         want_location: bool,
         started: Instant,
-    ) -> Result<H1Response, RequestError> {
+    ) -> Result<Exchanged, RequestError> {
         self.io
             .write_all(request)
             .await
@@ -132,7 +133,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         };
         let ttfb = ttfb.unwrap_or_else(|| started.elapsed());
         let bytes = self.read_body(framing).await?;
-        Ok(H1Response {
+        Ok(Exchanged {
             status,
             bytes,
             ttfb,
@@ -375,7 +376,7 @@ mod tests {
     use super::*;
 
     /// Runs one exchange against a scripted server reply.
-    fn exchange(reply: &'static [u8], head: bool) -> (Result<H1Response, RequestError>, bool) {
+    fn exchange(reply: &'static [u8], head: bool) -> (Result<Exchanged, RequestError>, bool) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

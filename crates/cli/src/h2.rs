@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use flak_core::{ErrorKind, RequestError};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
+use crate::h1::Exchanged;
+
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 // Frame types (RFC 9113 §6).
@@ -46,16 +48,6 @@ const MAX_STREAM_ID: u32 = (1 << 31) - 1;
 const MAX_WINDOW: i64 = (1 << 31) - 1;
 /// Each connection's read buffer starts this small and grows to a whole frame on demand.
 const INITIAL_BUFFER: usize = 4 * 1024;
-
-/// What came back: status, body bytes, time to the final response head, the Location header
-/// when asked.
-#[derive(Debug)]
-pub struct H2Response {
-    pub status: u16,
-    pub bytes: u64,
-    pub ttfb: Duration,
-    pub location: Option<String>,
-}
 
 /// One HTTP/2 connection over any byte stream (TCP with prior knowledge, or TLS after ALPN).
 pub struct H2Conn<S> {
@@ -196,7 +188,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         head_request: bool,
         want_location: bool,
         started: Instant,
-    ) -> Result<H2Response, RequestError> {
+    ) -> Result<Exchanged, RequestError> {
         let result = self
             .exchange_inner(block, body, head_request, want_location, started)
             .await;
@@ -213,7 +205,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         head_request: bool,
         want_location: bool,
         started: Instant,
-    ) -> Result<H2Response, RequestError> {
+    ) -> Result<Exchanged, RequestError> {
         let id = self.next_stream;
         self.next_stream += 2;
         if self.next_stream > MAX_STREAM_ID {
@@ -267,7 +259,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
                 ),
             ));
         }
-        Ok(H2Response {
+        Ok(Exchanged {
             status: ex.status,
             bytes: ex.bytes,
             ttfb: ex.ttfb,

@@ -245,7 +245,8 @@ impl HttpTransport {
                     out
                 });
                 let method = Method::from_bytes(spec.method.as_bytes())?;
-                let h2_block = target.as_ref().map(|t| {
+                // Only `--http2` runs speak HTTP/2; the others never need the block.
+                let h2_block = target.as_ref().filter(|_| config.http2).map(|t| {
                     let mut out = Vec::new();
                     encode_h2(&mut out, &method, t, &headers, spec.body.as_bytes().len());
                     out
@@ -388,25 +389,22 @@ impl HttpTransport {
             .conn
             .as_mut()
             .expect("connected before the exchange");
-        match &mut conn.sender {
+        // The pre-encoded request fits when the target is the template's own (not a redirect)
+        // and the method unchanged; a redirect that turned the method into GET drops the body.
+        let same_method = *method == prepared.method;
+        let fixed = same_method
+            && prepared
+                .target
+                .as_ref()
+                .is_some_and(|t| std::ptr::eq(t, target));
+        let body: &[u8] = if same_method { &prepared.body } else { &[] };
+        let head = *method == Method::HEAD;
+        let want_location = self.config.redirects > 0;
+        let (result, reusable) = match &mut conn.sender {
             Sender::H1(h1) => {
-                // The pre-encoded request fits when the target is the template's own (not a
-                // redirect) and the method unchanged.
-                let pre = prepared.h1_request.as_deref().filter(|_| {
-                    prepared
-                        .target
-                        .as_ref()
-                        .is_some_and(|t| std::ptr::eq(t, target))
-                        && *method == prepared.method
-                });
-                let request: &[u8] = match pre {
+                let request: &[u8] = match prepared.h1_request.as_deref().filter(|_| fixed) {
                     Some(bytes) => bytes,
                     None => {
-                        let body: &[u8] = if *method == prepared.method {
-                            &prepared.body
-                        } else {
-                            &[]
-                        };
                         encode_request(
                             &mut session.scratch,
                             method.as_str(),
@@ -418,33 +416,11 @@ impl HttpTransport {
                         &session.scratch
                     }
                 };
-                let result = h1
-                    .exchange(
-                        request,
-                        *method == Method::HEAD,
-                        self.config.redirects > 0,
-                        started,
-                    )
-                    .await;
-                if !h1.is_reusable() || result.is_err() {
-                    session.conn = None;
-                }
-                let response = result?;
-                timing.ttfb.get_or_insert(response.ttfb);
-                timing.bytes += response.bytes;
-                Ok((response.status, response.location))
+                let result = h1.exchange(request, head, want_location, started).await;
+                let reusable = h1.is_reusable() && result.is_ok();
+                (result, reusable)
             }
             Sender::H2(h2) => {
-                let fixed = prepared
-                    .target
-                    .as_ref()
-                    .is_some_and(|t| std::ptr::eq(t, target))
-                    && *method == prepared.method;
-                let body: &[u8] = if *method == prepared.method {
-                    &prepared.body
-                } else {
-                    &[]
-                };
                 let block: &[u8] = match prepared.h2_block.as_deref().filter(|_| fixed) {
                     Some(block) => block,
                     None => {
@@ -458,24 +434,17 @@ impl HttpTransport {
                         &session.scratch
                     }
                 };
-                let result = h2
-                    .exchange(
-                        block,
-                        body,
-                        *method == Method::HEAD,
-                        self.config.redirects > 0,
-                        started,
-                    )
-                    .await;
-                if !h2.is_reusable() {
-                    session.conn = None;
-                }
-                let response = result?;
-                timing.ttfb.get_or_insert(response.ttfb);
-                timing.bytes += response.bytes;
-                Ok((response.status, response.location))
+                let result = h2.exchange(block, body, head, want_location, started).await;
+                (result, h2.is_reusable())
             }
+        };
+        if !reusable {
+            session.conn = None;
         }
+        let response = result?;
+        timing.ttfb.get_or_insert(response.ttfb);
+        timing.bytes += response.bytes;
+        Ok((response.status, response.location))
     }
 }
 

@@ -708,7 +708,6 @@ fn http2_misbehaviour_is_counted_once_per_request_in_the_right_kind() {
         "json",
         &server.url(),
     ]);
-    println!("errors {} {}", report["errors"], report["error_messages"]);
     assert_accounts(&report);
     let rounds = rounds as u64;
     let mut expected = BTreeMap::new();
