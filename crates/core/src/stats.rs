@@ -253,15 +253,17 @@ impl Stats {
                 .entry(*kind)
                 .or_insert_with(|| msg.clone());
         }
+        // The newest seconds may still receive samples: they stay live, the others are packed.
+        let newest = [&self.series, &other.series]
+            .iter()
+            .filter_map(|series| series.last_key_value().map(|(second, _)| *second))
+            .max()
+            .unwrap_or(0);
         for (second, interval) in &other.series {
             let mine = self.series.entry(*second).or_insert_with(Interval::new);
             mine.merge(interval);
-            mine.pack();
-        }
-        // The newest seconds may still receive samples: keep them live.
-        if let Some((&last, _)) = self.series.last_key_value() {
-            for (_, interval) in self.series.range_mut(last.saturating_sub(LIVE_SECONDS)..) {
-                interval.live();
+            if *second < newest.saturating_sub(LIVE_SECONDS) {
+                mine.pack();
             }
         }
         for member in &other.members {
