@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast as _;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
-use crate::browser::{self, files, run};
+use crate::browser::{self, files, run, zlib};
 use crate::components::charts::{
     HistogramChart, LatencyChart, MembersChart, OutcomesChart, ThroughputChart,
 };
@@ -119,7 +119,6 @@ impl Ctx {
             return;
         };
         let stats = stats.borrow();
-        let results = || Results::of(&stats, plan.as_deref());
         let stamp = js_sys::Date::new_0()
             .to_iso_string()
             .as_string()
@@ -130,15 +129,33 @@ impl Ctx {
                 files::copy(&flak_core::report::text(&stats));
                 Ok(())
             }
-            "json" => files::download(
-                &format!("flak-{stamp}.json"),
-                "application/json",
-                results().to_json().as_bytes(),
-            ),
+            "json" => {
+                // The histograms are compressed by the browser, after this borrow of the live
+                // statistics has ended.
+                let unfinished = Results::unfinished(&stats, plan.as_deref());
+                let ctx = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let written = match zlib::deflate_all(unfinished.uncompressed()).await {
+                        Ok(zlib) => files::download(
+                            &format!("flak-{stamp}.json"),
+                            "application/json",
+                            unfinished.finish(zlib).to_json().as_bytes(),
+                        ),
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = written {
+                        ctx.state
+                            .dispatch(Action::ImportFailed(format!("Export failed: {e}")));
+                    }
+                });
+                Ok(())
+            }
             "csv" => files::download(
                 &format!("flak-{stamp}.csv"),
                 "text/csv",
-                results().to_csv().as_bytes(),
+                Results::unfinished(&stats, plan.as_deref())
+                    .to_csv()
+                    .as_bytes(),
             ),
             "svg" | "png" => {
                 for id in [
@@ -177,11 +194,11 @@ impl Ctx {
             for file in &picked {
                 let name = file.name();
                 let loaded = match files::read_text(file).await {
-                    Ok(text) => Results::load(&text).map_err(|e| e.to_string()),
+                    Ok(text) => load(&text).await,
                     Err(e) => Err(e),
                 };
                 match loaded {
-                    Ok((stats, _)) => match merged.as_mut() {
+                    Ok(stats) => match merged.as_mut() {
                         Some(m) => m.merge(&stats),
                         None => merged = Some(stats),
                     },
@@ -203,6 +220,14 @@ impl Ctx {
             }
         });
     }
+}
+
+/// Loads a results file, its histograms inflated by the browser.
+async fn load(text: &str) -> Result<Stats, String> {
+    let loading = Results::parse(text).map_err(|e| e.to_string())?;
+    let inflated = zlib::inflate_all(&loading.compressed()).await;
+    let (stats, _) = loading.finish(inflated).map_err(|e| e.to_string())?;
+    Ok(stats)
 }
 
 /// Puts the run's configuration in the address bar, so the page's URL is its permalink.

@@ -2,7 +2,7 @@
 // `flak target` on loopback, driven as a person would drive it.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -109,6 +109,15 @@ test('results files from the CLI import and merge; a bad file gets a clear messa
   await page.getByText('Showing 2 imported file(s)').waitFor();
   assert.equal(await stat(page, 'stat-total'), 300, 'two files of 150 merge to 300');
   assert.equal(await stat(page, 'stat-succeeded'), 300);
+  // Exported again (histograms inflated and compressed by the browser), the CLI reads the same.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByText('Export JSON').click()]);
+  const exported = JSON.parse(readFileSync(await download.path(), 'utf8'));
+  assert.match(exported.histogram, /^HISTFAAA/);
+  const direct = JSON.parse(execFileSync(flakBin, ['merge', ...files, '--output', 'json']).toString());
+  const again = JSON.parse(execFileSync(flakBin, ['merge', await download.path(), '--output', 'json']).toString());
+  assert.equal(again.total, 300);
+  assert.deepEqual(again.latency_ms, direct.latency_ms, 'the same histogram after the round trip');
+  assert.deepEqual(again.percentiles, direct.percentiles);
   await page.getByTestId('import').setInputFiles([bad]);
   const message = await page.getByTestId('import-error').textContent();
   assert.match(message, /bad\.json: results file version 7 is not supported/);
@@ -245,6 +254,12 @@ test('bad input in the app: every case shows a message naming the problem, and n
   execFileSync(flakBin, ['-n', '20', '-c', '2', '-o', good, srv.target], { stdio: 'ignore' });
   const text = (await import('node:fs')).readFileSync(good, 'utf8');
   const json = JSON.parse(text);
+  // The zlib stream of a compressed histogram (after its 8-byte frame) made into garbage.
+  const corrupt = (b64) => {
+    const bytes = Buffer.from(b64, 'base64');
+    for (let i = 10; i < bytes.length; i++) bytes[i] ^= 0x5a;
+    return bytes.toString('base64');
+  };
   const files = [
     ['garbage.json', 'not json at all', /garbage\.json: not a flak results file/],
     ['empty.json', '', /empty\.json: not a flak results file/],
@@ -253,6 +268,9 @@ test('bad input in the app: every case shows a message naming the problem, and n
     ['future.json', JSON.stringify({ ...json, version: 2 }), /version 2 is not supported/],
     ['liar.json', JSON.stringify({ ...json, total: 999999 }), /total is 999999 but/],
     ['bad-histogram.json', JSON.stringify({ ...json, histogram: 'HISTFAAA!!' }), /field histogram: not base64/],
+    ['bad-zlib.json', JSON.stringify({ ...json, histogram_ttfb: corrupt(json.histogram_ttfb) }),
+      /field histogram_ttfb: not an HdrHistogram: the compressed counts do not inflate/],
+    ['not-hdr.json', JSON.stringify({ ...json, histogram: 'AAAAAAAA' }), /field histogram: not an HdrHistogram/],
     ['wrong-types.json', JSON.stringify({ ...json, succeeded: 'many' }), /not a flak results file/],
     ['array.json', '[1,2,3]', /not a flak results file/],
     ['huge.json', `{"format":"flak-results","version":1,"pad":"${'x'.repeat(8 << 20)}"}`, /huge\.json: not a flak results file/],

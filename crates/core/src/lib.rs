@@ -11,6 +11,7 @@
 
 pub mod body;
 pub mod clock;
+pub mod codec;
 pub mod plan;
 pub mod report;
 pub mod results;
@@ -29,7 +30,7 @@ pub use body::Body;
 pub use clock::Clock;
 pub use plan::{Order, Plan, PlanBuilder, PlanError, RequestSpec, Shard, StopAfter};
 pub use report::Summary;
-pub use results::{Results, ResultsError};
+pub use results::{Loading, Results, ResultsError, Unfinished};
 pub use scheduler::{Scheduler, SharedTickets, run_plan};
 pub use stats::{Interval, Member, Sample, Stats};
 pub use stop::StopSignal;

@@ -5,15 +5,20 @@
 //!
 //! Loading trusts nothing: the summary numbers are recomputed from the histograms and counters,
 //! and a file whose parts disagree is refused with the reason.
+//!
+//! Compression is left to the front end: natively [`Results::of`] and [`Results::load`] use
+//! flate2; the web app goes through the two halves ([`Results::unfinished`] →
+//! [`Unfinished::finish`], [`Results::parse`] → [`Loading::finish`]) with the browser's
+//! compression streams in between.
 
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
 use hdrhistogram::{Counter, Histogram};
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{self, CodecError, Framed};
 use crate::plan::Plan;
 use crate::report::Summary;
 use crate::stats::{Interval, Member, Stats};
@@ -91,8 +96,99 @@ pub struct MemberResults {
     pub results: Box<Results>,
 }
 
+/// A results file with its histograms encoded but not yet compressed: give
+/// [`Unfinished::finish`] the zlib streams of [`Unfinished::uncompressed`].
+#[derive(Debug, Clone)]
+pub struct Unfinished {
+    results: Results,
+    v2: Vec<Vec<u8>>,
+}
+
+impl Unfinished {
+    /// The plain V2 encodings to compress (zlib), in the order `finish` takes them back.
+    pub fn uncompressed(&self) -> &[Vec<u8>] {
+        &self.v2
+    }
+
+    /// The time series as CSV (which holds no histograms).
+    pub fn to_csv(&self) -> String {
+        self.results.to_csv()
+    }
+
+    /// The file, given the zlib stream of each of [`Unfinished::uncompressed`], in order.
+    pub fn finish(mut self, zlib: Vec<Vec<u8>>) -> Results {
+        let mut slots = Vec::new();
+        self.results.histogram_slots("", &mut slots);
+        assert_eq!(slots.len(), zlib.len(), "one zlib stream per histogram");
+        for ((_, slot), z) in slots.into_iter().zip(zlib) {
+            *slot = STANDARD.encode(codec::frame(&z));
+        }
+        self.results
+    }
+}
+
+/// A results file parsed, with its histograms out of base64 but still compressed: give
+/// [`Loading::finish`] what each of [`Loading::compressed`] inflates to.
+#[derive(Debug, Clone)]
+pub struct Loading {
+    results: Results,
+    /// Each histogram's path (`members[0].series[3].histogram`) and bytes, in slot order.
+    histograms: Vec<(String, Vec<u8>)>,
+}
+
+impl Loading {
+    /// The zlib streams of the compressed histograms (plain V2 ones need nothing), in the
+    /// order `finish` takes them back.
+    pub fn compressed(&self) -> Vec<&[u8]> {
+        self.histograms
+            .iter()
+            .filter_map(|(_, bytes)| match codec::unframe(bytes) {
+                Ok(Framed::Compressed(zlib)) => Some(zlib),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Checks the file and returns the statistics it holds, given what each of
+    /// [`Loading::compressed`] inflated to (or why it did not), in order.
+    pub fn finish(
+        self,
+        inflated: Vec<Result<Vec<u8>, CodecError>>,
+    ) -> Result<(Stats, Results), ResultsError> {
+        let mut inflated = inflated.into_iter();
+        let mut plain = BTreeMap::new();
+        for (path, bytes) in self.histograms {
+            let v2 = match codec::unframe(&bytes) {
+                Ok(Framed::Compressed(_)) => inflated
+                    .next()
+                    .unwrap_or_else(|| Err(CodecError::Inflate("not inflated".into()))),
+                _ => Ok(bytes),
+            };
+            plain.insert(path, v2);
+        }
+        let stats = self.results.to_stats("", &mut plain)?;
+        Ok((stats, self.results))
+    }
+}
+
+/// Histograms by path, inflated (or why not).
+type Plain = BTreeMap<String, Result<Vec<u8>, CodecError>>;
+
 impl Results {
+    /// The results file of `stats` (natively: compressed with flate2).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn of(stats: &Stats, plan: Option<&Plan>) -> Self {
+        let unfinished = Self::unfinished(stats, plan);
+        let zlib = unfinished
+            .uncompressed()
+            .iter()
+            .map(|v2| codec::deflate(v2))
+            .collect();
+        unfinished.finish(zlib)
+    }
+
+    /// The results file of `stats`, all but compressing its histograms.
+    pub fn unfinished(stats: &Stats, plan: Option<&Plan>) -> Unfinished {
         let plan = plan.map(|p| {
             let mut p = p.clone();
             for r in &mut p.requests {
@@ -102,6 +198,49 @@ impl Results {
             }
             p
         });
+        let mut v2 = Vec::new();
+        let results = Self::build(stats, plan, &mut v2);
+        Unfinished { results, v2 }
+    }
+
+    /// The file with empty histogram fields, their V2 encodings pushed onto `v2` in the order
+    /// of [`Results::histogram_slots`].
+    fn build(stats: &Stats, plan: Option<Plan>, v2: &mut Vec<Vec<u8>>) -> Self {
+        fn push<T: Counter>(v2: &mut Vec<Vec<u8>>, h: &Histogram<T>) -> String {
+            let mut bytes = Vec::new();
+            codec::encode(h, &mut bytes);
+            v2.push(bytes);
+            String::new()
+        }
+        // In slot order.
+        let histogram = push(v2, stats.latency());
+        let histogram_uncorrected = stats.uncorrected().map(|h| push(v2, h));
+        let histogram_ttfb = push(v2, stats.ttfb());
+        let histogram_connect = push(v2, stats.connect());
+        let series = stats
+            .series()
+            .iter()
+            .map(|(t, i)| {
+                v2.push(i.v2().into_owned());
+                SeriesPoint {
+                    t: *t,
+                    count: i.count,
+                    errors: i.errors,
+                    p50_ms: i.quantile_ms(0.5),
+                    p90_ms: i.quantile_ms(0.9),
+                    p99_ms: i.quantile_ms(0.99),
+                    histogram: String::new(),
+                }
+            })
+            .collect();
+        let members = stats
+            .members()
+            .iter()
+            .map(|m| MemberResults {
+                name: m.name.clone(),
+                results: Box::new(Results::build(&m.stats, None, v2)),
+            })
+            .collect();
         Self {
             format: FORMAT.into(),
             version: VERSION,
@@ -114,32 +253,40 @@ impl Results {
                 .iter()
                 .map(|(k, m)| (k.name().to_string(), m.clone()))
                 .collect(),
-            histogram: encode(stats.latency()),
-            histogram_uncorrected: stats.uncorrected().map(encode),
-            histogram_ttfb: encode(stats.ttfb()),
-            histogram_connect: encode(stats.connect()),
-            series: stats
-                .series()
-                .iter()
-                .map(|(t, i)| SeriesPoint {
-                    t: *t,
-                    count: i.count,
-                    errors: i.errors,
-                    p50_ms: i.quantile_ms(0.5),
-                    p90_ms: i.quantile_ms(0.9),
-                    p99_ms: i.quantile_ms(0.99),
-                    histogram: encode(i.histogram().as_ref()),
-                })
-                .collect(),
+            histogram,
+            histogram_uncorrected,
+            histogram_ttfb,
+            histogram_connect,
+            series,
             plan,
-            members: stats
-                .members()
-                .iter()
-                .map(|m| MemberResults {
-                    name: m.name.clone(),
-                    results: Box::new(Results::of(&m.stats, None)),
-                })
-                .collect(),
+            members,
+        }
+    }
+
+    /// Every histogram field with its path, in one fixed order: the file's own four, its
+    /// series, then each member's the same way.
+    fn histogram_slots<'a>(&'a mut self, prefix: &str, out: &mut Vec<(String, &'a mut String)>) {
+        let Results {
+            histogram,
+            histogram_uncorrected,
+            histogram_ttfb,
+            histogram_connect,
+            series,
+            members,
+            ..
+        } = self;
+        out.push((format!("{prefix}histogram"), histogram));
+        if let Some(h) = histogram_uncorrected {
+            out.push((format!("{prefix}histogram_uncorrected"), h));
+        }
+        out.push((format!("{prefix}histogram_ttfb"), histogram_ttfb));
+        out.push((format!("{prefix}histogram_connect"), histogram_connect));
+        for (i, p) in series.iter_mut().enumerate() {
+            out.push((format!("{prefix}series[{i}].histogram"), &mut p.histogram));
+        }
+        for (i, m) in members.iter_mut().enumerate() {
+            m.results
+                .histogram_slots(&format!("{prefix}members[{i}]."), out);
         }
     }
 
@@ -172,8 +319,21 @@ impl Results {
         serde_json::to_writer_pretty(out, self).map_err(std::io::Error::from)
     }
 
-    /// Parses and checks a results file, returning the statistics it holds.
+    /// Parses and checks a results file, returning the statistics it holds (natively:
+    /// inflated with flate2).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn load(json: &str) -> Result<(Stats, Self), ResultsError> {
+        let loading = Self::parse(json)?;
+        let inflated = loading
+            .compressed()
+            .into_iter()
+            .map(codec::inflate)
+            .collect();
+        loading.finish(inflated)
+    }
+
+    /// The first half of loading: the JSON parsed and each histogram out of base64.
+    pub fn parse(json: &str) -> Result<Loading, ResultsError> {
         // Check the envelope first, so a file of another kind or version gets that message
         // rather than a complaint about some missing field.
         let value: serde_json::Value =
@@ -188,13 +348,27 @@ impl Results {
             Some(v) => return Err(ResultsError::Version(u32::try_from(v).unwrap_or(u32::MAX))),
             None => return Err(field("version", "missing or not a whole number")),
         }
-        let results: Results =
+        let mut results: Results =
             serde_json::from_value(value).map_err(|e| ResultsError::Json(e.to_string()))?;
-        let stats = results.to_stats()?;
-        Ok((stats, results))
+        let mut slots = Vec::new();
+        results.histogram_slots("", &mut slots);
+        let histograms = slots
+            .into_iter()
+            .map(|(path, text)| {
+                let bytes = STANDARD
+                    .decode(text.trim())
+                    .map_err(|e| field(&path, format!("not base64: {e}")))?;
+                codec::unframe(&bytes).map_err(|e| not_hdr(&path, &e))?;
+                Ok((path, bytes))
+            })
+            .collect::<Result<_, ResultsError>>()?;
+        Ok(Loading {
+            results,
+            histograms,
+        })
     }
 
-    fn to_stats(&self) -> Result<Stats, ResultsError> {
+    fn to_stats(&self, prefix: &str, plain: &mut Plain) -> Result<Stats, ResultsError> {
         let s = &self.summary;
         // No real run comes near these, and staying far below u64::MAX keeps merging even
         // millions of files exact (never a wrapped or saturated count).
@@ -246,7 +420,7 @@ impl Results {
         for (name, msg) in &self.error_messages {
             error_messages.insert(parse_kind(name, "error_messages")?, msg.clone());
         }
-        let latency: Histogram<u64> = decode("histogram", &self.histogram)?;
+        let latency: Histogram<u64> = take(plain, &format!("{prefix}histogram"))?;
         let responses = checked_sum(status.values(), "status_codes")?;
         let error_count = checked_sum(errors.values(), "errors")?;
         if latency.len() != responses {
@@ -285,13 +459,13 @@ impl Results {
         }
         let mut series = BTreeMap::new();
         for (i, p) in self.series.iter().enumerate() {
-            let h: Histogram<u32> = decode(&format!("series[{i}].histogram"), &p.histogram)?;
+            let (h, v2) = take_v2::<u32>(plain, &format!("{prefix}series[{i}].histogram"))?;
             if p.errors > p.count || h.len() > p.count {
                 return Err(ResultsError::Inconsistent(format!(
                     "series[{i}] counts more errors or latencies than requests"
                 )));
             }
-            series.insert(p.t, Interval::from_parts(p.count, p.errors, h));
+            series.insert(p.t, Interval::from_v2(p.count, p.errors, &h, v2));
         }
         if let (Some(a), Some(b)) = (self.started_unix_us, self.ended_unix_us)
             && b < a
@@ -299,10 +473,10 @@ impl Results {
             return Err(ResultsError::Inconsistent("ended before it started".into()));
         }
         let mut members = Vec::new();
-        for m in &self.members {
+        for (i, m) in self.members.iter().enumerate() {
             let stats = m
                 .results
-                .to_stats()
+                .to_stats(&format!("{prefix}members[{i}]."), plain)
                 .map_err(|e| ResultsError::Inconsistent(format!("member {:?}: {e}", m.name)))?;
             members.push(Member {
                 name: m.name.clone(),
@@ -321,11 +495,11 @@ impl Results {
             latency,
             uncorrected: self
                 .histogram_uncorrected
-                .as_deref()
-                .map(|h| decode("histogram_uncorrected", h))
+                .as_ref()
+                .map(|_| take(plain, &format!("{prefix}histogram_uncorrected")))
                 .transpose()?,
-            ttfb: decode("histogram_ttfb", &self.histogram_ttfb)?,
-            connect: decode("histogram_connect", &self.histogram_connect)?,
+            ttfb: take(plain, &format!("{prefix}histogram_ttfb"))?,
+            connect: take(plain, &format!("{prefix}histogram_connect"))?,
             status,
             errors,
             error_messages,
@@ -366,28 +540,56 @@ fn checked_sum<'a>(
         .ok_or_else(|| field(name, "counts overflow"))
 }
 
-/// Base64 of the V2 + DEFLATE encoding.
-pub fn encode<T: Counter>(h: &Histogram<T>) -> String {
-    let mut buf = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(h, &mut buf)
-        .expect("serializing a histogram into memory cannot fail");
-    STANDARD.encode(buf)
+fn not_hdr(path: &str, e: &CodecError) -> ResultsError {
+    field(path, format!("not an HdrHistogram: {e}"))
 }
 
-/// Reads a histogram written by [`encode`] (or by any HdrHistogram implementation).
-pub fn decode<T: Counter>(name: &str, text: &str) -> Result<Histogram<T>, ResultsError> {
+/// The histogram at `path`, decoded from its inflated V2 bytes.
+fn take<T: Counter + TryFrom<u64>>(
+    plain: &mut Plain,
+    path: &str,
+) -> Result<Histogram<T>, ResultsError> {
+    take_v2(plain, path).map(|(h, _)| h)
+}
+
+/// The histogram at `path` and the V2 bytes it was decoded from.
+fn take_v2<T: Counter + TryFrom<u64>>(
+    plain: &mut Plain,
+    path: &str,
+) -> Result<(Histogram<T>, Vec<u8>), ResultsError> {
+    let v2 = plain
+        .remove(path)
+        .unwrap_or(Err(CodecError::Truncated))
+        .map_err(|e| not_hdr(path, &e))?;
+    let mut h = codec::decode::<T>(&v2).map_err(|e| not_hdr(path, &e))?;
+    h.auto(true);
+    Ok((h, v2))
+}
+
+/// Base64 of the compressed V2 encoding (`HISTFAAA…`).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn encode<T: Counter>(h: &Histogram<T>) -> String {
+    let mut v2 = Vec::new();
+    codec::encode(h, &mut v2);
+    STANDARD.encode(codec::frame(&codec::deflate(&v2)))
+}
+
+/// Reads a histogram written by [`encode`] (or by any HdrHistogram implementation, plain or
+/// compressed V2); `name` is the field named in the error.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn decode<T: Counter + TryFrom<u64>>(
+    name: &str,
+    text: &str,
+) -> Result<Histogram<T>, ResultsError> {
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(|e| field(name, format!("not base64: {e}")))?;
-    let mut h: Histogram<T> = Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .map_err(|e| field(name, format!("not an HdrHistogram: {e:?}")))?;
+    let mut h = codec::decode_any::<T>(&bytes).map_err(|e| not_hdr(name, &e))?;
     h.auto(true);
     Ok(h)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use std::time::Duration;
 

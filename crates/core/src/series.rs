@@ -6,7 +6,8 @@
 use std::borrow::Cow;
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2Serializer};
+
+use crate::codec;
 
 /// Per-second histograms only feed charts; 2 digits keep a long run's series small.
 pub const INTERVAL_SIGFIG: u8 = 2;
@@ -51,15 +52,17 @@ impl Interval {
         }
     }
 
-    /// A finished second, e.g. read from a results file: stored packed.
-    pub(crate) fn from_parts(count: u64, errors: u64, latency: Histogram<u32>) -> Self {
-        let mut interval = Self {
+    /// A finished second read from a results file: stored packed as the V2 bytes `latency` was
+    /// decoded from.
+    pub(crate) fn from_v2(count: u64, errors: u64, latency: &Histogram<u32>, v2: Vec<u8>) -> Self {
+        Self {
             count,
             errors,
-            latency: Latency::Live(latency),
-        };
-        interval.pack();
-        interval
+            latency: Latency::Packed {
+                v2: v2.into_boxed_slice(),
+                kept: KEPT.map(|q| quantile_ms(latency, q)),
+            },
+        }
     }
 
     /// Latency of the responses, in microseconds.
@@ -67,6 +70,18 @@ impl Interval {
         match &self.latency {
             Latency::Live(h) => Cow::Borrowed(h),
             Latency::Packed { v2, .. } => Cow::Owned(unpack(v2)),
+        }
+    }
+
+    /// The histogram's V2 encoding (a packed second's bytes as they are).
+    pub fn v2(&self) -> Cow<'_, [u8]> {
+        match &self.latency {
+            Latency::Live(h) => {
+                let mut v2 = Vec::new();
+                codec::encode(h, &mut v2);
+                Cow::Owned(v2)
+            }
+            Latency::Packed { v2, .. } => Cow::Borrowed(v2),
         }
     }
 
@@ -85,9 +100,7 @@ impl Interval {
     pub(crate) fn pack(&mut self) {
         if let Latency::Live(h) = &self.latency {
             let mut v2 = Vec::new();
-            V2Serializer::new()
-                .serialize(h, &mut v2)
-                .expect("serializing a histogram into memory cannot fail");
+            codec::encode(h, &mut v2);
             let kept = KEPT.map(|q| quantile_ms(h, q));
             self.latency = Latency::Packed {
                 v2: v2.into_boxed_slice(),
@@ -123,9 +136,8 @@ impl Interval {
 }
 
 fn unpack(v2: &[u8]) -> Histogram<u32> {
-    let mut h: Histogram<u32> = Deserializer::new()
-        .deserialize(&mut &v2[..])
-        .expect("a histogram packed by this process reads back");
+    let mut h: Histogram<u32> =
+        codec::decode(v2).expect("a histogram packed by this process reads back");
     h.auto(true);
     h
 }
