@@ -2,7 +2,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Body(pub Vec<u8>);
@@ -32,17 +32,17 @@ impl From<String> for Body {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(untagged)]
-enum Wire {
-    Text(String),
+enum Wire<'a> {
+    Text(&'a str),
     Binary { base64: String },
 }
 
 impl Serialize for Body {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match std::str::from_utf8(&self.0) {
-            Ok(text) => Wire::Text(text.to_string()),
+            Ok(text) => Wire::Text(text),
             Err(_) => Wire::Binary {
                 base64: STANDARD.encode(&self.0),
             },
@@ -51,15 +51,35 @@ impl Serialize for Body {
     }
 }
 
+/// Text, or `{"base64": …}`, read by hand: `#[serde(untagged)]` would buffer the value first.
 impl<'de> Deserialize<'de> for Body {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Wire::deserialize(d)? {
-            Wire::Text(t) => Ok(Self(t.into_bytes())),
-            Wire::Binary { base64 } => STANDARD
-                .decode(base64)
-                .map(Self)
-                .map_err(|e| serde::de::Error::custom(format!("body: invalid base64: {e}"))),
+        struct Either;
+        impl<'de> de::Visitor<'de> for Either {
+            type Value = Body;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or {\"base64\": \"…\"}")
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Body, E> {
+                Ok(Body::from(text))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
+                let mut base64: Option<String> = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "base64" {
+                        base64 = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                let base64 = base64.ok_or_else(|| de::Error::missing_field("base64"))?;
+                STANDARD
+                    .decode(base64)
+                    .map(Body)
+                    .map_err(|e| de::Error::custom(format!("body: invalid base64: {e}")))
+            }
         }
+        d.deserialize_any(Either)
     }
 }
 
@@ -74,5 +94,17 @@ mod tests {
             assert_eq!(serde_json::from_str::<Body>(&json).unwrap(), body);
         }
         assert_eq!(serde_json::to_string(&Body::from("hi")).unwrap(), "\"hi\"");
+    }
+
+    #[test]
+    fn bad_bodies_say_what_was_wanted() {
+        for (json, want) in [
+            ("5", "expected a string or {\"base64\""),
+            ("{\"text\": \"x\"}", "missing field `base64`"),
+            ("{\"base64\": \"!!\"}", "body: invalid base64"),
+        ] {
+            let err = serde_json::from_str::<Body>(json).unwrap_err().to_string();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
+        }
     }
 }

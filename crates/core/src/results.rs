@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError, Framed};
 use crate::plan::Plan;
-use crate::report::Summary;
+use crate::report::{LatencySummary, Percentile, Summary};
 use crate::stats::{Interval, Member, Stats};
 use crate::transport::ErrorKind;
 
@@ -65,6 +65,7 @@ pub struct SeriesPoint {
 
 /// The file, field by field. Build with [`Results::of`]; read with [`Results::load`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "Wire")]
 pub struct Results {
     pub format: String,
     pub version: u32,
@@ -89,7 +90,7 @@ pub struct Results {
 }
 
 /// A fan-out member's results, in the same form as the whole run's.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MemberResults {
     pub name: String,
     #[serde(flatten)]
@@ -336,20 +337,22 @@ impl Results {
     pub fn parse(json: &str) -> Result<Loading, ResultsError> {
         // Check the envelope first, so a file of another kind or version gets that message
         // rather than a complaint about some missing field.
-        let value: serde_json::Value =
+        let envelope: Envelope =
             serde_json::from_str(json).map_err(|e| ResultsError::Json(e.to_string()))?;
-        match value.get("format").and_then(|f| f.as_str()) {
-            Some(FORMAT) => {}
-            Some(other) => return Err(ResultsError::Format(other.to_string())),
-            None => return Err(ResultsError::Json("no \"format\" field".into())),
+        match envelope.format {
+            Loose::Text(f) if f == FORMAT => {}
+            Loose::Text(other) => return Err(ResultsError::Format(other)),
+            _ => return Err(ResultsError::Json("no \"format\" field".into())),
         }
-        match value.get("version").and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(VERSION) => {}
-            Some(v) => return Err(ResultsError::Version(u32::try_from(v).unwrap_or(u32::MAX))),
-            None => return Err(field("version", "missing or not a whole number")),
+        match envelope.version {
+            Loose::Whole(v) if v == u64::from(VERSION) => {}
+            Loose::Whole(v) => {
+                return Err(ResultsError::Version(u32::try_from(v).unwrap_or(u32::MAX)));
+            }
+            _ => return Err(field("version", "missing or not a whole number")),
         }
         let mut results: Results =
-            serde_json::from_value(value).map_err(|e| ResultsError::Json(e.to_string()))?;
+            serde_json::from_str(json).map_err(|e| ResultsError::Json(e.to_string()))?;
         let mut slots = Vec::new();
         results.histogram_slots("", &mut slots);
         let histograms = slots
@@ -540,6 +543,196 @@ fn checked_sum<'a>(
         .ok_or_else(|| field(name, "counts overflow"))
 }
 
+/// The first look at a file: its `format` and `version`, whatever else it holds.
+#[derive(Default)]
+struct Envelope {
+    format: Loose,
+    version: Loose,
+}
+
+/// A JSON value as far as the envelope cares.
+#[derive(Default)]
+enum Loose {
+    #[default]
+    Missing,
+    Text(String),
+    Whole(u64),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = Envelope;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Envelope, A::Error> {
+                let mut envelope = Envelope::default();
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "format" => envelope.format = map.next_value()?,
+                        "version" => envelope.version = map.next_value()?,
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(envelope)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
+}
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Any;
+        impl<'de> serde::de::Visitor<'de> for Any {
+            type Value = Loose;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Loose, E> {
+                Ok(Loose::Text(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Loose, E> {
+                Ok(Loose::Whole(v))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Loose, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Loose, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Loose, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(Loose::Other)
+            }
+        }
+        d.deserialize_any(Any)
+    }
+}
+
+/// The file as stored: [`Results`] with the summary's fields inline, read straight into types
+/// (`#[serde(flatten)]` would buffer every value first).
+#[derive(Deserialize)]
+struct Wire {
+    /// Only in `members`.
+    name: Option<String>,
+    format: String,
+    version: u32,
+    total: u64,
+    succeeded: u64,
+    failed: u64,
+    cancelled: u64,
+    warmup: u64,
+    elapsed_s: f64,
+    rps: f64,
+    bytes: u64,
+    latency_ms: Option<LatencySummary>,
+    #[serde(default)]
+    latency_uncorrected_ms: Option<LatencySummary>,
+    #[serde(default)]
+    ttfb_ms: Option<LatencySummary>,
+    #[serde(default)]
+    connect_ms: Option<LatencySummary>,
+    percentiles: Vec<Percentile>,
+    status_codes: BTreeMap<String, u64>,
+    errors: BTreeMap<String, u64>,
+    issued: u64,
+    started_unix_us: Option<u64>,
+    ended_unix_us: Option<u64>,
+    error_messages: BTreeMap<String, String>,
+    histogram: String,
+    #[serde(default)]
+    histogram_uncorrected: Option<String>,
+    histogram_ttfb: String,
+    histogram_connect: String,
+    series: Vec<SeriesPoint>,
+    #[serde(default)]
+    plan: Option<Plan>,
+    #[serde(default)]
+    members: Vec<Wire>,
+}
+
+impl TryFrom<Wire> for Results {
+    type Error = String;
+
+    fn try_from(w: Wire) -> Result<Self, String> {
+        let members = w
+            .members
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut m)| {
+                let name = m
+                    .name
+                    .take()
+                    .ok_or_else(|| format!("members[{i}] has no name"))?;
+                Ok(MemberResults {
+                    name,
+                    results: Box::new(Results::try_from(m)?),
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            format: w.format,
+            version: w.version,
+            summary: Summary {
+                total: w.total,
+                succeeded: w.succeeded,
+                failed: w.failed,
+                cancelled: w.cancelled,
+                warmup: w.warmup,
+                elapsed_s: w.elapsed_s,
+                rps: w.rps,
+                bytes: w.bytes,
+                latency_ms: w.latency_ms,
+                latency_uncorrected_ms: w.latency_uncorrected_ms,
+                ttfb_ms: w.ttfb_ms,
+                connect_ms: w.connect_ms,
+                percentiles: w.percentiles,
+                status_codes: w.status_codes,
+                errors: w.errors,
+            },
+            issued: w.issued,
+            started_unix_us: w.started_unix_us,
+            ended_unix_us: w.ended_unix_us,
+            error_messages: w.error_messages,
+            histogram: w.histogram,
+            histogram_uncorrected: w.histogram_uncorrected,
+            histogram_ttfb: w.histogram_ttfb,
+            histogram_connect: w.histogram_connect,
+            series: w.series,
+            plan: w.plan,
+            members,
+        })
+    }
+}
+
 fn not_hdr(path: &str, e: &CodecError) -> ResultsError {
     field(path, format!("not an HdrHistogram: {e}"))
 }
@@ -673,6 +866,24 @@ mod tests {
                 "unknown error kind",
             ),
             (edit("\"issued\": 301", "\"issued\": 3"), "issued is 3"),
+            ("[1, 2, 3]".to_string(), "not a flak results file"),
+            (edit("\"flak-results\"", "7"), "no \"format\" field"),
+            (
+                edit("\"version\": 1", "\"version\": \"1\""),
+                "field version: missing or not a whole number",
+            ),
+            (
+                edit("\"succeeded\": 100", "\"succeeded\": \"many\""),
+                "invalid type: string \"many\", expected u64 at line",
+            ),
+            (
+                edit("\"issued\": 301,", ""),
+                "not a flak results file: missing field `issued`",
+            ),
+            (
+                edit("\"histogram\": \"HISTFAAA", "\"histogram\": \"AAAA"),
+                "field histogram: not an HdrHistogram: it starts with 0x000000",
+            ),
         ];
         for (json, want) in cases {
             let err = Results::load(&json).unwrap_err().to_string();
