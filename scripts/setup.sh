@@ -56,8 +56,9 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb_version"; then
   cargo install wasm-bindgen-cli --version "$wb_version"
 fi
 
-# --- npm tools: wasm-opt (binaryen) and playwright-core for the end-to-end tests ----------------
+# --- npm tools: wasm-opt (binaryen), terser (the app's JS glue), playwright-core (end-to-end) ---
 if [ ! -x scripts/node/node_modules/.bin/wasm-opt ] || [ ! -d scripts/node/node_modules/playwright-core ] ||
+  [ ! -d scripts/node/node_modules/terser ] ||
   [ scripts/node/package-lock.json -nt scripts/node/node_modules/.package-lock.json ]; then
   log "npm ci (scripts/node)"
   (cd scripts/node && npm ci --no-audit --no-fund --loglevel=error)
