@@ -329,10 +329,11 @@ fn parse_whole(field: &str, text: &str) -> Result<u64, String> {
         .map_err(|_| format!("{field}: {:?} is not a whole number", text.trim()))
 }
 
+/// The first letter in upper case (messages start with an ASCII field or word).
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
         .unwrap_or_default()
 }
 
