@@ -67,12 +67,15 @@ test('a person fills the form, runs 500 requests at in-flight 6, and the totals 
 
 test('a permalink with autostart=1 runs on load', async () => {
   await srv.reset();
-  const query = `?url=${encodeURIComponent(`${srv.target}delay/5`)}&concurrency=3&requests=60&autostart=1`;
+  const query = `?url=${encodeURIComponent(`${srv.target}delay/5`)}&concurrency=3&requests=60&rate=1.5e2&autostart=1`;
   const { page } = await openApp(query);
   await waitFor(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 60);
   assert.equal((await srv.stats()).requests, 60);
   assert.equal(await page.getByLabel('In-flight limit', { exact: true }).inputValue(), '3');
+  assert.equal(await page.getByLabel('Rate (req/s)').inputValue(), '1.5e2');
+  // 60 requests at 150/s take at least 0.39 s (the first goes at once).
+  assert.ok((await stat(page, 'stat-rps')) <= 160, 'the rate held');
   await page.close();
 });
 
