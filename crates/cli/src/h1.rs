@@ -148,9 +148,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         head_request: bool,
         want_location: bool,
     ) -> Result<Option<(u16, Framing, Option<String>, usize)>, RequestError> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut response = httparse::Response::new(&mut headers);
-        let used = match response.parse(&self.buf) {
+        // Uninitialised slots: zeroing 64 headers (2 KiB) cost more than parsing nginx's eight.
+        let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+        let mut response = httparse::Response::new(&mut []);
+        let used = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+            &mut response,
+            &self.buf,
+            &mut headers,
+        ) {
             Ok(httparse::Status::Complete(n)) => n,
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(e) => {
