@@ -1,5 +1,6 @@
 //! The browser transport in headless Chromium against the real `flak target` on loopback:
-//! status codes, bytes, timeouts, Stop (abort), a CORS failure and no-cors opaque responses.
+//! status codes, bytes, timeouts (the fetch aborted, its slot going on), Stop (abort), a CORS
+//! failure and no-cors opaque responses, headers and bodies, and the first wave's pacing.
 //!
 //! `scripts/test.sh` starts the target and passes its URLs at build time:
 //! `FLAK_TEST_TARGET` (CORS-enabled endpoints) and `FLAK_TEST_NOCORS` (a URL on another origin
@@ -15,6 +16,7 @@ use flak_core::{ErrorKind, Plan, RequestSpec, Stats, StopSignal, run_plan};
 use flak_web::browser::clock::BrowserClock;
 use flak_web::browser::fetch::FetchTransport;
 use flak_web::config::{FetchMode, FetchOptions};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -119,4 +121,140 @@ async fn a_cors_failure_is_a_network_error_and_no_cors_is_opaque() {
         "opaque responses have status 0"
     );
     assert_eq!(stats.succeeded(), 5);
+}
+
+/// The target's request counters, read with the same `fetch` the app uses.
+async fn target_stats() -> serde_json::Value {
+    let window = web_sys::window().unwrap();
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&target("stats")))
+            .await
+            .unwrap()
+            .into();
+    let text = wasm_bindgen_futures::JsFuture::from(response.text().unwrap())
+        .await
+        .unwrap();
+    serde_json::from_str(&text.as_string().unwrap()).unwrap()
+}
+
+async fn sleep_ms(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_timed_out_fetch_is_aborted_and_its_slot_goes_on() {
+    // Every other request is slow: it times out, its slot's AbortController aborts it, and the
+    // slot's next request gets a fresh controller and succeeds.
+    let plan = Plan::builder()
+        .request(RequestSpec::get(&target("delay/{pick:0,2000}")).unwrap())
+        .requests(24)
+        .concurrency(3)
+        .timeout(Some(Duration::from_millis(150)))
+        .build()
+        .unwrap();
+    let clock = BrowserClock::new();
+    let transport = FetchTransport::new(&plan, CORS).unwrap();
+    let stats = run_plan(&plan, &transport, &clock, StopSignal::new()).await;
+    let timeouts = stats
+        .errors()
+        .get(&ErrorKind::Timeout)
+        .copied()
+        .unwrap_or(0);
+    assert!(
+        timeouts > 0 && stats.succeeded() > 0,
+        "{timeouts} timeouts, {} ok",
+        stats.succeeded()
+    );
+    assert_eq!(
+        stats.succeeded() + timeouts,
+        24,
+        "each request counted once"
+    );
+    assert_eq!(clock.sleepers(), 0, "no timeout left waiting");
+    assert!(
+        stats.elapsed() < Duration::from_secs(4),
+        "timeouts fired on time"
+    );
+    // The aborted fetches are gone at the server too (it sees the connection close).
+    sleep_ms(300).await;
+    assert_eq!(target_stats().await["in_flight"], 0);
+}
+
+#[wasm_bindgen_test]
+async fn headers_body_and_templated_urls_go_out_as_planned() {
+    let spec = RequestSpec::new("POST", &target("bytes/{pick:10,30}"))
+        .unwrap()
+        .header("x-flak-test", "1")
+        .unwrap()
+        .header("x-flak-test", "2")
+        .unwrap()
+        .body("hello");
+    let plan = Plan::builder()
+        .request(spec)
+        .requests(20)
+        .concurrency(4)
+        .build()
+        .unwrap();
+    let stats = run(&plan, CORS, StopSignal::new()).await;
+    assert_eq!(stats.succeeded(), 20);
+    let bytes = stats.bytes();
+    assert!(
+        (200..=600).contains(&bytes) && bytes % 10 == 0,
+        "{bytes} bytes"
+    );
+}
+
+#[wasm_bindgen(inline_js = r#"
+// Wraps fetch() to record, per turn of the event loop (ended by a microtask), how long the
+// turn spent inside fetch() calls and how many it made.
+export function watch_fetch_turns() {
+  const log = { turns: [], longestCall: 0 };
+  const real = window.fetch;
+  let turn = null;
+  window.fetch = function (...args) {
+    const t0 = performance.now();
+    if (turn === null) {
+      turn = { first: t0, last: t0, calls: 0 };
+      log.turns.push(turn);
+      queueMicrotask(() => { turn = null; });
+    }
+    const p = real.apply(this, args);
+    const t1 = performance.now();
+    turn.last = t1;
+    turn.calls += 1;
+    log.longestCall = Math.max(log.longestCall, t1 - t0);
+    return p;
+  };
+  log.restore = () => { window.fetch = real; };
+  return log;
+}
+"#)]
+extern "C" {
+    fn watch_fetch_turns() -> wasm_bindgen::JsValue;
+}
+
+#[wasm_bindgen_test]
+async fn the_first_wave_is_spread_over_several_turns() {
+    use wasm_bindgen::JsCast as _;
+    let log = watch_fetch_turns();
+    let get = |o: &wasm_bindgen::JsValue, k: &str| js_sys::Reflect::get(o, &k.into()).unwrap();
+    let stats = run(&plan(&target(""), 100, 50), CORS, StopSignal::new()).await;
+    get(&log, "restore")
+        .unchecked_into::<js_sys::Function>()
+        .call0(&log)
+        .unwrap();
+    assert_eq!(stats.succeeded(), 100);
+    let turns: js_sys::Array = get(&log, "turns").unchecked_into();
+    let longest_call = get(&log, "longestCall").as_f64().unwrap();
+    let mut calls = 0.0;
+    for turn in turns.iter() {
+        let span = get(&turn, "last").as_f64().unwrap() - get(&turn, "first").as_f64().unwrap();
+        calls += get(&turn, "calls").as_f64().unwrap();
+        // A turn stops issuing once it has spent 4 ms: at most one call past that.
+        assert!(
+            span <= 4.0 + 2.0 * longest_call + 1.0,
+            "a turn spent {span} ms in fetch() (longest call {longest_call} ms)"
+        );
+    }
+    assert_eq!(calls, 100.0);
 }

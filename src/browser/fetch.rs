@@ -1,40 +1,140 @@
-//! The browser transport: one `fetch()` per request, timed with `performance.now()`, aborted
-//! through an AbortController when the scheduler drops it (timeout, Stop), body read to the end.
+//! The browser transport: one `fetch()` per request, body read to the end, timed with
+//! `performance.now()`, aborted through the slot's AbortController when the scheduler drops the
+//! request (timeout, Stop).
+//!
+//! The per-request work is as close to a hand-written JS fetch loop as it can be: the exchange
+//! itself (fetch, status, `arrayBuffer()`, the clock readings) runs in a few lines of JS, and
+//! reports back through one callback made once per run, so a request makes no closure, no
+//! promise adapter and no string conversion across the wasm boundary. Each request's options
+//! object is built once per template; each slot keeps one AbortController for as long as it
+//! does not have to abort.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::Duration;
 
 use flak_core::{ErrorKind, Outcome, Plan, Request, RequestError, Response, Transport};
 use gloo_timers::future::TimeoutFuture;
-use wasm_bindgen::JsCast as _;
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast as _, JsValue};
 use web_sys::{
-    AbortController, Headers, RequestCache, RequestCredentials, RequestInit, RequestMode,
+    AbortController, AbortSignal, Headers, RequestCache, RequestCredentials, RequestInit,
+    RequestMode,
 };
 
 use crate::config::{FetchMode, FetchOptions};
 
-struct Prepared {
-    method: String,
-    headers: Headers,
-    body: Option<JsValue>,
+#[wasm_bindgen(inline_js = r#"
+export class Exchanges {
+  constructor(done) {
+    this.done = done;
+    this.burstStart = -1;
+    this.endBurst = () => { this.burstStart = -1; };
+  }
+  // Starts one exchange; returns how long (ms) this turn of the event loop has spent issuing
+  // fetches so far. The turn ends with the microtasks queued before it ended.
+  send(slot, seq, url, init, signal) {
+    init.signal = signal;
+    const start = performance.now();
+    if (this.burstStart < 0) {
+      this.burstStart = start;
+      queueMicrotask(this.endBurst);
+    }
+    fetch(url, init).then((r) => {
+      const ttfb = performance.now() - start;
+      const status = r.status;
+      r.arrayBuffer().then(
+        (b) => this.finish(slot, seq, status, b.byteLength, ttfb, 0, undefined),
+        (e) => this.finish(slot, seq, status, 0, ttfb, 2, e));
+    }, (e) => this.finish(slot, seq, 0, 0, 0, 1, e));
+    return performance.now() - this.burstStart;
+  }
+  finish(slot, seq, status, bytes, ttfb, stage, error) {
+    // Aborted exchanges settle after the run may be over: nothing waits for them then.
+    if (this.done !== null) this.done(slot, seq, status, bytes, ttfb, stage, error);
+  }
+  close() { this.done = null; }
+}
+"#)]
+extern "C" {
+    type Exchanges;
+
+    #[wasm_bindgen(constructor)]
+    fn new(done: &js_sys::Function) -> Exchanges;
+
+    #[wasm_bindgen(method)]
+    fn send(
+        this: &Exchanges,
+        slot: u32,
+        seq: u32,
+        url: &JsValue,
+        init: &RequestInit,
+        signal: &AbortSignal,
+    ) -> f64;
+
+    #[wasm_bindgen(method)]
+    fn close(this: &Exchanges);
 }
 
-/// Chromium spends about 1 ms of main-thread time inside each `fetch()` call, and a run's first
-/// wave (one fetch per slot) is issued from one task: at 50 in flight that was one task of
-/// 70–130 ms. `fetch()` calls less than `BURST_GAP_MS` apart count as one burst, and a burst
-/// longer than `BURST_MS` yields to the event loop before its next call, so no task holds more
-/// than ~`BURST_MS` of them. In a steady run completions arrive in separate tasks and nothing
-/// waits.
+/// How an exchange ended, as the JS side reports it.
+struct Finished {
+    status: u16,
+    bytes: f64,
+    ttfb_ms: f64,
+    /// 0: the whole response; 1: fetch() failed; 2: the body failed.
+    stage: u8,
+    error: JsValue,
+}
+
+enum SlotState {
+    Idle,
+    Waiting(Option<Waker>),
+    Finished(Finished),
+}
+
+/// What each slot's current exchange is doing; `seq` tells a late report of an abandoned
+/// exchange from the current one's.
+struct Slot {
+    seq: u32,
+    state: SlotState,
+}
+
+type Slots = RefCell<Vec<Slot>>;
+
+/// The JS side's report: slot, seq, status, bytes, TTFB in ms, stage, error.
+type DoneFn = dyn FnMut(u32, u32, u16, f64, f64, u8, JsValue);
+
+struct Prepared {
+    init: RequestInit,
+    /// The URL as a JS string, when the template has no placeholders.
+    fixed_url: Option<(String, JsValue)>,
+}
+
+/// Chromium spends up to 1 ms of main-thread time inside each `fetch()` call, and a run's first
+/// wave (one fetch per slot) is issued from one turn of the event loop: at 50 in flight that was
+/// one task of 70–130 ms. Once a turn has spent `BURST_MS` issuing fetches, the next request
+/// yields to the event loop first, so no task holds more than ~`BURST_MS` of them. The turn is
+/// measured on the JS side (a microtask marks its end), so in a steady run, where each
+/// completion arrives in its own task, nothing ever waits and nothing is scheduled.
 const BURST_MS: f64 = 4.0;
-const BURST_GAP_MS: f64 = 1.0;
 
 pub struct FetchTransport {
-    options: FetchOptions,
     prepared: Vec<Prepared>,
-    performance: web_sys::Performance,
-    burst_start: Cell<f64>,
-    last_fetch: Cell<f64>,
+    /// The last fetch ended a turn's `BURST_MS`: the next request yields first.
+    over_budget: Cell<bool>,
+    slots: Rc<Slots>,
+    exchanges: Exchanges,
+    _done: Closure<DoneFn>,
+}
+
+/// A slot's own state: its index in the transport's table and its AbortController, kept while
+/// it has not aborted anything.
+pub struct Session {
+    slot: u32,
+    controller: Option<(AbortController, AbortSignal)>,
 }
 
 impl FetchTransport {
@@ -43,79 +143,113 @@ impl FetchTransport {
             .requests
             .iter()
             .map(|spec| {
-                let headers = Headers::new().map_err(|e| js_message(&e))?;
-                for (name, value) in &spec.headers {
-                    headers
-                        .append(name, value)
-                        .map_err(|e| format!("header {name}: {}", js_message(&e)))?;
+                // Only what differs from fetch()'s defaults: every option given is read and
+                // converted again at each call (a Headers object, even empty, is iterated).
+                let init = RequestInit::new();
+                if spec.method != "GET" {
+                    init.set_method(&spec.method);
                 }
-                let body = (!spec.body.is_empty())
-                    .then(|| JsValue::from(js_sys::Uint8Array::from(spec.body.as_bytes())));
-                Ok(Prepared {
-                    method: spec.method.clone(),
-                    headers,
-                    body,
-                })
+                if !spec.headers.is_empty() {
+                    // Checked once here, so a bad header is named before the run starts.
+                    let headers = Headers::new().map_err(|e| js_message(&e))?;
+                    let pairs = js_sys::Array::new();
+                    for (name, value) in &spec.headers {
+                        headers
+                            .append(name, value)
+                            .map_err(|e| format!("header {name}: {}", js_message(&e)))?;
+                        pairs.push(&js_sys::Array::of2(&name.into(), &value.into()));
+                    }
+                    // Name/value pairs convert faster than a Headers object, and keep repeats.
+                    init.set_headers(&pairs);
+                }
+                if !spec.body.is_empty() {
+                    // fetch() copies the bytes at each call, so one array serves every request.
+                    init.set_body(&js_sys::Uint8Array::from(spec.body.as_bytes()));
+                }
+                if options.mode == FetchMode::NoCors {
+                    init.set_mode(RequestMode::NoCors);
+                }
+                init.set_credentials(if options.credentials {
+                    RequestCredentials::Include
+                } else {
+                    RequestCredentials::Omit
+                });
+                if options.bypass_cache {
+                    init.set_cache(RequestCache::NoStore);
+                }
+                let fixed_url = spec.url.is_fixed().then(|| {
+                    let url = spec.url.as_str();
+                    (url.to_string(), JsValue::from_str(url))
+                });
+                Ok(Prepared { init, fixed_url })
             })
             .collect::<Result<Vec<_>, String>>()?;
+        let slots: Rc<Slots> = Rc::default();
+        let sink = Rc::downgrade(&slots);
+        let done = Closure::<DoneFn>::new(
+            move |slot: u32, seq: u32, status, bytes, ttfb_ms, stage, error| {
+                let Some(slots) = sink.upgrade() else { return };
+                let waker = {
+                    let mut slots = slots.borrow_mut();
+                    let Some(s) = slots.get_mut(slot as usize) else {
+                        return;
+                    };
+                    if s.seq != seq || !matches!(s.state, SlotState::Waiting(_)) {
+                        return;
+                    }
+                    let finished = Finished {
+                        status,
+                        bytes,
+                        ttfb_ms,
+                        stage,
+                        error,
+                    };
+                    match std::mem::replace(&mut s.state, SlotState::Finished(finished)) {
+                        SlotState::Waiting(waker) => waker,
+                        _ => None,
+                    }
+                };
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            },
+        );
+        let exchanges = Exchanges::new(done.as_ref().unchecked_ref());
         Ok(Self {
-            options,
             prepared,
-            performance: super::performance(),
-            burst_start: Cell::new(f64::NEG_INFINITY),
-            last_fetch: Cell::new(f64::NEG_INFINITY),
+            over_budget: Cell::new(false),
+            slots,
+            exchanges,
+            _done: done,
         })
     }
-
-    fn init(&self, prepared: &Prepared, controller: Option<&AbortController>) -> RequestInit {
-        let init = RequestInit::new();
-        init.set_method(&prepared.method);
-        init.set_headers(&prepared.headers);
-        if let Some(body) = &prepared.body {
-            init.set_body(body);
-        }
-        init.set_mode(match self.options.mode {
-            FetchMode::Cors => RequestMode::Cors,
-            FetchMode::NoCors => RequestMode::NoCors,
-        });
-        init.set_credentials(if self.options.credentials {
-            RequestCredentials::Include
-        } else {
-            RequestCredentials::Omit
-        });
-        if self.options.bypass_cache {
-            init.set_cache(RequestCache::NoStore);
-        }
-        if let Some(c) = controller {
-            init.set_signal(Some(&c.signal()));
-        }
-        init
-    }
-
-    /// Yields to the event loop when this task has spent `BURST_MS` issuing fetches.
-    async fn pace_burst(&self) {
-        let now = self.performance.now();
-        if now - self.last_fetch.get() > BURST_GAP_MS {
-            self.burst_start.set(now);
-        } else if now - self.burst_start.get() > BURST_MS {
-            TimeoutFuture::new(0).await;
-            self.burst_start.set(self.performance.now());
-        }
-    }
 }
 
-/// Aborts the fetch if the request future is dropped before it finished.
-struct AbortOnDrop(Option<AbortController>);
-
-impl AbortOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for AbortOnDrop {
+impl Drop for FetchTransport {
     fn drop(&mut self) {
-        if let Some(c) = self.0.take() {
+        self.exchanges.close();
+    }
+}
+
+/// Abandons the exchange if the request future is dropped before it finished: aborts the fetch
+/// (the slot makes a new controller for its next request) and forgets the exchange, so its
+/// late report is ignored.
+struct InFlight<'a> {
+    slots: &'a Slots,
+    session: &'a mut Session,
+    done: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Some(s) = self.slots.borrow_mut().get_mut(self.session.slot as usize) {
+            s.seq = s.seq.wrapping_add(1);
+            s.state = SlotState::Idle;
+        }
+        if let Some((c, _)) = self.session.controller.take() {
             c.abort();
         }
     }
@@ -129,53 +263,100 @@ fn js_message(e: &JsValue) -> String {
 }
 
 impl Transport for FetchTransport {
-    type Session = ();
+    type Session = Session;
 
-    fn session(&self, _slot: usize) {}
+    fn session(&self, _slot: usize) -> Session {
+        let mut slots = self.slots.borrow_mut();
+        slots.push(Slot {
+            seq: 0,
+            state: SlotState::Idle,
+        });
+        Session {
+            slot: (slots.len() - 1) as u32,
+            controller: None,
+        }
+    }
 
-    async fn send(&self, _session: &mut (), request: &Request<'_>) -> Outcome {
-        self.pace_burst().await;
+    async fn send(&self, session: &mut Session, request: &Request<'_>) -> Outcome {
+        if self.over_budget.get() {
+            TimeoutFuture::new(0).await;
+            self.over_budget.set(false);
+        }
         let prepared = &self.prepared[request.spec_index];
-        let controller = AbortController::new().ok();
-        let init = self.init(prepared, controller.as_ref());
-        let guard = AbortOnDrop(controller);
-        let start = self.performance.now();
-        let promise = super::window().fetch_with_str_and_init(request.url, &init);
-        self.last_fetch.set(self.performance.now());
-        let fetched = JsFuture::from(promise).await;
-        let response: web_sys::Response = match fetched {
-            Ok(r) => r.unchecked_into(),
-            Err(e) => {
-                // A fetch can fail without touching the network (a bad URL): yield to the event
-                // loop so a run of instant failures cannot starve timers and rendering.
+        let (controller, signal) = match session.controller.take() {
+            Some(kept) => kept,
+            None => match AbortController::new() {
+                Ok(c) => {
+                    let signal = c.signal();
+                    (c, signal)
+                }
+                Err(e) => {
+                    return Outcome::Error(RequestError::new(ErrorKind::Other, js_message(&e)));
+                }
+            },
+        };
+        let url_string;
+        let url = match &prepared.fixed_url {
+            Some((text, js)) if text == request.url => js,
+            _ => {
+                url_string = JsValue::from_str(request.url);
+                &url_string
+            }
+        };
+        let slot = session.slot;
+        let seq = {
+            let mut slots = self.slots.borrow_mut();
+            let s = &mut slots[slot as usize];
+            s.state = SlotState::Waiting(None);
+            s.seq
+        };
+        let burst_ms = self.exchanges.send(slot, seq, url, &prepared.init, &signal);
+        self.over_budget.set(burst_ms > BURST_MS);
+        session.controller = Some((controller, signal));
+        let mut in_flight = InFlight {
+            slots: &self.slots,
+            session,
+            done: false,
+        };
+        let finished = poll_fn(|cx| {
+            let mut slots = self.slots.borrow_mut();
+            let s = &mut slots[slot as usize];
+            match std::mem::replace(&mut s.state, SlotState::Idle) {
+                SlotState::Finished(f) => Poll::Ready(f),
+                SlotState::Waiting(_) | SlotState::Idle => {
+                    s.state = SlotState::Waiting(Some(cx.waker().clone()));
+                    Poll::Pending
+                }
+            }
+        })
+        .await;
+        in_flight.done = true;
+        drop(in_flight);
+        let ttfb = || Some(Duration::from_secs_f64(finished.ttfb_ms.max(0.0) / 1e3));
+        match finished.stage {
+            0 => Outcome::Response(Response {
+                status: finished.status,
+                bytes: finished.bytes as u64,
+                ttfb: ttfb(),
+                connect: None,
+            }),
+            1 => {
+                // A fetch can fail without touching the network (a bad URL): yield to the
+                // event loop so a run of instant failures cannot starve timers and rendering.
                 TimeoutFuture::new(0).await;
                 // The browser does not say why a fetch failed (CORS, refused, DNS all read
                 // "Failed to fetch"); the honesty panel explains the likely causes.
-                let kind = if e.has_type::<js_sys::TypeError>() {
+                let kind = if finished.error.has_type::<js_sys::TypeError>() {
                     ErrorKind::Network
                 } else {
                     ErrorKind::Other
                 };
-                return Outcome::Error(RequestError::new(kind, js_message(&e)));
+                Outcome::Error(RequestError::new(kind, js_message(&finished.error)))
             }
-        };
-        let ttfb = self.performance.now() - start;
-        let status = response.status();
-        let bytes = match response.array_buffer() {
-            Ok(promise) => match JsFuture::from(promise).await {
-                Ok(buf) => buf.unchecked_into::<js_sys::ArrayBuffer>().byte_length(),
-                Err(e) => {
-                    return Outcome::Error(RequestError::new(ErrorKind::Body, js_message(&e)));
-                }
-            },
-            Err(e) => return Outcome::Error(RequestError::new(ErrorKind::Body, js_message(&e))),
-        };
-        guard.disarm();
-        Outcome::Response(Response {
-            status,
-            bytes: u64::from(bytes),
-            ttfb: Some(std::time::Duration::from_secs_f64(ttfb.max(0.0) / 1e3)),
-            connect: None,
-        })
+            _ => Outcome::Error(RequestError::new(
+                ErrorKind::Body,
+                js_message(&finished.error),
+            )),
+        }
     }
 }
