@@ -53,11 +53,11 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
     wasm_bindgen_futures::spawn_local(async move {
         let clock = BrowserClock::new();
         let t0 = clock.now();
-        let watch = ResourceWatch::start(&target);
+        let watch = Rc::new(ResourceWatch::start(&target));
         let ticker = {
             let stats = Rc::clone(&run.stats);
             let listeners = listeners.clone();
-            let watch = watch.clone();
+            let watch = Rc::clone(&watch);
             let clock = BrowserClock::new();
             Interval::new(SNAPSHOT_MS, move || {
                 let snapshot = Rc::new(Snapshot::live(&stats.borrow()));
