@@ -1,5 +1,6 @@
 //! A run on the browser's event loop: the core scheduler over fetch, writing into shared
-//! `Stats`; a timer takes a snapshot for the page four times a second (never per request).
+//! `Stats`; a timer takes a snapshot for the page four times a second (never per request),
+//! whose chart data changes once a second.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,10 +13,36 @@ use super::clock::BrowserClock;
 use super::fetch::FetchTransport;
 use super::timing::ResourceWatch;
 use crate::config::FetchOptions;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Point, Snapshot};
 use crate::state::Honesty;
 
 pub const SNAPSHOT_MS: u32 = 250;
+
+/// The time charts plot whole seconds and the latency histogram changes slowly, yet redrawing
+/// them was most of a tick's cost (Yew's diff of a few hundred SVG attributes, then style,
+/// layout, paint and raster), on the main thread the fetches are issued from. So a live
+/// snapshot carries the chart data of the second the run is in, refreshed when a new second
+/// starts: charts are equal between, and Yew skips them; the counters still move every tick.
+#[derive(Default)]
+struct HeldCharts {
+    second: Option<u64>,
+    series: Vec<Point>,
+    bars: Vec<(f64, u64)>,
+}
+
+impl HeldCharts {
+    fn hold(&mut self, snapshot: &mut Snapshot, elapsed_s: f64) {
+        let second = elapsed_s as u64;
+        if self.second == Some(second) {
+            snapshot.series.clone_from(&self.series);
+            snapshot.bars.clone_from(&self.bars);
+        } else {
+            self.second = Some(second);
+            self.series.clone_from(&snapshot.series);
+            self.bars.clone_from(&snapshot.bars);
+        }
+    }
+}
 
 /// What the page hears from a run.
 #[derive(Clone)]
@@ -59,10 +86,14 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
             let listeners = listeners.clone();
             let watch = Rc::clone(&watch);
             let clock = BrowserClock::new();
+            let mut charts = HeldCharts::default();
             Interval::new(SNAPSHOT_MS, move || {
-                let snapshot = Rc::new(Snapshot::live(&stats.borrow()));
+                let mut snapshot = Snapshot::live(&stats.borrow());
                 let elapsed = (clock.now() - t0).as_secs_f64();
-                listeners.progress.emit((snapshot, elapsed, watch.read()));
+                charts.hold(&mut snapshot, elapsed);
+                listeners
+                    .progress
+                    .emit((Rc::new(snapshot), elapsed, watch.read()));
             })
         };
         Scheduler::new(&run.plan, &transport, &clock)

@@ -1,5 +1,5 @@
 // End-to-end tests of how the built app runs on the page's event loop: what Resource Timing
-// says about the requests.
+// says about the requests, and how often a live run redraws the page.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
@@ -40,5 +40,32 @@ test('the honesty panel has the protocol and per-phase means over every request'
   // The page's own files before the run are not the target's requests, and the entries are
   // consumed: nothing piles up in the browser's buffer.
   assert.ok(await page.evaluate(() => performance.getEntriesByType('resource').length) < 50);
+  await page.close();
+});
+
+test('a live run moves its counters every tick and redraws its charts once a second', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${srv.app}?url=${encodeURIComponent(srv.target)}&duration=4s&rate=200&concurrency=10`);
+  await page.getByTestId('run-status').waitFor();
+  // Count the changes the page makes to the counters and to the time charts while it runs.
+  await page.evaluate(() => {
+    window.__changes = { total: 0, charts: 0 };
+    const seen = new Set();
+    new MutationObserver((records) => {
+      for (const r of records) {
+        const node = r.target.nodeType === Node.TEXT_NODE ? r.target.parentElement : r.target;
+        if (node?.closest('[data-testid="stat-total"]')) seen.add('total');
+        if (node?.closest('#chart-throughput, #chart-latency, #chart-histogram')) seen.add('charts');
+      }
+      // One count per batch of mutations: one render.
+      for (const k of seen) window.__changes[k] += 1;
+      seen.clear();
+    }).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+  });
+  await runToDone(page);
+  const changes = await page.evaluate(() => window.__changes);
+  // 4 s at four ticks a second, and the final render.
+  assert.ok(changes.total >= 12, `the total moved ${changes.total} times`);
+  assert.ok(changes.charts >= 3 && changes.charts <= 7, `the charts were redrawn ${changes.charts} times`);
   await page.close();
 });
