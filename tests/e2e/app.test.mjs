@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { flakBin, launch, root, startTarget, stat } from './harness.mjs';
+import { flakBin, launch, root, startTarget, stat, waitForStatus } from './harness.mjs';
 
 const shots = path.join(root, 'target/e2e');
 mkdirSync(shots, { recursive: true });
@@ -35,10 +35,6 @@ async function openApp(query = '') {
   return { page, errors };
 }
 
-async function waitFor(page, status, timeout = 90000) {
-  await page.getByTestId('run-status').filter({ hasText: new RegExp(`^${status}$`) }).waitFor({ timeout });
-}
-
 test('a person fills the form, runs 500 requests at in-flight 6, and the totals match the server', async () => {
   await srv.reset();
   const { page, errors } = await openApp();
@@ -46,7 +42,7 @@ test('a person fills the form, runs 500 requests at in-flight 6, and the totals 
   await page.getByLabel('In-flight limit', { exact: true }).fill('6');
   await page.getByLabel('Requests', { exact: true }).fill('500');
   await page.getByTestId('start').click();
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   const server = await srv.stats();
   assert.equal(await stat(page, 'stat-total'), 500);
   assert.equal(await stat(page, 'stat-succeeded'), 500);
@@ -69,7 +65,7 @@ test('a permalink with autostart=1 runs on load', async () => {
   await srv.reset();
   const query = `?url=${encodeURIComponent(`${srv.target}delay/5`)}&concurrency=3&requests=60&rate=1.5e2&autostart=1`;
   const { page } = await openApp(query);
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 60);
   assert.equal((await srv.stats()).requests, 60);
   assert.equal(await page.getByLabel('In-flight limit', { exact: true }).inputValue(), '3');
@@ -86,7 +82,7 @@ test('Stop aborts every in-flight fetch; they count as cancelled and the partial
   await page.getByTestId('start').click();
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=stat-total]')?.textContent) >= 12);
   await page.getByTestId('stop').click();
-  await waitFor(page, 'stopped', 10000);
+  await waitForStatus(page, 'stopped', 10000);
   const [total, ok, failed, cancelled] = await Promise.all(
     ['stat-total', 'stat-succeeded', 'stat-failed', 'stat-cancelled'].map((id) => stat(page, id)));
   assert.equal(total, ok + failed + cancelled, 'every request accounted for once');
@@ -134,7 +130,7 @@ test('an endpoint without CORS headers gets the plain-words explanation', async 
   await new Promise((r) => plain.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${plain.address().port}/`;
   const { page } = await openApp(`?url=${encodeURIComponent(url)}&requests=10&concurrency=2&autostart=1`);
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-failed'), 10);
   const text = await page.getByTestId('cors-explanation').textContent();
   assert.match(text, /Access-Control-Allow-Origin/);
@@ -161,7 +157,7 @@ test('the page requests nothing but its own files and the chosen endpoint, withi
   page.on('request', (r) => requested.add(new URL(r.url()).origin));
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
   await page.goto(`${srv.app}?url=${encodeURIComponent(srv.target)}&requests=20&concurrency=2&autostart=1`);
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   const allowed = new Set([new URL(srv.app).origin, new URL(srv.target).origin]);
   for (const origin of requested) assert.ok(allowed.has(origin), `unexpected request to ${origin}`);
   assert.deepEqual(violations, []);
@@ -196,7 +192,7 @@ test('a fan-out group: every member counted exactly, group latency is the slowes
   ].map((m) => m.join('\t')).join('\n');
   const query = `?members=${encodeURIComponent(members)}&requests=30&concurrency=3&autostart=1`;
   const { page, errors } = await openApp(query);
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 30, '30 iterations');
   assert.equal((await srv.stats()).requests, 90, 'each iteration sent all three');
   const rows = page.getByTestId('member');
@@ -291,7 +287,7 @@ test('bad input in the app: every case shows a message naming the problem, and n
 
 test('exports: the JSON file is the results format and loads back; charts export as SVG', async () => {
   const { page } = await openApp(`?url=${encodeURIComponent(srv.target)}&requests=40&concurrency=4&autostart=1`);
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   const [json] = await Promise.all([page.waitForEvent('download'), page.getByText('Export JSON').click()]);
   const file = await json.path();
   const results = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
@@ -332,7 +328,7 @@ test('dist/ works from a sub-path of a plain static host', async () => {
   const page = await browser.context.newPage();
   const base = `http://127.0.0.1:${host.address().port}/tools/flak/`;
   await page.goto(`${base}?url=${encodeURIComponent(srv.target)}&requests=10&concurrency=2&autostart=1`);
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 10);
   host.close();
   await page.close();
@@ -349,7 +345,7 @@ test('narrow window, dark scheme, keyboard only: usable and nothing spills sidew
   // Keyboard: focus the URL field, then Enter submits the form and starts the run.
   await page.getByLabel('Endpoint URL').focus();
   await page.keyboard.press('Enter');
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 30);
   await page.screenshot({ path: path.join(shots, 'narrow-dark.png'), fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -384,7 +380,7 @@ test('faults in the browser: every request counted once, each failure kept, the 
   const page = await browser.context.newPage();
   for (const [path, kind] of [['/ok', null], ['/reset', 'body'], ['/close', 'network'], ['/garbage', 'network'], ['/short', 'body'], ['/stall', 'timeout']]) {
     await page.goto(`${srv.app}?url=${encodeURIComponent(base + path)}&requests=8&concurrency=2&timeout=400ms&autostart=1`);
-    await waitFor(page, 'done', 30000);
+    await waitForStatus(page, 'done', 30000);
     const [total, ok, failed, cancelled] = await Promise.all(
       ['stat-total', 'stat-succeeded', 'stat-failed', 'stat-cancelled'].map((id) => stat(page, id)));
     assert.equal(total, 8, path);
@@ -407,7 +403,7 @@ test('a hidden tab is noticed and explained', async () => {
   await page.getByTestId('run-status').waitFor();
   await page.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
   await page.getByTestId('start').click();
-  await waitFor(page, 'done');
+  await waitForStatus(page, 'done');
   assert.match(await page.getByTestId('hidden-tab').textContent(), /throttle timers/);
   await page.close();
 });

@@ -67,3 +67,8 @@ export async function launch({ extraArgs = [] } = {}) {
 export async function stat(page, id) {
   return Number(await page.getByTestId(id).textContent());
 }
+
+/** Waits until the app's run status reads exactly `status` ('done', 'idle', …). */
+export async function waitForStatus(page, status, timeout = 90000) {
+  await page.getByTestId('run-status').filter({ hasText: new RegExp(`^${status}$`) }).waitFor({ timeout });
+}

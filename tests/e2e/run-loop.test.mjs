@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { launch, startTarget, stat } from './harness.mjs';
+import { launch, startTarget, stat, waitForStatus } from './harness.mjs';
 
 let srv;
 let browser;
@@ -20,7 +20,7 @@ after(async () => {
 
 async function runToDone(page) {
   await page.getByTestId('start').click();
-  await page.getByTestId('run-status').filter({ hasText: /^done$/ }).waitFor({ timeout: 90000 });
+  await waitForStatus(page, 'done');
 }
 
 test('the honesty panel has the protocol and per-phase means over every request', async () => {
