@@ -358,9 +358,7 @@ impl Results {
         let histograms = slots
             .into_iter()
             .map(|(path, text)| {
-                let bytes = STANDARD
-                    .decode(text.trim())
-                    .map_err(|e| field(&path, format!("not base64: {e}")))?;
+                let bytes = base64_field(&path, text)?;
                 codec::unframe(&bytes).map_err(|e| not_hdr(&path, &e))?;
                 Ok((path, bytes))
             })
@@ -759,24 +757,21 @@ fn take_v2<T: Counter + TryFrom<u64>>(
     Ok((h, v2))
 }
 
-/// Base64 of the compressed V2 encoding (`HISTFAAA…`).
-#[cfg(not(target_arch = "wasm32"))]
-pub fn encode<T: Counter>(h: &Histogram<T>) -> String {
-    let mut v2 = Vec::new();
-    codec::encode(h, &mut v2);
-    STANDARD.encode(codec::frame(&codec::deflate(&v2)))
+/// A histogram field's bytes, out of base64; `name` is the field named in the error.
+fn base64_field(name: &str, text: &str) -> Result<Vec<u8>, ResultsError> {
+    STANDARD
+        .decode(text.trim())
+        .map_err(|e| field(name, format!("not base64: {e}")))
 }
 
-/// Reads a histogram written by [`encode`] (or by any HdrHistogram implementation, plain or
-/// compressed V2); `name` is the field named in the error.
+/// Reads a histogram field as flak writes it (or as any HdrHistogram implementation does,
+/// plain or compressed V2); `name` is the field named in the error.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn decode<T: Counter + TryFrom<u64>>(
     name: &str,
     text: &str,
 ) -> Result<Histogram<T>, ResultsError> {
-    let bytes = STANDARD
-        .decode(text.trim())
-        .map_err(|e| field(name, format!("not base64: {e}")))?;
+    let bytes = base64_field(name, text)?;
     let mut h = codec::decode_any::<T>(&bytes).map_err(|e| not_hdr(name, &e))?;
     h.auto(true);
     Ok(h)

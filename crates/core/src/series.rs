@@ -58,10 +58,7 @@ impl Interval {
         Self {
             count,
             errors,
-            latency: Latency::Packed {
-                v2: v2.into_boxed_slice(),
-                kept: KEPT.map(|q| quantile_ms(latency, q)),
-            },
+            latency: packed(latency, v2),
         }
     }
 
@@ -76,11 +73,7 @@ impl Interval {
     /// The histogram's V2 encoding (a packed second's bytes as they are).
     pub fn v2(&self) -> Cow<'_, [u8]> {
         match &self.latency {
-            Latency::Live(h) => {
-                let mut v2 = Vec::new();
-                codec::encode(h, &mut v2);
-                Cow::Owned(v2)
-            }
+            Latency::Live(h) => Cow::Owned(encoded(h)),
             Latency::Packed { v2, .. } => Cow::Borrowed(v2),
         }
     }
@@ -99,13 +92,7 @@ impl Interval {
     /// Packs the histogram: for seconds that are over.
     pub(crate) fn pack(&mut self) {
         if let Latency::Live(h) = &self.latency {
-            let mut v2 = Vec::new();
-            codec::encode(h, &mut v2);
-            let kept = KEPT.map(|q| quantile_ms(h, q));
-            self.latency = Latency::Packed {
-                v2: v2.into_boxed_slice(),
-                kept,
-            };
+            self.latency = packed(h, encoded(h));
         }
     }
 
@@ -132,6 +119,20 @@ impl Interval {
                 None => quantile_ms(&self.histogram(), q),
             },
         }
+    }
+}
+
+fn encoded(h: &Histogram<u32>) -> Vec<u8> {
+    let mut v2 = Vec::new();
+    codec::encode(h, &mut v2);
+    v2
+}
+
+/// `h` stored as its V2 bytes `v2`, with the quantiles charts ask for most kept beside.
+fn packed(h: &Histogram<u32>, v2: Vec<u8>) -> Latency {
+    Latency::Packed {
+        v2: v2.into_boxed_slice(),
+        kept: KEPT.map(|q| quantile_ms(h, q)),
     }
 }
 
