@@ -43,14 +43,25 @@ export class Exchanges {
       this.burstStart = start;
       queueMicrotask(this.endBurst);
     }
-    fetch(url, init).then((r) => {
-      const ttfb = performance.now() - start;
-      const status = r.status;
-      r.arrayBuffer().then(
-        (b) => this.finish(slot, seq, status, b.byteLength, ttfb, 0, undefined),
-        (e) => this.finish(slot, seq, status, 0, ttfb, 2, e));
-    }, (e) => this.finish(slot, seq, 0, 0, 0, 1, e));
+    this.exchange(slot, seq, url, init, start);
     return performance.now() - this.burstStart;
+  }
+  // An async function, as a hand-written loop would be: V8 runs its awaits without the
+  // closures and extra promises that .then() callbacks cost.
+  async exchange(slot, seq, url, init, start) {
+    let r, b;
+    try {
+      r = await fetch(url, init);
+    } catch (e) {
+      return this.finish(slot, seq, 0, 0, 0, 1, e);
+    }
+    const ttfb = performance.now() - start;
+    try {
+      b = await r.arrayBuffer();
+    } catch (e) {
+      return this.finish(slot, seq, r.status, 0, ttfb, 2, e);
+    }
+    this.finish(slot, seq, r.status, b.byteLength, ttfb, 0, undefined);
   }
   finish(slot, seq, status, bytes, ttfb, stage, error) {
     // Aborted exchanges settle after the run may be over: nothing waits for them then.

@@ -3,6 +3,7 @@
 //! zlib for the results file's histograms.
 
 pub mod clock;
+pub mod drive;
 pub mod fetch;
 pub mod files;
 pub mod run;

@@ -10,6 +10,7 @@ use gloo_timers::callback::Interval;
 use yew::Callback;
 
 use super::clock::BrowserClock;
+use super::drive::drive;
 use super::fetch::FetchTransport;
 use super::timing::ResourceWatch;
 use crate::config::FetchOptions;
@@ -77,7 +78,7 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
         plan: Rc::new(plan),
     };
     let run = handle.clone();
-    wasm_bindgen_futures::spawn_local(async move {
+    drive(async move {
         let clock = BrowserClock::new();
         let t0 = clock.now();
         let watch = Rc::new(ResourceWatch::start(&target));
