@@ -56,6 +56,13 @@ test('a person fills the form, runs 500 requests at in-flight 6, and the totals 
   }
   // The address bar now holds the run's permalink.
   assert.match(page.url(), /requests=500/);
+  // The run is remembered, stamped with the local time it ended.
+  const ended = new Date();
+  const recent = await page.getByRole('region', { name: 'Recent runs' }).locator('li').first().textContent();
+  const [, h, m] = recent.match(/ — (\d\d):(\d\d):\d\d: 500 requests, /) ?? [];
+  assert.ok(h !== undefined, `a recent-runs entry for this run: ${recent}`);
+  const apart = (Number(h) * 60 + Number(m) - (ended.getHours() * 60 + ended.getMinutes()) + 1440) % 1440;
+  assert.ok(apart <= 1 || apart === 1439, `stamped ${h}:${m}`);
   await page.screenshot({ path: path.join(shots, 'run-done.png'), fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
