@@ -110,12 +110,17 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
                 .context("starting a worker thread")
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut merged = Stats::new(config.plan.rate.is_some());
+    // The first worker's statistics become the result and the others merge into it, rather
+    // than all merging into an empty one: one copy of the series less at the end of a run.
+    let mut merged: Option<Stats> = None;
     for handle in handles {
         let stats = handle
             .join()
             .map_err(|_| anyhow::anyhow!("a worker thread panicked"))??;
-        merged.merge(&stats);
+        match merged.as_mut() {
+            Some(m) => m.merge(&stats),
+            None => merged = Some(stats),
+        }
     }
-    Ok(merged)
+    Ok(merged.unwrap_or_else(|| Stats::new(config.plan.rate.is_some())))
 }
