@@ -6,44 +6,33 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { flakBin, launch, root, startTarget, stat, waitForStatus } from './harness.mjs';
+import { flakBin, root, stat, useTargetAndBrowser, waitForStatus } from './harness.mjs';
 
 const shots = path.join(root, 'target/e2e');
 mkdirSync(shots, { recursive: true });
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await startTarget();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  srv?.stop();
-});
+const env = useTargetAndBrowser();
 
 async function openApp(query = '') {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e));
-  await page.goto(`${srv.app}${query}`);
+  await page.goto(`${env.srv.app}${query}`);
   await page.getByTestId('run-status').waitFor();
   return { page, errors };
 }
 
 test('a person fills the form, runs 500 requests at in-flight 6, and the totals match the server', async () => {
-  await srv.reset();
+  await env.srv.reset();
   const { page, errors } = await openApp();
-  await page.getByLabel('Endpoint URL').fill(srv.target);
+  await page.getByLabel('Endpoint URL').fill(env.srv.target);
   await page.getByLabel('In-flight limit', { exact: true }).fill('6');
   await page.getByLabel('Requests', { exact: true }).fill('500');
   await page.getByTestId('start').click();
   await waitForStatus(page, 'done');
-  const server = await srv.stats();
+  const server = await env.srv.stats();
   assert.equal(await stat(page, 'stat-total'), 500);
   assert.equal(await stat(page, 'stat-succeeded'), 500);
   assert.equal(await stat(page, 'stat-failed'), 0);
@@ -69,12 +58,12 @@ test('a person fills the form, runs 500 requests at in-flight 6, and the totals 
 });
 
 test('a permalink with autostart=1 runs on load', async () => {
-  await srv.reset();
-  const query = `?url=${encodeURIComponent(`${srv.target}delay/5`)}&concurrency=3&requests=60&rate=1.5e2&autostart=1`;
+  await env.srv.reset();
+  const query = `?url=${encodeURIComponent(`${env.srv.target}delay/5`)}&concurrency=3&requests=60&rate=1.5e2&autostart=1`;
   const { page } = await openApp(query);
   await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 60);
-  assert.equal((await srv.stats()).requests, 60);
+  assert.equal((await env.srv.stats()).requests, 60);
   assert.equal(await page.getByLabel('In-flight limit', { exact: true }).inputValue(), '3');
   assert.equal(await page.getByLabel('Rate (req/s)').inputValue(), '1.5e2');
   // 60 requests at 150/s take at least 0.39 s (the first goes at once).
@@ -83,8 +72,8 @@ test('a permalink with autostart=1 runs on load', async () => {
 });
 
 test('Stop aborts every in-flight fetch; they count as cancelled and the partial results stay', async () => {
-  await srv.reset();
-  const query = `?url=${encodeURIComponent(`${srv.target}delay/300`)}&concurrency=6&duration=60s`;
+  await env.srv.reset();
+  const query = `?url=${encodeURIComponent(`${env.srv.target}delay/300`)}&concurrency=6&duration=60s`;
   const { page } = await openApp(query);
   await page.getByTestId('start').click();
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=stat-total]')?.textContent) >= 12);
@@ -97,7 +86,7 @@ test('Stop aborts every in-flight fetch; they count as cancelled and the partial
   assert.ok(ok >= 12);
   // The aborted fetches closed their connections: nothing is left running at the server.
   await new Promise((r) => setTimeout(r, 500));
-  assert.equal((await srv.stats()).in_flight, 0);
+  assert.equal((await env.srv.stats()).in_flight, 0);
   await page.close();
 });
 
@@ -105,7 +94,7 @@ test('results files from the CLI import and merge; a bad file gets a clear messa
   const dir = mkdtempSync(path.join(tmpdir(), 'flak-import-'));
   const files = [1, 2].map((i) => {
     const file = path.join(dir, `run${i}.json`);
-    execFileSync(flakBin, ['-n', '150', '-c', '4', '-o', file, '--output', 'json', srv.target], { stdio: 'ignore' });
+    execFileSync(flakBin, ['-n', '150', '-c', '4', '-o', file, '--output', 'json', env.srv.target], { stdio: 'ignore' });
     return file;
   });
   const bad = path.join(dir, 'bad.json');
@@ -147,25 +136,25 @@ test('an endpoint without CORS headers gets the plain-words explanation', async 
 });
 
 test('a bad form value is named, and nothing runs', async () => {
-  await srv.reset();
+  await env.srv.reset();
   const { page } = await openApp();
   await page.getByLabel('In-flight limit', { exact: true }).fill('0');
   await page.getByTestId('start').click();
   assert.match(await page.getByTestId('form-error').textContent(), /Concurrency must be at least 1/);
   assert.equal(await page.getByTestId('run-status').textContent(), 'idle');
-  assert.equal((await srv.stats()).requests, 0);
+  assert.equal((await env.srv.stats()).requests, 0);
   await page.close();
 });
 
 test('the page requests nothing but its own files and the chosen endpoint, within its CSP', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const requested = new Set();
   const violations = [];
   page.on('request', (r) => requested.add(new URL(r.url()).origin));
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
-  await page.goto(`${srv.app}?url=${encodeURIComponent(srv.target)}&requests=20&concurrency=2&autostart=1`);
+  await page.goto(`${env.srv.app}?url=${encodeURIComponent(env.srv.target)}&requests=20&concurrency=2&autostart=1`);
   await waitForStatus(page, 'done');
-  const allowed = new Set([new URL(srv.app).origin, new URL(srv.target).origin]);
+  const allowed = new Set([new URL(env.srv.app).origin, new URL(env.srv.target).origin]);
   for (const origin of requested) assert.ok(allowed.has(origin), `unexpected request to ${origin}`);
   assert.deepEqual(violations, []);
   const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
@@ -176,7 +165,7 @@ test('the page requests nothing but its own files and the chosen endpoint, withi
 test('results show as text, never as HTML, even from a hostile file', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'flak-hostile-'));
   const file = path.join(dir, 'hostile.json');
-  execFileSync(flakBin, ['-n', '5', '-c', '1', '-o', file, `${srv.target}status/599`], { stdio: 'ignore' });
+  execFileSync(flakBin, ['-n', '5', '-c', '1', '-o', file, `${env.srv.target}status/599`], { stdio: 'ignore' });
   const json = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
   json.error_messages = { closed: '<img src=x onerror="window.__pwned=1">' };
   json.errors = { closed: 0 };
@@ -191,17 +180,17 @@ test('results show as text, never as HTML, even from a hostile file', async () =
 });
 
 test('a fan-out group: every member counted exactly, group latency is the slowest member', async () => {
-  await srv.reset();
+  await env.srv.reset();
   const members = [
-    ['product', 'GET', `${srv.target}delay/20`],
-    ['reviews', 'GET', `${srv.target}delay/60`],
-    ['stock', 'GET', `${srv.target}status/503`],
+    ['product', 'GET', `${env.srv.target}delay/20`],
+    ['reviews', 'GET', `${env.srv.target}delay/60`],
+    ['stock', 'GET', `${env.srv.target}status/503`],
   ].map((m) => m.join('\t')).join('\n');
   const query = `?members=${encodeURIComponent(members)}&requests=30&concurrency=3&autostart=1`;
   const { page, errors } = await openApp(query);
   await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 30, '30 iterations');
-  assert.equal((await srv.stats()).requests, 90, 'each iteration sent all three');
+  assert.equal((await env.srv.stats()).requests, 90, 'each iteration sent all three');
   const rows = page.getByTestId('member');
   assert.equal(await rows.count(), 3);
   for (let i = 0; i < 3; i++) {
@@ -220,12 +209,12 @@ test('a fan-out group: every member counted exactly, group latency is the slowes
 });
 
 test('bad input in the app: every case shows a message naming the problem, and nothing runs', async () => {
-  await srv.reset();
+  await env.srv.reset();
   const { page, errors } = await openApp();
   const form = [
     [{ 'Endpoint URL': 'localhost:8081' }, /URL: invalid URL/],
     [{ 'Endpoint URL': 'ftp://127.0.0.1/' }, /scheme "ftp" is not supported/],
-    [{ 'Endpoint URL': `${srv.target}{rand:9-1}` }, /MIN 9 is greater than MAX 1/],
+    [{ 'Endpoint URL': `${env.srv.target}{rand:9-1}` }, /MIN 9 is greater than MAX 1/],
     [{ 'In-flight limit': '-3' }, /In-flight limit: "-3" is not a whole number/],
     [{ 'In-flight limit': '100000' }, /at most 1000/],
     [{ Requests: '0' }, /Requests must be at least 1/],
@@ -253,11 +242,11 @@ test('bad input in the app: every case shows a message naming the problem, and n
   await page.getByLabel('Body', { exact: true }).fill('{"a":1}');
   await page.getByTestId('start').click();
   assert.match(await page.getByTestId('form-error').textContent(), /Body: a GET or HEAD request cannot have a body/);
-  assert.equal((await srv.stats()).requests, 0, 'no bad form sent anything');
+  assert.equal((await env.srv.stats()).requests, 0, 'no bad form sent anything');
 
   const dir = mkdtempSync(path.join(tmpdir(), 'flak-bad-import-'));
   const good = path.join(dir, 'good.json');
-  execFileSync(flakBin, ['-n', '20', '-c', '2', '-o', good, srv.target], { stdio: 'ignore' });
+  execFileSync(flakBin, ['-n', '20', '-c', '2', '-o', good, env.srv.target], { stdio: 'ignore' });
   const text = (await import('node:fs')).readFileSync(good, 'utf8');
   const json = JSON.parse(text);
   // The zlib stream of a compressed histogram (after its 8-byte frame) made into garbage.
@@ -293,7 +282,7 @@ test('bad input in the app: every case shows a message naming the problem, and n
 });
 
 test('exports: the JSON file is the results format and loads back; charts export as SVG', async () => {
-  const { page } = await openApp(`?url=${encodeURIComponent(srv.target)}&requests=40&concurrency=4&autostart=1`);
+  const { page } = await openApp(`?url=${encodeURIComponent(env.srv.target)}&requests=40&concurrency=4&autostart=1`);
   await waitForStatus(page, 'done');
   const [json] = await Promise.all([page.waitForEvent('download'), page.getByText('Export JSON').click()]);
   const file = await json.path();
@@ -332,9 +321,9 @@ test('dist/ works from a sub-path of a plain static host', async () => {
     res.end(readFileSync(file));
   });
   await new Promise((r) => host.listen(0, '127.0.0.1', r));
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   const base = `http://127.0.0.1:${host.address().port}/tools/flak/`;
-  await page.goto(`${base}?url=${encodeURIComponent(srv.target)}&requests=10&concurrency=2&autostart=1`);
+  await page.goto(`${base}?url=${encodeURIComponent(env.srv.target)}&requests=10&concurrency=2&autostart=1`);
   await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 10);
   host.close();
@@ -342,10 +331,10 @@ test('dist/ works from a sub-path of a plain static host', async () => {
 });
 
 test('narrow window, dark scheme, keyboard only: usable and nothing spills sideways', async () => {
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   await page.setViewportSize({ width: 380, height: 800 });
   await page.emulateMedia({ colorScheme: 'dark' });
-  await page.goto(`${srv.app}?url=${encodeURIComponent(srv.target)}&requests=30&concurrency=3`);
+  await page.goto(`${env.srv.app}?url=${encodeURIComponent(env.srv.target)}&requests=30&concurrency=3`);
   await page.getByTestId('run-status').waitFor();
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.notEqual(bg, 'rgb(255, 255, 255)', 'dark scheme applies');
@@ -384,9 +373,9 @@ test('faults in the browser: every request counted once, each failure kept, the 
   });
   await new Promise((r) => fault.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${fault.address().port}`;
-  const page = await browser.context.newPage();
+  const page = await env.browser.context.newPage();
   for (const [path, kind] of [['/ok', null], ['/reset', 'body'], ['/close', 'network'], ['/garbage', 'network'], ['/short', 'body'], ['/stall', 'timeout']]) {
-    await page.goto(`${srv.app}?url=${encodeURIComponent(base + path)}&requests=8&concurrency=2&timeout=400ms&autostart=1`);
+    await page.goto(`${env.srv.app}?url=${encodeURIComponent(base + path)}&requests=8&concurrency=2&timeout=400ms&autostart=1`);
     await waitForStatus(page, 'done', 30000);
     const [total, ok, failed, cancelled] = await Promise.all(
       ['stat-total', 'stat-succeeded', 'stat-failed', 'stat-cancelled'].map((id) => stat(page, id)));
@@ -405,8 +394,8 @@ test('faults in the browser: every request counted once, each failure kept, the 
 });
 
 test('a hidden tab is noticed and explained', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${srv.app}?url=${encodeURIComponent(`${srv.target}delay/20`)}&requests=40&concurrency=2`);
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.srv.app}?url=${encodeURIComponent(`${env.srv.target}delay/20`)}&requests=40&concurrency=2`);
   await page.getByTestId('run-status').waitFor();
   await page.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
   await page.getByTestId('start').click();
@@ -416,17 +405,17 @@ test('a hidden tab is noticed and explained', async () => {
 });
 
 test('reloading the page mid-run leaves nothing running at the server', async () => {
-  await srv.reset();
-  const page = await browser.context.newPage();
-  await page.goto(`${srv.app}?url=${encodeURIComponent(`${srv.target}delay/400`)}&duration=60s&concurrency=6&autostart=1`);
+  await env.srv.reset();
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.srv.app}?url=${encodeURIComponent(`${env.srv.target}delay/400`)}&duration=60s&concurrency=6&autostart=1`);
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=stat-total]')?.textContent) >= 6);
-  assert.ok((await srv.stats()).in_flight > 0, 'the run was under way');
+  assert.ok((await env.srv.stats()).in_flight > 0, 'the run was under way');
   await page.reload();
   await page.getByTestId('run-status').filter({ hasText: /^idle$/ }).waitFor();
   await new Promise((r) => setTimeout(r, 700));
-  const before = (await srv.stats()).requests;
+  const before = (await env.srv.stats()).requests;
   await new Promise((r) => setTimeout(r, 700));
-  const stats = await srv.stats();
+  const stats = await env.srv.stats();
   assert.equal(stats.in_flight, 0, 'every fetch was aborted');
   assert.equal(stats.requests, before, 'and no new ones are sent');
   await page.close();

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
@@ -40,6 +41,23 @@ export function startTarget({ app = true } = {}) {
       }
     });
   });
+}
+
+/**
+ * For a test file: starts `flak target` (with the app) and headless Chromium before its tests
+ * and stops both after them. Their handles are `srv` and `browser` on the returned object.
+ */
+export function useTargetAndBrowser() {
+  const env = {};
+  before(async () => {
+    env.srv = await startTarget();
+    env.browser = await launch();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.srv?.stop();
+  });
+  return env;
 }
 
 /** Launches headless Chromium with the flags this machine needs. */

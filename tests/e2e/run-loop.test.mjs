@@ -1,22 +1,11 @@
 // End-to-end tests of how the built app runs on the page's event loop: what Resource Timing
 // says about the requests, and how often a live run redraws the page.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { launch, startTarget, stat, waitForStatus } from './harness.mjs';
+import { stat, useTargetAndBrowser, waitForStatus } from './harness.mjs';
 
-let srv;
-let browser;
-
-before(async () => {
-  srv = await startTarget();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  srv?.stop();
-});
+const env = useTargetAndBrowser();
 
 async function runToDone(page) {
   await page.getByTestId('start').click();
@@ -24,8 +13,8 @@ async function runToDone(page) {
 }
 
 test('the honesty panel has the protocol and per-phase means over every request', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${srv.app}?url=${encodeURIComponent(srv.target)}&requests=300&concurrency=6`);
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.srv.app}?url=${encodeURIComponent(env.srv.target)}&requests=300&concurrency=6`);
   await page.getByTestId('run-status').waitFor();
   await runToDone(page);
   assert.equal(await stat(page, 'stat-total'), 300);
@@ -44,8 +33,8 @@ test('the honesty panel has the protocol and per-phase means over every request'
 });
 
 test('a live run moves its counters every tick and redraws its charts once a second', async () => {
-  const page = await browser.context.newPage();
-  await page.goto(`${srv.app}?url=${encodeURIComponent(srv.target)}&duration=4s&rate=200&concurrency=10`);
+  const page = await env.browser.context.newPage();
+  await page.goto(`${env.srv.app}?url=${encodeURIComponent(env.srv.target)}&duration=4s&rate=200&concurrency=10`);
   await page.getByTestId('run-status').waitFor();
   // Count the changes the page makes to the counters and to the time charts while it runs.
   await page.evaluate(() => {
