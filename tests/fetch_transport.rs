@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use flak_core::{ErrorKind, Plan, RequestSpec, Stats, StopSignal, run_plan};
+use flak_core::{ErrorKind, Plan, PlanBuilder, RequestSpec, Stats, StopSignal, run_plan};
 use flak_web::browser::clock::BrowserClock;
 use flak_web::browser::fetch::FetchTransport;
 use flak_web::config::{FetchMode, FetchOptions};
@@ -43,11 +43,22 @@ async fn run(plan: &Plan, options: FetchOptions, stop: StopSignal) -> Stats {
     stats
 }
 
-fn plan(url: &str, n: u64, c: u64) -> Plan {
+/// `n` GETs of `url`, `c` in flight.
+fn planned(url: &str, n: u64, c: u64) -> PlanBuilder {
     Plan::builder()
         .request(RequestSpec::get(url).unwrap())
         .requests(n)
         .concurrency(c)
+}
+
+fn plan(url: &str, n: u64, c: u64) -> Plan {
+    planned(url, n, c).build().unwrap()
+}
+
+/// `plan`, with each request given up after `timeout_ms`.
+fn plan_with_timeout(url: &str, n: u64, c: u64, timeout_ms: u64) -> Plan {
+    planned(url, n, c)
+        .timeout(Some(Duration::from_millis(timeout_ms)))
         .build()
         .unwrap()
 }
@@ -64,13 +75,7 @@ async fn status_codes_and_bytes_are_counted() {
 
 #[wasm_bindgen_test]
 async fn slow_responses_time_out_on_time() {
-    let plan = Plan::builder()
-        .request(RequestSpec::get(&target("delay/3000")).unwrap())
-        .requests(2)
-        .concurrency(2)
-        .timeout(Some(Duration::from_millis(300)))
-        .build()
-        .unwrap();
+    let plan = plan_with_timeout(&target("delay/3000"), 2, 2, 300);
     let stats = run(&plan, CORS, StopSignal::new()).await;
     assert_eq!(stats.errors().get(&ErrorKind::Timeout), Some(&2));
     let elapsed = stats.elapsed().as_secs_f64();
@@ -145,13 +150,7 @@ async fn sleep_ms(ms: u32) {
 async fn a_timed_out_fetch_is_aborted_and_its_slot_goes_on() {
     // Every other request is slow: it times out, its slot's AbortController aborts it, and the
     // slot's next request gets a fresh controller and succeeds.
-    let plan = Plan::builder()
-        .request(RequestSpec::get(&target("delay/{pick:0,2000}")).unwrap())
-        .requests(24)
-        .concurrency(3)
-        .timeout(Some(Duration::from_millis(150)))
-        .build()
-        .unwrap();
+    let plan = plan_with_timeout(&target("delay/{pick:0,2000}"), 24, 3, 150);
     let clock = BrowserClock::new();
     let transport = FetchTransport::new(&plan, CORS).unwrap();
     let stats = run_plan(&plan, &transport, &clock, StopSignal::new()).await;
