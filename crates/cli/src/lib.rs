@@ -1,22 +1,14 @@
-//! The `flak` command line: argument handling, the native transport and runtime, output
-//! files, and the built-in target server. The engine itself is `flak-core`.
+//! The `flak` command line, in rooms: `flags/` (arguments to a validated `Setup`), `run/` (the
+//! workers, clock, Ctrl-C, progress), `output` (reports and files), `target/` (the built-in test
+//! server). The engine is `flak-core`; the HTTP clients are `flak-wire`.
 //!
 //! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
 //! naming the problem), 130 interrupted by Ctrl-C (after printing the partial report).
 
-pub mod args;
-pub mod clock;
-pub mod h1;
-pub mod h2;
-pub mod interrupt;
+pub mod flags;
 pub mod output;
-pub mod plan_args;
-pub mod precise_sleep;
-pub mod runner;
-pub mod scenario;
+pub mod run;
 pub mod target;
-pub mod tls;
-pub mod transport;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -27,10 +19,9 @@ use std::time::Duration;
 use clap::{CommandFactory as _, Parser as _};
 use flak_core::{Results, StopSignal};
 
-use crate::args::{Cli, Command, MergeArgs, RunArgs};
-use crate::runner::{Progress, RunConfig};
-
-pub const USER_AGENT: &str = concat!("flak/", env!("CARGO_PKG_VERSION"));
+use crate::flags::{Cli, Command, MergeArgs, RunArgs};
+use crate::run::interrupt;
+use crate::run::progress::{self, Progress};
 
 const EXIT_THRESHOLD: u8 = 1;
 const EXIT_INPUT: u8 = 2;
@@ -78,32 +69,24 @@ pub fn main() -> ExitCode {
 }
 
 fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let setup = plan_args::build(args)?;
+    let setup = flags::setup::build(args)?;
     let stop = StopSignal::new();
     let interrupted = interrupt::install(stop.clone(), setup.grace)?;
     if let Some(at) = setup.start_at {
         wait_until(at, &stop);
     }
-    let config = RunConfig {
-        plan: Arc::new(setup.plan),
-        shard: setup.shard,
-        threads: setup.threads,
-        busy_poll: setup.busy_poll,
-        transport: setup.transport,
-        stop,
-    };
-    let workers = runner::worker_count(&config);
+    let workers = run::worker_count(&setup);
     let progress = Arc::new(Progress {
         finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
     });
     let bar = (!args.no_progress && std::io::stderr().is_terminal())
-        .then(|| output::progress_bar(&config.plan, Arc::clone(&progress)));
-    let stats = runner::run(&config, &progress);
+        .then(|| progress::bar(&setup.plan, Arc::clone(&progress)));
+    let stats = run::run(&setup, &stop, &progress);
     if let Some(bar) = bar {
         bar.finish();
     }
     let stats = stats?;
-    let results = Results::of(&stats, Some(&config.plan));
+    let results = Results::of(&stats, Some(&setup.plan));
     if let Some(path) = &args.output_file {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
@@ -152,9 +135,4 @@ fn wait_until(at: std::time::SystemTime, stop: &StopSignal) {
             _ => return,
         }
     }
-}
-
-/// Parses a duration argument, naming the flag in the error.
-pub(crate) fn duration_arg(flag: &str, text: &str) -> anyhow::Result<Duration> {
-    flak_core::plan::parse_duration(text).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
 }

@@ -1,17 +1,13 @@
-//! Printing reports (text, JSON, CSV), the progress bar, and writing files so that a reader
-//! never sees half of one.
+//! Printing reports (text, JSON, CSV), and writing files so that a reader never sees half of
+//! one.
 
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use flak_core::{Plan, Results, Stats, StopAfter};
-use indicatif::{ProgressBar, ProgressStyle};
+use flak_core::{Results, Stats};
 
-use crate::args::OutputFormat;
-use crate::runner::Progress;
+use crate::flags::OutputFormat;
 
 /// Prints the report on stdout. A closed pipe (`flak … | head`) is not an error.
 pub fn print(format: OutputFormat, stats: &Stats, results: &Results) {
@@ -46,44 +42,4 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&tmp);
         anyhow::anyhow!("cannot write {}: {e}", path.display())
     })
-}
-
-/// A progress bar on stderr, fed from the workers' counters.
-pub fn progress_bar(plan: &Plan, progress: Arc<Progress>) -> ProgressBar {
-    let (len, template) = match plan.stop {
-        StopAfter::Requests(n) => (
-            n,
-            "{bar:40.cyan/blue} {pos}/{len} requests  {elapsed_precise}  {msg}",
-        ),
-        StopAfter::Duration(d) => (
-            d.as_millis() as u64,
-            "{bar:40.cyan/blue} {elapsed_precise}  {msg}",
-        ),
-    };
-    // https://no-color.org: any value turns colour off.
-    let template = if std::env::var_os("NO_COLOR").is_some() {
-        template.replace("{bar:40.cyan/blue}", "{bar:40}")
-    } else {
-        template.to_string()
-    };
-    let bar = ProgressBar::new(len);
-    if let Ok(style) = ProgressStyle::with_template(&template) {
-        bar.set_style(style.progress_chars("█▉ "));
-    }
-    let is_count = matches!(plan.stop, StopAfter::Requests(_));
-    let ticker = bar.clone();
-    std::thread::spawn(move || {
-        let start = std::time::Instant::now();
-        while !ticker.is_finished() {
-            let done = progress.total();
-            if is_count {
-                ticker.set_position(done);
-            } else {
-                ticker.set_position(start.elapsed().as_millis() as u64);
-                ticker.set_message(format!("{done} requests"));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    });
-    bar
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use flak_wire::h2::frame::{PREFACE, frame};
+
 /// Each behaviour's name and the error kind flak should report for it (`None`: a 200).
 pub const BEHAVIOURS: [(&str, Option<&str>); 8] = [
     ("ok", None),
@@ -21,16 +23,6 @@ pub const BEHAVIOURS: [(&str, Option<&str>); 8] = [
     ("a frame over SETTINGS_MAX_FRAME_SIZE", Some("protocol")),
     ("a bad Huffman code", Some("protocol")),
 ];
-
-const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len() as u32;
-    let mut out = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, kind, flags];
-    out.extend(stream.to_be_bytes());
-    out.extend(payload);
-    out
-}
 
 /// The bytes of behaviour `which` for the request on stream `s`.
 fn answer(which: usize, s: u32) -> Vec<u8> {

@@ -1,75 +1,56 @@
-//! Runs a plan on every core: one OS thread per worker, each with a current-thread tokio
-//! runtime and its own core scheduler over its share of the plan. Their `Stats` are merged
-//! exactly at the end; while they run, each publishes its finished count for the progress bar.
+//! Running a plan on every core: one OS thread per worker, each with a current-thread tokio
+//! runtime and its own core scheduler over its share of the plan; `clock` (tokio time),
+//! `interrupt` (Ctrl-C), `progress` (finished counts and the bar). The workers' `Stats` are
+//! merged exactly at the end.
 
 use std::cell::RefCell;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use flak_core::{Plan, Scheduler, Shard, SharedTickets, Stats, StopSignal};
+use flak_core::{Scheduler, SharedTickets, Stats, StopSignal};
+use flak_wire::HttpTransport;
+use progress::Progress;
 
-use crate::clock::TokioClock;
-use crate::transport::{HttpTransport, TransportConfig, tls_config};
+use crate::flags::Setup;
+use clock::TokioClock;
 
-/// How to run a plan on this machine.
-pub struct RunConfig {
-    pub plan: Arc<Plan>,
-    pub shard: Shard,
-    pub threads: usize,
-    /// Poll instead of sleeping while waiting for the network (`--busy-poll`).
-    pub busy_poll: bool,
-    pub transport: TransportConfig,
-    pub stop: StopSignal,
-}
-
-/// Finished-request counters, one per worker, for progress displays.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub finished: Vec<AtomicU64>,
-}
-
-impl Progress {
-    pub fn total(&self) -> u64 {
-        self.finished
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .sum()
-    }
-}
+pub mod clock;
+pub mod interrupt;
+pub mod progress;
 
 /// Workers actually used: never more than the in-flight limit, nor than requests to send.
-pub fn worker_count(config: &RunConfig) -> usize {
-    let mut n = config.threads.max(1).min(config.plan.concurrency as usize);
-    if let flak_core::StopAfter::Requests(total) = config.plan.stop {
-        n = n.min(config.shard.share_of(total).max(1) as usize);
+pub fn worker_count(setup: &Setup) -> usize {
+    let mut n = setup.threads.max(1).min(setup.plan.concurrency as usize);
+    if let flak_core::StopAfter::Requests(total) = setup.plan.stop {
+        n = n.min(setup.shard.share_of(total).max(1) as usize);
     }
     n
 }
 
 /// Runs the plan and returns the merged statistics. `progress` must hold one counter per
 /// worker (see [`worker_count`]).
-pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats> {
+pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow::Result<Stats> {
     let workers = progress.finished.len();
     let origin = Instant::now();
-    let tls = tls_config(&config.transport);
-    let concurrency = config.plan.concurrency as usize;
+    let tls = setup.transport.tls();
+    let concurrency = setup.plan.concurrency as usize;
     // Workers share the machine's shard and take request numbers from one counter.
     let tickets = Arc::new(SharedTickets::default());
     let handles = (0..workers)
         .map(|k| {
-            let plan = Arc::clone(&config.plan);
-            let shard = config.shard;
+            let plan = Arc::clone(&setup.plan);
+            let shard = setup.shard;
             let tickets = Arc::clone(&tickets);
             // The in-flight limit is the machine's: split it, remainder to the first workers.
             let slots = (concurrency / workers + usize::from(k < concurrency % workers)) as u32;
-            let transport_config = config.transport.clone();
+            let transport_config = setup.transport.clone();
             let tls = Arc::clone(&tls);
-            let stop = config.stop.clone();
+            let stop = stop.clone();
             let progress = Arc::clone(progress);
-            let busy_poll = config.busy_poll;
+            let busy_poll = setup.busy_poll;
             std::thread::Builder::new()
                 .name(format!("flak-worker-{k}"))
                 .spawn(move || -> anyhow::Result<Stats> {
@@ -77,7 +58,8 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
                         .enable_all()
                         .build()
                         .context("starting the tokio runtime")?;
-                    let transport = HttpTransport::new(transport_config, Some(tls), &plan.requests)?;
+                    let transport = HttpTransport::new(transport_config, Some(tls), &plan.requests)
+                        .map_err(|e| anyhow::anyhow!(e.message))?;
                     let clock = TokioClock::new(origin);
                     let stats = RefCell::new(Stats::new(plan.rate.is_some()));
                     runtime.block_on(async {
@@ -122,5 +104,5 @@ pub fn run(config: &RunConfig, progress: &Arc<Progress>) -> anyhow::Result<Stats
             None => merged = Some(stats),
         }
     }
-    Ok(merged.unwrap_or_else(|| Stats::new(config.plan.rate.is_some())))
+    Ok(merged.unwrap_or_else(|| Stats::new(setup.plan.rate.is_some())))
 }

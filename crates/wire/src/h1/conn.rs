@@ -1,34 +1,24 @@
-//! A lean HTTP/1.1 client connection for the hot path, because a load generator pays for every
-//! instruction it spends per request: the request bytes are encoded once per template and
-//! written with one call, and the response is framed with `httparse` without building a header
-//! map (only Content-Length, Transfer-Encoding, Connection and, for redirects, Location are
-//! read). This is what wrk does in C. HTTP/2 has its own lean client in `h2.rs`.
+//! One HTTP/1.1 keep-alive connection: writes a pre-encoded request and reads the response,
+//! skipping interim 1xx heads and framing the body by length, chunks or close. Bodies are
+//! counted, not kept.
 
 use std::io::ErrorKind as Io;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::{Buf as _, BytesMut};
 use flak_core::{ErrorKind, RequestError};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
-/// Responses with more header lines than this are refused as not HTTP we can load-test.
-const MAX_HEADERS: usize = 64;
+use super::head::{self, Framing};
+use super::protocol;
+use crate::Exchanged;
+
 /// A response head larger than this is refused (hyper's default limit is ~400 KiB).
 const MAX_HEAD: usize = 256 * 1024;
 /// Reads grow the buffer by this much when it is nearly full (large bodies).
 const READ_CHUNK: usize = 16 * 1024;
 /// Each connection starts small: with 10,000 connections, buffers are most of the memory.
 const INITIAL_BUFFER: usize = 4 * 1024;
-
-/// What came back from one exchange (HTTP/1.1 here, HTTP/2 in `h2.rs`): status, body bytes,
-/// time to the final response head, the Location header when asked.
-#[derive(Debug)]
-pub struct Exchanged {
-    pub status: u16,
-    pub bytes: u64,
-    pub ttfb: Duration,
-    pub location: Option<String>,
-}
 
 /// One keep-alive connection over any byte stream (TCP or TLS).
 pub struct H1Conn<S> {
@@ -45,21 +35,6 @@ fn io_error(e: &std::io::Error, stage: &str) -> RequestError {
         _ => ErrorKind::Other,
     };
     RequestError::new(kind, format!("{stage}: {e}"))
-}
-
-fn protocol(what: impl std::fmt::Display) -> RequestError {
-    RequestError::new(
-        ErrorKind::Protocol,
-        format!("invalid HTTP response: {what}"),
-    )
-}
-
-/// How the body of a response is delimited.
-enum Framing {
-    None,
-    Length(u64),
-    Chunked,
-    UntilClose,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
@@ -103,10 +78,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             .map_err(|e| io_error(&e, "sending the request"))?;
         let mut ttfb = None;
         // Skip interim 1xx responses (100 Continue, 103 Early Hints).
-        let (status, framing, location) = loop {
-            let (status, framing, location, used) = loop {
-                if let Some(parsed) = self.parse_head(head_request, want_location)? {
-                    break parsed;
+        let head = loop {
+            let head = loop {
+                match head::parse(&self.buf, head_request, want_location) {
+                    Ok(Some(head)) => break head,
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.reusable = false;
+                        return Err(e);
+                    }
                 }
                 if self.buf.len() > MAX_HEAD {
                     return Err(protocol("response head larger than 256 KiB"));
@@ -126,90 +106,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                 }
                 ttfb.get_or_insert_with(|| started.elapsed());
             };
-            self.buf.advance(used);
-            if !(100..200).contains(&status) || status == 101 {
-                break (status, framing, location);
+            self.buf.advance(head.used);
+            if head.close {
+                self.reusable = false;
+            }
+            if !(100..200).contains(&head.status) || head.status == 101 {
+                break head;
             }
         };
         let ttfb = ttfb.unwrap_or_else(|| started.elapsed());
-        let bytes = self.read_body(framing).await?;
+        let bytes = self.read_body(head.framing).await?;
         Ok(Exchanged {
-            status,
+            status: head.status,
             bytes,
             ttfb,
-            location,
+            location: head.location,
         })
-    }
-
-    /// Parses a response head at the start of the buffer: `None` when incomplete.
-    #[allow(clippy::type_complexity)]
-    fn parse_head(
-        &mut self,
-        head_request: bool,
-        want_location: bool,
-    ) -> Result<Option<(u16, Framing, Option<String>, usize)>, RequestError> {
-        // Uninitialised slots: zeroing 64 headers (2 KiB) cost more than parsing nginx's eight.
-        let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
-        let mut response = httparse::Response::new(&mut []);
-        let used = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
-            &mut response,
-            &self.buf,
-            &mut headers,
-        ) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(e) => {
-                self.reusable = false;
-                return Err(protocol(e));
-            }
-        };
-        let status = response.code.unwrap_or(0);
-        let mut length = None;
-        let mut chunked = false;
-        let mut close = response.version == Some(0);
-        let mut location = None;
-        for h in response.headers.iter() {
-            if h.name.eq_ignore_ascii_case("content-length") {
-                let n = std::str::from_utf8(h.value)
-                    .ok()
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .ok_or_else(|| protocol("bad Content-Length"))?;
-                if length.is_some_and(|l| l != n) {
-                    return Err(protocol("conflicting Content-Length headers"));
-                }
-                length = Some(n);
-            } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = h
-                    .value
-                    .rsplit(|b| *b == b',')
-                    .next()
-                    .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-            } else if h.name.eq_ignore_ascii_case("connection") {
-                let v = h.value.trim_ascii();
-                if v.eq_ignore_ascii_case(b"close") {
-                    close = true;
-                } else if v.eq_ignore_ascii_case(b"keep-alive") {
-                    close = false;
-                }
-            } else if want_location && h.name.eq_ignore_ascii_case("location") {
-                location = std::str::from_utf8(h.value).ok().map(str::to_string);
-            }
-        }
-        if close {
-            self.reusable = false;
-        }
-        let no_body =
-            head_request || (100..200).contains(&status) || status == 204 || status == 304;
-        let framing = if no_body {
-            Framing::None
-        } else if chunked {
-            Framing::Chunked
-        } else if let Some(n) = length {
-            Framing::Length(n)
-        } else {
-            Framing::UntilClose
-        };
-        Ok(Some((status, framing, location, used)))
     }
 
     async fn read_body(&mut self, framing: Framing) -> Result<u64, RequestError> {
@@ -328,52 +240,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
     }
 }
 
-/// Encodes a whole request: request line, headers (Host and User-Agent unless given), body.
-pub fn encode_request(
-    out: &mut Vec<u8>,
-    method: &str,
-    path_and_query: &str,
-    host: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-) {
-    out.clear();
-    out.extend_from_slice(method.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(if path_and_query.is_empty() {
-        b"/"
-    } else {
-        path_and_query.as_bytes()
-    });
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-    if !has("host") {
-        out.extend_from_slice(b"Host: ");
-        out.extend_from_slice(host.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if !has("user-agent") {
-        out.extend_from_slice(b"User-Agent: ");
-        out.extend_from_slice(crate::USER_AGENT.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    for (name, value) in headers {
-        if name.eq_ignore_ascii_case("content-length") {
-            continue;
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    let needs_length = !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH");
-    if needs_length {
-        out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-}
-
 #[cfg(test)]
 mod tests {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, duplex};
@@ -451,30 +317,5 @@ mod tests {
             kind(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
             ErrorKind::Body
         );
-    }
-
-    #[test]
-    fn requests_are_encoded_once_with_host_agent_and_length() {
-        let mut out = Vec::new();
-        encode_request(
-            &mut out,
-            "POST",
-            "/a?b=1",
-            "h:8",
-            &[("X-K".into(), "v".into())],
-            b"{}",
-        );
-        let text = String::from_utf8(out.clone()).unwrap();
-        assert!(text.starts_with("POST /a?b=1 HTTP/1.1\r\nHost: h:8\r\nUser-Agent: flak/"));
-        assert!(text.ends_with("X-K: v\r\nContent-Length: 2\r\n\r\n{}"));
-        encode_request(
-            &mut out,
-            "GET",
-            "",
-            "h",
-            &[("Host".into(), "other".into())],
-            b"",
-        );
-        assert_eq!(String::from_utf8(out).unwrap().matches("Host").count(), 1);
     }
 }

@@ -2,6 +2,7 @@
 //! refusal names the flag or file at fault.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -9,15 +10,17 @@ use std::time::SystemTime;
 
 use flak_core::{Body, Order, Plan, RequestSpec, Shard, Threshold};
 
-use crate::args::{RunArgs, TargetsOrder};
-use crate::duration_arg;
-use crate::transport::TransportConfig;
+use flak_wire::TransportConfig;
+
+use super::args::{RunArgs, TargetsOrder};
+use super::duration_arg;
 
 /// Largest body file read into memory.
 const MAX_BODY: u64 = 256 << 20;
 
+/// Everything a run needs, validated: what the flags say, in the types the runner takes.
 pub struct Setup {
-    pub plan: Plan,
+    pub plan: Arc<Plan>,
     pub shard: Shard,
     /// When to start (wall clock), for shards that begin together.
     pub start_at: Option<SystemTime>,
@@ -30,7 +33,7 @@ pub struct Setup {
 
 pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
     let mut specs = match (&args.url, &args.targets, &args.scenario) {
-        (_, _, Some(path)) => crate::scenario::read(path)?,
+        (_, _, Some(path)) => super::scenario::read(path)?,
         (Some(_), Some(_), None) => bail!("give a URL or --targets, not both"),
         (Some(url), None, None) => vec![RequestSpec::new(&args.method, url)?],
         (None, Some(path), None) => read_targets(path)?,
@@ -124,7 +127,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         })
         .transpose()?;
     Ok(Setup {
-        plan,
+        plan: Arc::new(plan),
         shard,
         start_at,
         transport: TransportConfig {

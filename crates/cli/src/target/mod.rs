@@ -1,0 +1,146 @@
+//! `flak target`: the built-in HTTP server for calibration, demos and tests.
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/` | 200, a 13-byte body |
+//! | `/delay/<ms>` | 200 after `ms` milliseconds |
+//! | `/status/<code>` | that status |
+//! | `/bytes/<n>` | 200 with `n` bytes |
+//! | `/jitter/<min>-<max>` | 200 after a random delay in min..=max ms |
+//! | `/close` | drops the connection without answering |
+//! | `/stats` | JSON: requests received (and how many over HTTP/2), in flight now and at peak, per-path counts |
+//! | `/stats/reset` | zeroes the counters |
+//!
+//! Every response allows any origin (CORS, Resource Timing, CORP), and preflights are
+//! answered, so the browser app can load it cross-origin. With `--app DIR` a second listener
+//! serves the app's static files with COOP/COEP, which makes the page cross-origin isolated
+//! (5 µs timers instead of 100 µs).
+
+mod app_files;
+mod counters;
+pub mod precise_sleep;
+mod routes;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hyper::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rustls::pki_types::PrivatePkcs8KeyDer;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::flags::TargetArgs;
+use app_files::serve_app_file;
+use counters::Counters;
+use routes::{Reply, handle};
+
+async fn accept_loop<F, Fut, E>(listener: TcpListener, tls: Option<TlsAcceptor>, service: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Reply, E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors or similar: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(service);
+            let builder = auto::Builder::new(TokioExecutor::new());
+            match tls {
+                Some(acceptor) => {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                    }
+                }
+                None => {
+                    let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+                }
+            }
+        });
+    }
+}
+
+async fn bind(addr: &str, what: &str) -> anyhow::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the {what}"))?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// A TLS acceptor with a new self-signed certificate for 127.0.0.1, ::1 and localhost, offering
+/// HTTP/2 and HTTP/1.1.
+fn self_signed() -> anyhow::Result<TlsAcceptor> {
+    let names = vec![
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+        "localhost".to_string(),
+    ];
+    let cert = rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
+    let key = PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key.into())
+        .context("TLS certificate")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = builder
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let (listener, local) = bind(&args.listen, "target").await?;
+        let counters = Arc::new(Counters::default());
+        let tls = if args.tls { Some(self_signed()?) } else { None };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "flak target listening on {scheme}://{local}/")?;
+        let app = match &args.app {
+            Some(dir) => {
+                anyhow::ensure!(
+                    dir.join("index.html").is_file(),
+                    "--app {}: no index.html there (build the app first)",
+                    dir.display()
+                );
+                let (app_listener, app_local) = bind(&args.app_listen, "app").await?;
+                writeln!(
+                    out,
+                    "flak app on http://{app_local}/?url={scheme}://{local}/"
+                )?;
+                Some((app_listener, Arc::new(dir.clone())))
+            }
+            None => None,
+        };
+        out.flush()?;
+        drop(out);
+        if let Some((app_listener, root)) = app {
+            tokio::spawn(accept_loop(app_listener, None, move |req| {
+                serve_app_file(req, Arc::clone(&root))
+            }));
+        }
+        accept_loop(listener, tls, move |req| handle(req, Arc::clone(&counters))).await;
+        Ok(())
+    })
+}

@@ -1,0 +1,52 @@
+//! The private decoders, for the cargo-fuzz targets in `fuzz/` (feature `fuzzing`): everything
+//! here reads bytes a server sent, which nobody here can trust.
+
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use crate::h1::head::{Framing, Head as H1Head, parse as h1_head};
+pub use crate::h2::frame::parse_header as h2_frame_header;
+pub use crate::h2::hpack::huffman::{decode as huffman_decode, encode as huffman_encode};
+pub use crate::h2::hpack::{Head as H2Head, decode_block as hpack_decode};
+use crate::{Exchanged, RequestError};
+
+/// One HTTP/1.1 exchange over `io`: the request bytes are written, the response read whole.
+pub async fn h1_exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    head_request: bool,
+) -> (Result<Exchanged, RequestError>, bool) {
+    let mut conn = crate::h1::H1Conn::new(io);
+    let r = conn
+        .exchange(
+            b"GET / HTTP/1.1\r\nHost: f\r\n\r\n",
+            head_request,
+            true,
+            Instant::now(),
+        )
+        .await;
+    (r, conn.is_reusable())
+}
+
+/// One HTTP/2 exchange over `io` (a request with `body`), then, if the connection is still
+/// reusable, a second one on the next stream.
+pub async fn h2_exchanges<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    body: &[u8],
+    head_request: bool,
+) -> Vec<Result<Exchanged, RequestError>> {
+    let mut block = Vec::new();
+    crate::h2::encode_request(&mut block, "POST", false, "f", "/", []);
+    let mut conn = crate::h2::H2Conn::new(io);
+    let mut out = vec![
+        conn.exchange(&block, body, head_request, true, Instant::now())
+            .await,
+    ];
+    if conn.is_reusable() {
+        out.push(
+            conn.exchange(&block, b"", false, true, Instant::now())
+                .await,
+        );
+    }
+    out
+}

@@ -1,0 +1,23 @@
+//! The lean HTTP/2 client, the sibling of `h1/`: `frame` (frame headers and constants), `conn`
+//! (one connection: streams, flow control, SETTINGS/PING/GOAWAY), `hpack` (header blocks).
+//! The connection advertises a zero-size HPACK dynamic table, so response header blocks decode
+//! without one, and only `:status`, `content-length` and (for redirects) `location` are read.
+
+mod conn;
+pub mod frame;
+mod hpack;
+#[cfg(test)]
+mod tests;
+
+use flak_core::{ErrorKind, RequestError};
+
+pub use conn::H2Conn;
+pub use hpack::encode_request;
+
+/// A response that breaks the protocol: the request failed, and the connection is not reused.
+pub(crate) fn protocol(what: impl std::fmt::Display) -> RequestError {
+    RequestError::new(
+        ErrorKind::Protocol,
+        format!("invalid HTTP/2 response: {what}"),
+    )
+}
