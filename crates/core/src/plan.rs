@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::body::Body;
-use crate::template::UrlTemplate;
+use crate::template::{TemplateError, UrlTemplate};
 
 /// Why a plan was refused. Every variant names the field and the offending value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -39,8 +39,8 @@ pub enum PlanError {
     #[error("timeout must be greater than zero (got {0})")]
     Timeout(String),
     /// A URL (or URL template) that does not parse.
-    #[error("invalid URL {url:?}: {reason}")]
-    Url { url: String, reason: String },
+    #[error(transparent)]
+    Url(#[from] TemplateError),
     /// An HTTP method that is not a valid token.
     #[error("invalid HTTP method {0:?}")]
     Method(String),
@@ -539,12 +539,19 @@ mod tests {
     fn bad_request_specs() {
         assert!(matches!(
             RequestSpec::get("not a url"),
-            Err(PlanError::Url { .. })
+            Err(PlanError::Url(_))
         ));
         assert!(matches!(
             RequestSpec::get("ftp://x/"),
-            Err(PlanError::Url { .. })
+            Err(PlanError::Url(_))
         ));
+        // The template's own error, word for word.
+        assert_eq!(
+            RequestSpec::get("http://x/{rand:2-1}")
+                .unwrap_err()
+                .to_string(),
+            "invalid URL \"http://x/{rand:2-1}\": {rand:2-1}: MIN 2 is greater than MAX 1"
+        );
         assert!(matches!(
             RequestSpec::new("GE T", "http://x/"),
             Err(PlanError::Method(_))

@@ -6,7 +6,16 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::plan::PlanError;
+/// A URL template that does not parse, or one of whose expansions is not an absolute http(s)
+/// URL. [`crate::PlanError`] wraps it, with the same message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid URL {url:?}: {reason}")]
+pub struct TemplateError {
+    /// The template as written.
+    pub url: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -28,8 +37,8 @@ pub struct UrlTemplate {
 }
 
 impl UrlTemplate {
-    pub fn parse(source: &str) -> Result<Self, PlanError> {
-        let err = |reason: String| PlanError::Url {
+    pub fn parse(source: &str) -> Result<Self, TemplateError> {
+        let err = |reason: String| TemplateError {
             url: source.to_string(),
             reason,
         };
