@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::body::Body;
+use crate::syntax;
 use crate::template::{TemplateError, UrlTemplate};
 
 /// Why a plan was refused. Every variant names the field and the offending value.
@@ -158,20 +159,11 @@ impl RequestSpec {
     }
 
     fn validate(&self) -> Result<(), PlanError> {
-        #[cfg(not(target_arch = "wasm32"))]
-        let method_ok = http::Method::from_bytes(self.method.as_bytes()).is_ok();
-        #[cfg(target_arch = "wasm32")]
-        let method_ok = crate::syntax::is_method(&self.method);
-        if !method_ok || self.method.is_empty() {
+        if !syntax::is_method(&self.method) {
             return Err(PlanError::Method(self.method.clone()));
         }
         for (name, value) in &self.headers {
-            #[cfg(not(target_arch = "wasm32"))]
-            let ok = http::HeaderName::from_bytes(name.as_bytes()).is_ok()
-                && http::HeaderValue::from_str(value).is_ok();
-            #[cfg(target_arch = "wasm32")]
-            let ok = crate::syntax::is_header_name(name) && crate::syntax::is_header_value(value);
-            if !ok {
+            if !syntax::is_header(name, value) {
                 return Err(PlanError::Header(format!("{name}: {value}")));
             }
         }
