@@ -118,14 +118,15 @@ impl RequestSpec {
         Ok(spec)
     }
 
-    /// Adds a header given as `Name: value`.
+    /// Adds a header given as `Name: value`; a refusal quotes `line` exactly as given.
     pub fn header_line(mut self, line: &str) -> Result<Self, PlanError> {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| PlanError::Header(line.to_string()))?;
-        self.headers
-            .push((name.trim().to_string(), value.trim().to_string()));
-        self.validate()?;
+        let refused = || PlanError::Header(line.to_string());
+        let (name, value) = line.split_once(':').ok_or_else(refused)?;
+        let (name, value) = (name.trim(), value.trim());
+        if !syntax::is_header(name, value) {
+            return Err(refused());
+        }
+        self.headers.push((name.to_string(), value.to_string()));
         Ok(self)
     }
 
@@ -554,9 +555,14 @@ mod tests {
             Err(PlanError::Header(_))
         ));
         assert!(matches!(
-            spec.header_line("Bad Name: v"),
+            spec.clone().header_line("Bad Name: v"),
             Err(PlanError::Header(_))
         ));
+        // The line as given, not re-joined from its parts around the first ':'.
+        assert_eq!(
+            spec.header_line("GET http://x/a").unwrap_err().to_string(),
+            "invalid header \"GET http://x/a\": expected 'Name: value' with a valid name and value"
+        );
     }
 
     #[test]
