@@ -189,7 +189,7 @@ impl Ctx {
         }
         let ctx = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let mut merged: Option<Stats> = None;
+            let mut parts = Vec::new();
             let mut names = Vec::new();
             for file in &picked {
                 let name = file.name();
@@ -198,10 +198,7 @@ impl Ctx {
                     Err(e) => Err(e),
                 };
                 match loaded {
-                    Ok(stats) => match merged.as_mut() {
-                        Some(m) => m.merge(&stats),
-                        None => merged = Some(stats),
-                    },
+                    Ok(stats) => parts.push(stats),
                     Err(e) => {
                         return ctx
                             .state
@@ -210,7 +207,7 @@ impl Ctx {
                 }
                 names.push(name);
             }
-            if let Some(stats) = merged {
+            if let Some(stats) = Stats::merge_all(parts) {
                 let snapshot = Rc::new(Snapshot::of(&stats));
                 *ctx.shown.borrow_mut() = Some((Rc::new(RefCell::new(stats)), None));
                 ctx.state.dispatch(Action::Imported {

@@ -106,18 +106,16 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
-    let mut merged: Option<flak_core::Stats> = None;
-    for path in &args.files {
+    // One file at a time: each is read and loaded only when the ones before it are merged.
+    let loaded = args.files.iter().map(|path| {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         let (stats, _) =
             Results::load(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        match merged.as_mut() {
-            Some(m) => m.merge(&stats),
-            None => merged = Some(stats),
-        }
-    }
-    let stats = merged.ok_or_else(|| anyhow::anyhow!("no results files given"))?;
+        anyhow::Ok(stats)
+    });
+    let stats = flak_core::Stats::try_merge_all(loaded)?
+        .ok_or_else(|| anyhow::anyhow!("no results files given"))?;
     let results = Results::of(&stats, None);
     if let Some(path) = &args.output_file {
         output::write_atomically(path, results.to_json().as_bytes())?;

@@ -456,6 +456,90 @@ fn targets_file_headers_body_and_seeded_template() {
     );
 }
 
+/// A targets file whose targets follow one another with no blank line, as in vegeta's README;
+/// a header line after a target and an `@body` line still belong to theirs.
+#[test]
+fn targets_file_without_blank_lines() {
+    let _load = exclusive();
+    let target = Target::start();
+    target.reset();
+    let dir = TempDir::new("no-blank-lines");
+    let base = target.base();
+    dir.write("body.json", "{}");
+    let file = dir.write(
+        "targets.txt",
+        &format!(
+            "GET {base}path/to/dragon?item=balls\n\
+             GET {base}path/to\n\
+             X-Flak-Test: yes\n\
+             HEAD {base}path/to/success\n\
+             POST {base}status/201\n\
+             Content-Type: application/json\n\
+             @body.json\n\
+             GET {base}status/204\n"
+        ),
+    );
+    let report = flak_json(&[
+        "--targets",
+        s(&file),
+        "-n",
+        "500",
+        "-c",
+        "5",
+        "--output",
+        "json",
+    ]);
+    assert_accounts(&report);
+    assert_eq!(num(&report, "total"), 500);
+    let methods: Vec<&Value> = (0..5)
+        .map(|i| &report["plan"]["requests"][i]["method"])
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            &json!("GET"),
+            &json!("GET"),
+            &json!("HEAD"),
+            &json!("POST"),
+            &json!("GET")
+        ]
+    );
+    assert_eq!(
+        report["plan"]["requests"][5],
+        Value::Null,
+        "five targets, no more"
+    );
+    assert_eq!(report["plan"]["requests"][3]["body"], json!("{}"));
+    assert_eq!(
+        paths(&target.stats()),
+        map(&[
+            ("/path/to/dragon", 100),
+            ("/path/to", 100),
+            ("/path/to/success", 100),
+            ("/status/201", 100),
+            ("/status/204", 100),
+        ])
+    );
+}
+
+/// A bad line in a targets file is quoted exactly as written, and flak exits 2.
+#[test]
+fn targets_file_bad_line_is_quoted_as_written() {
+    let dir = TempDir::new("bad-line");
+    let file = dir.write("targets.txt", &format!("GET {REFUSED}a\nget {REFUSED}b\n"));
+    let out = flak(&["--targets", s(&file)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "flak: --targets {}: targets file line 2: invalid header \"get {REFUSED}b\": \
+             expected 'Name: value' with a valid name and value\n",
+            file.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
+}
+
 /// The JSON report (`--output json` and `-o FILE`) matches docs/results.schema.json, which is
 /// strict enough to refuse broken reports.
 #[test]

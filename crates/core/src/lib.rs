@@ -34,6 +34,6 @@ pub use results::{Loading, Results, ResultsError, Unfinished};
 pub use scheduler::{Scheduler, SharedTickets, run_plan};
 pub use stats::{Interval, Member, Sample, Stats};
 pub use stop::StopSignal;
-pub use template::UrlTemplate;
+pub use template::{TemplateError, UrlTemplate};
 pub use threshold::Threshold;
 pub use transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};

@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::body::Body;
-use crate::template::UrlTemplate;
+use crate::syntax;
+use crate::template::{TemplateError, UrlTemplate};
 
 /// Why a plan was refused. Every variant names the field and the offending value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -39,8 +40,8 @@ pub enum PlanError {
     #[error("timeout must be greater than zero (got {0})")]
     Timeout(String),
     /// A URL (or URL template) that does not parse.
-    #[error("invalid URL {url:?}: {reason}")]
-    Url { url: String, reason: String },
+    #[error(transparent)]
+    Url(#[from] TemplateError),
     /// An HTTP method that is not a valid token.
     #[error("invalid HTTP method {0:?}")]
     Method(String),
@@ -117,14 +118,15 @@ impl RequestSpec {
         Ok(spec)
     }
 
-    /// Adds a header given as `Name: value`.
+    /// Adds a header given as `Name: value`; a refusal quotes `line` exactly as given.
     pub fn header_line(mut self, line: &str) -> Result<Self, PlanError> {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| PlanError::Header(line.to_string()))?;
-        self.headers
-            .push((name.trim().to_string(), value.trim().to_string()));
-        self.validate()?;
+        let refused = || PlanError::Header(line.to_string());
+        let (name, value) = line.split_once(':').ok_or_else(refused)?;
+        let (name, value) = (name.trim(), value.trim());
+        if !syntax::is_header(name, value) {
+            return Err(refused());
+        }
+        self.headers.push((name.to_string(), value.to_string()));
         Ok(self)
     }
 
@@ -158,20 +160,11 @@ impl RequestSpec {
     }
 
     fn validate(&self) -> Result<(), PlanError> {
-        #[cfg(not(target_arch = "wasm32"))]
-        let method_ok = http::Method::from_bytes(self.method.as_bytes()).is_ok();
-        #[cfg(target_arch = "wasm32")]
-        let method_ok = crate::syntax::is_method(&self.method);
-        if !method_ok || self.method.is_empty() {
+        if !syntax::is_method(&self.method) {
             return Err(PlanError::Method(self.method.clone()));
         }
         for (name, value) in &self.headers {
-            #[cfg(not(target_arch = "wasm32"))]
-            let ok = http::HeaderName::from_bytes(name.as_bytes()).is_ok()
-                && http::HeaderValue::from_str(value).is_ok();
-            #[cfg(target_arch = "wasm32")]
-            let ok = crate::syntax::is_header_name(name) && crate::syntax::is_header_value(value);
-            if !ok {
+            if !syntax::is_header(name, value) {
                 return Err(PlanError::Header(format!("{name}: {value}")));
             }
         }
@@ -539,12 +532,19 @@ mod tests {
     fn bad_request_specs() {
         assert!(matches!(
             RequestSpec::get("not a url"),
-            Err(PlanError::Url { .. })
+            Err(PlanError::Url(_))
         ));
         assert!(matches!(
             RequestSpec::get("ftp://x/"),
-            Err(PlanError::Url { .. })
+            Err(PlanError::Url(_))
         ));
+        // The template's own error, word for word.
+        assert_eq!(
+            RequestSpec::get("http://x/{rand:2-1}")
+                .unwrap_err()
+                .to_string(),
+            "invalid URL \"http://x/{rand:2-1}\": {rand:2-1}: MIN 2 is greater than MAX 1"
+        );
         assert!(matches!(
             RequestSpec::new("GE T", "http://x/"),
             Err(PlanError::Method(_))
@@ -555,9 +555,14 @@ mod tests {
             Err(PlanError::Header(_))
         ));
         assert!(matches!(
-            spec.header_line("Bad Name: v"),
+            spec.clone().header_line("Bad Name: v"),
             Err(PlanError::Header(_))
         ));
+        // The line as given, not re-joined from its parts around the first ':'.
+        assert_eq!(
+            spec.header_line("GET http://x/a").unwrap_err().to_string(),
+            "invalid header \"GET http://x/a\": expected 'Name: value' with a valid name and value"
+        );
     }
 
     #[test]

@@ -274,6 +274,33 @@ impl Stats {
         }
     }
 
+    /// Merges statistics of parts of one run (threads, processes, machines, files): the first
+    /// becomes the result and the others merge into it, rather than all merging into an empty
+    /// one, which saves a copy of the series. `None` when there are none. They are taken one at a
+    /// time, so a lazy iterator holds only the result and the next one.
+    pub fn merge_all(all: impl IntoIterator<Item = Stats>) -> Option<Stats> {
+        let Ok(merged) =
+            Self::try_merge_all(all.into_iter().map(Ok::<_, std::convert::Infallible>));
+        merged
+    }
+
+    /// [`Stats::merge_all`] over statistics that may have failed to arrive (a file that does not
+    /// load, a worker that panicked): the first error is returned, and nothing more is taken
+    /// from the iterator.
+    pub fn try_merge_all<E>(
+        all: impl IntoIterator<Item = Result<Stats, E>>,
+    ) -> Result<Option<Stats>, E> {
+        let mut merged: Option<Stats> = None;
+        for stats in all {
+            let stats = stats?;
+            match merged.as_mut() {
+                Some(m) => m.merge(&stats),
+                None => merged = Some(stats),
+            }
+        }
+        Ok(merged)
+    }
+
     /// Requests accounted for: issued and finished, failed or cancelled.
     pub fn total(&self) -> u64 {
         self.succeeded + self.failed + self.cancelled
@@ -428,6 +455,58 @@ mod tests {
             let err = (got as f64 - exact as f64).abs() / exact as f64;
             assert!(err <= 0.001, "q={q}: exact {exact}, histogram {got}");
         }
+    }
+
+    /// A finished part of a run: `n` responses of `status`, `ms` each, in second `at_s`.
+    fn part(n: u64, status: u16, ms: u64, at_s: u64) -> Stats {
+        let o = ok(status);
+        let mut s = Stats::new(false);
+        s.begin(Duration::from_secs(at_s));
+        for _ in 0..n {
+            s.record_issued();
+            s.record(&sample(&o, ms, at_s));
+        }
+        s.finish(Duration::from_secs(at_s + 1));
+        s
+    }
+
+    #[test]
+    fn merge_all_merges_into_the_first() {
+        assert_eq!(Stats::merge_all(Vec::new()), None);
+        let one = part(3, 200, 5, 100);
+        assert_eq!(Stats::merge_all([one.clone()]), Some(one.clone()));
+        let (two, three) = (part(2, 503, 9, 101), part(4, 200, 1, 99));
+        let mut by_hand = one.clone();
+        by_hand.merge(&two);
+        by_hand.merge(&three);
+        let merged = Stats::merge_all([one, two, three]).expect("three parts");
+        assert_eq!(merged, by_hand);
+        assert_eq!(
+            (merged.succeeded(), merged.failed(), merged.issued()),
+            (7, 2, 9)
+        );
+        assert_eq!(merged.latency().len(), 9);
+        assert_eq!(merged.started_unix(), Some(Duration::from_secs(99)));
+        assert_eq!(merged.elapsed(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn try_merge_all_stops_at_the_first_error() {
+        let taken = std::cell::Cell::new(0);
+        let parts = [
+            Ok(part(1, 200, 5, 100)),
+            Err("bad file"),
+            Ok(part(1, 200, 5, 100)),
+        ]
+        .into_iter()
+        .inspect(|_| taken.set(taken.get() + 1));
+        assert_eq!(Stats::try_merge_all(parts), Err("bad file"));
+        assert_eq!(taken.get(), 2, "nothing is taken after the error");
+        let none: [Result<Stats, String>; 0] = [];
+        assert_eq!(Stats::try_merge_all(none), Ok(None));
+        let both =
+            Stats::try_merge_all([part(1, 200, 5, 100), part(2, 404, 5, 100)].map(Ok::<_, ()>));
+        assert_eq!(both.map(|s| s.map(|s| s.issued())), Ok(Some(3)));
     }
 
     #[test]

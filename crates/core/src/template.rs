@@ -6,7 +6,18 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::plan::PlanError;
+use crate::syntax;
+
+/// A URL template that does not parse, or one of whose expansions is not an absolute http(s)
+/// URL. [`crate::PlanError`] wraps it, with the same message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid URL {url:?}: {reason}")]
+pub struct TemplateError {
+    /// The template as written.
+    pub url: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
@@ -28,8 +39,8 @@ pub struct UrlTemplate {
 }
 
 impl UrlTemplate {
-    pub fn parse(source: &str) -> Result<Self, PlanError> {
-        let err = |reason: String| PlanError::Url {
+    pub fn parse(source: &str) -> Result<Self, TemplateError> {
+        let err = |reason: String| TemplateError {
             url: source.to_string(),
             reason,
         };
@@ -94,7 +105,7 @@ impl UrlTemplate {
                     Part::Literal(_) => unreachable!(),
                 }
             });
-            check_url(&sample)
+            syntax::check_url(&sample)
                 .map_err(|reason| err(format!("{reason} (in the expansion {sample:?})")))?;
         }
         Ok(template)
@@ -167,41 +178,6 @@ fn parse_field(field: &str) -> Result<Part, String> {
             "unknown field kind {other:?} (expected rand or pick)"
         )),
     }
-}
-
-/// Checks that `url` is an absolute http(s) URL with a host.
-pub fn check_url(url: &str) -> Result<(), String> {
-    #[cfg(not(target_arch = "wasm32"))]
-    let uri: http::Uri = url.parse().map_err(|e| format!("{e}"))?;
-    #[cfg(target_arch = "wasm32")]
-    let uri = crate::syntax::parse_uri(url).map_err(str::to_string)?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        Some(other) => {
-            return Err(format!(
-                "scheme {other:?} is not supported (use http or https)"
-            ));
-        }
-        None => return Err("missing scheme: write http://host/...".into()),
-    }
-    match uri.host() {
-        Some(h) if !h.is_empty() => {}
-        _ => return Err("missing host".into()),
-    }
-    // `http::Uri` keeps a port that does not fit in 16 bits, and `port_u16` then says None,
-    // which would silently mean the scheme's default port.
-    #[cfg(not(target_arch = "wasm32"))]
-    let authority = uri.authority().map_or("", |a| a.as_str());
-    #[cfg(target_arch = "wasm32")]
-    let authority = uri.authority;
-    let host_port = authority.rsplit('@').next().unwrap_or(authority);
-    if !host_port.ends_with(']')
-        && let Some((_, port)) = host_port.rsplit_once(':')
-        && port.parse::<u16>().is_err()
-    {
-        return Err(format!("port {port} is out of range (1-65535)"));
-    }
-    Ok(())
 }
 
 impl Serialize for UrlTemplate {

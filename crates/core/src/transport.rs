@@ -1,5 +1,6 @@
-//! What the scheduler needs from a front end to send one request. The CLI implements it with
-//! hyper, the browser app with `fetch()`, tests with [`crate::sim::ScriptedTransport`].
+//! What the scheduler needs from a front end to send one request. The CLI implements it with its
+//! own lean HTTP/1.1 and HTTP/2 clients, the browser app with `fetch()`, tests with
+//! [`crate::sim::ScriptedTransport`].
 //!
 //! A failed request is data, not an `Err`: it comes back as an [`Outcome::Error`] with a kind that
 //! is counted.

@@ -92,17 +92,10 @@ pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow
                 .context("starting a worker thread")
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // The first worker's statistics become the result and the others merge into it, rather
-    // than all merging into an empty one: one copy of the series less at the end of a run.
-    let mut merged: Option<Stats> = None;
-    for handle in handles {
-        let stats = handle
+    let merged = Stats::try_merge_all(handles.into_iter().map(|handle| {
+        handle
             .join()
-            .map_err(|_| anyhow::anyhow!("a worker thread panicked"))??;
-        match merged.as_mut() {
-            Some(m) => m.merge(&stats),
-            None => merged = Some(stats),
-        }
-    }
+            .map_err(|_| anyhow::anyhow!("a worker thread panicked"))?
+    }))?;
     Ok(merged.unwrap_or_else(|| Stats::new(setup.plan.rate.is_some())))
 }
