@@ -1,8 +1,8 @@
-// Trunk post-build hook: minifies wasm-bindgen's JS glue (terser; Trunk's own minifier cannot
-// parse its `export default`) and updates its integrity hash, then moves Trunk's inline loader
-// script into its own file, so the page's Content-Security-Policy can forbid inline scripts
-// (script-src 'self').
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Trunk post-build hook: minifies wasm-bindgen's JS glue and snippets (terser; Trunk's own
+// minifier cannot parse the glue's `export default`) and updates their integrity hashes, then
+// moves Trunk's inline loader script into its own file, so the page's Content-Security-Policy
+// can forbid inline scripts (script-src 'self').
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -13,7 +13,8 @@ if (!dir) throw new Error('finish-dist.mjs runs as a Trunk hook (TRUNK_STAGING_D
 const indexPath = path.join(dir, 'index.html');
 let html = readFileSync(indexPath, 'utf8');
 
-// The glue is preloaded with an integrity hash, which must match the file we leave behind.
+// The glue and wasm-bindgen's snippets (the JS files under src/ that the app imports, copied
+// to snippets/) are preloaded with integrity hashes, which must match the files we leave behind.
 const require = createRequire(path.join(path.dirname(fileURLToPath(import.meta.url)), 'node/'));
 let terser;
 try {
@@ -23,18 +24,25 @@ try {
 }
 const glue = readdirSync(dir).filter((f) => f.endsWith('.js') && !f.startsWith('loader-'));
 if (glue.length !== 1) throw new Error(`expected one wasm-bindgen JS file, found ${glue.join(', ') || 'none'}`);
-const gluePath = path.join(dir, glue[0]);
-const { code } = await terser.minify(readFileSync(gluePath, 'utf8'), {
-  module: true,
-  ecma: 2020,
-  compress: { passes: 2 },
-  format: { comments: false },
-});
-writeFileSync(gluePath, code);
-const integrity = `sha384-${createHash('sha384').update(code).digest('base64')}`;
-const preload = new RegExp(`(href="\\./${glue[0].replace(/[.]/g, '\\.')}"[^>]*integrity=")[^"]*(")`);
-if (!preload.test(html)) throw new Error(`no preload with an integrity hash for ${glue[0]} in index.html`);
-html = html.replace(preload, `$1${integrity}$2`);
+const snippets = existsSync(path.join(dir, 'snippets'))
+  ? readdirSync(path.join(dir, 'snippets'), { recursive: true })
+    .filter((f) => f.endsWith('.js'))
+    .map((f) => path.posix.join('snippets', f.split(path.sep).join('/')))
+  : [];
+for (const file of [glue[0], ...snippets]) {
+  const filePath = path.join(dir, file);
+  const { code } = await terser.minify(readFileSync(filePath, 'utf8'), {
+    module: true,
+    ecma: 2020,
+    compress: { passes: 2 },
+    format: { comments: false },
+  });
+  writeFileSync(filePath, code);
+  const integrity = `sha384-${createHash('sha384').update(code).digest('base64')}`;
+  const preload = new RegExp(`(href="\\./${file.replace(/[.]/g, '\\.')}"[^>]*integrity=")[^"]*(")`);
+  if (!preload.test(html)) throw new Error(`no preload with an integrity hash for ${file} in index.html`);
+  html = html.replace(preload, `$1${integrity}$2`);
+}
 
 const inline = /<script type="module">([\s\S]*?)<\/script>/;
 const match = html.match(inline);

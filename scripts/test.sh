@@ -15,6 +15,7 @@ scripts/setup.sh
 
 step "format"
 cargo fmt --all -- --check
+for js in src/browser/*.js; do node --input-type=module --check <"$js" || { echo "$js: not valid JavaScript" >&2; exit 1; }; done
 
 step "clippy (native)"
 cargo clippy --workspace --all-targets -- -D warnings

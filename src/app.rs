@@ -1,5 +1,6 @@
 //! The page: wires the form, the run on the event loop, the results and the files together.
-//! State changes go through the reducer in `state.rs`; browser work lives in `browser/`.
+//! State changes go through the reducer in `model/state.rs`; browser work lives in `browser/`,
+//! and this is where the model's values become the adapters' and back.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,18 +10,22 @@ use wasm_bindgen::JsCast as _;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
+use crate::browser::timing::TimingReading;
 use crate::browser::{self, files, run, zlib};
 use crate::components::charts::{
-    HistogramChart, LatencyChart, MembersChart, OutcomesChart, ThroughputChart,
+    CHART_IDS, HistogramChart, LatencyChart, MembersChart, OutcomesChart, ThroughputChart,
 };
 use crate::components::form::RunForm;
 use crate::components::honesty::{HonestyPanel, HonestyProps};
 use crate::components::import::Import;
 use crate::components::recent::RecentRuns;
 use crate::components::summary::SummaryView;
-use crate::config::FormConfig;
+use crate::model::config::FormConfig;
+use crate::model::export::ExportKind;
+use crate::model::honesty::Honesty;
+use crate::model::recent::{self, Recent};
+use crate::model::state::{Action, Phase, Planned, Source, State};
 use crate::snapshot::Snapshot;
-use crate::state::{Action, Honesty, Phase, Planned, Recent, Source, State, remember};
 
 /// The results on screen, for export: live or imported statistics, and the plan if known.
 type Shown = Rc<RefCell<Option<(Rc<RefCell<Stats>>, Option<Rc<Plan>>)>>>;
@@ -56,38 +61,29 @@ impl Ctx {
         let (d1, d3) = (dispatch.clone(), dispatch);
         let recent_config = config.clone();
         let listeners = run::Listeners {
-            progress: Callback::from(move |(snapshot, elapsed_s, honesty)| {
+            progress: Callback::from(move |(snapshot, elapsed_s, timing)| {
                 d1.dispatch(Action::Progress {
                     snapshot,
                     elapsed_s,
-                    honesty,
+                    honesty: Honesty::of(&timing),
                 });
             }),
             finished: Callback::from(
-                move |(snapshot, elapsed_s, stopped, honesty): (
+                move |(snapshot, elapsed_s, stopped, timing): (
                     Rc<Snapshot>,
                     f64,
                     bool,
-                    Honesty,
+                    TimingReading,
                 )| {
-                    let s = &snapshot.summary;
-                    let recent = Recent {
-                        at_ms: js_sys::Date::now(),
-                        description: recent_config.describe(),
-                        query: recent_config.to_query(false),
-                        total: s.total,
-                        rps: s.rps,
-                        p50_ms: s.latency_ms.map(|l| l.p50),
-                        p99_ms: s.latency_ms.map(|l| l.p99),
-                    };
-                    let list = remember(files::load_recent(), recent);
-                    files::save_recent(&list);
+                    let run = Recent::of(&recent_config, &snapshot.summary, js_sys::Date::now());
+                    let list = recent::remember(load_recent(), run);
+                    save_recent(&list);
                     d3.dispatch(Action::Recent(list));
                     d3.dispatch(Action::Finished {
                         snapshot,
                         elapsed_s,
                         stopped,
-                        honesty,
+                        honesty: Honesty::of(&timing),
                     });
                 },
             ),
@@ -101,7 +97,7 @@ impl Ctx {
                 self.state.dispatch(Action::Started {
                     planned,
                     concurrency,
-                    mode: options.mode,
+                    mode: config.mode,
                 });
             }
             Err(message) => self.state.dispatch(Action::Invalid(message)),
@@ -114,7 +110,7 @@ impl Ctx {
         }
     }
 
-    fn export(&self, kind: &'static str) {
+    fn export(&self, kind: ExportKind) {
         let Some((stats, plan)) = self.shown.borrow().clone() else {
             return;
         };
@@ -124,12 +120,12 @@ impl Ctx {
             .as_string()
             .unwrap_or_default()
             .replace([':', '.'], "-");
-        let outcome = match kind {
-            "copy" => {
+        let written = match kind {
+            ExportKind::CopyReport => {
                 files::copy(&flak_core::report::text(&stats));
                 Ok(())
             }
-            "json" => {
+            ExportKind::Json => {
                 // The histograms are compressed by the browser, after this borrow of the live
                 // statistics has ended.
                 let unfinished = Results::unfinished(&stats, plan.as_deref());
@@ -143,44 +139,48 @@ impl Ctx {
                         ),
                         Err(e) => Err(e),
                     };
-                    if let Err(e) = written {
-                        ctx.state
-                            .dispatch(Action::ImportFailed(format!("Export failed: {e}")));
-                    }
+                    ctx.exported(kind, written);
                 });
-                Ok(())
+                return;
             }
-            "csv" => files::download(
+            ExportKind::Csv => files::download(
                 &format!("flak-{stamp}.csv"),
                 "text/csv",
                 Results::unfinished(&stats, plan.as_deref())
                     .to_csv()
                     .as_bytes(),
             ),
-            "svg" | "png" => {
-                for id in [
-                    "chart-throughput",
-                    "chart-latency",
-                    "chart-histogram",
-                    "chart-status",
-                ] {
-                    if let Some(svg) = files::svg_markup(id) {
-                        let name = format!("flak-{stamp}-{id}.{kind}");
-                        let _ = if kind == "svg" {
-                            files::download(&name, "image/svg+xml", svg.as_bytes())
-                        } else {
-                            files::download_png(name, &svg, 640, 240)
-                        };
+            ExportKind::ChartsSvg => shown_charts().into_iter().try_for_each(|(id, svg)| {
+                let name = format!("flak-{stamp}-{id}.svg");
+                files::download(&name, "image/svg+xml", svg.markup.as_bytes())
+                    .map_err(|e| format!("{id}: {e}"))
+            }),
+            ExportKind::ChartsPng => {
+                let charts = shown_charts();
+                let ctx = self.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let mut written = Ok(());
+                    for (id, svg) in &charts {
+                        let name = format!("flak-{stamp}-{id}.png");
+                        if let Err(e) = files::download_png(&name, svg).await {
+                            written = Err(format!("{id}: {e}"));
+                            break;
+                        }
                     }
-                }
-                Ok(())
+                    ctx.exported(kind, written);
+                });
+                return;
             }
-            _ => Ok(()),
         };
-        if let Err(e) = outcome {
-            self.state
-                .dispatch(Action::ImportFailed(format!("Export failed: {e}")));
-        }
+        self.exported(kind, written);
+    }
+
+    /// Shows how an export went, beside the export buttons.
+    fn exported(&self, kind: ExportKind, written: Result<(), String>) {
+        self.state.dispatch(match written {
+            Ok(()) => Action::Exported,
+            Err(e) => Action::ExportFailed(format!("{} failed: {e}", kind.label())),
+        });
     }
 
     fn import(&self, picked: Vec<web_sys::File>) {
@@ -216,6 +216,24 @@ impl Ctx {
                 });
             }
         });
+    }
+}
+
+/// Every chart the page shows, by id, as a standalone SVG document.
+fn shown_charts() -> Vec<(&'static str, files::SvgDocument)> {
+    CHART_IDS
+        .into_iter()
+        .filter_map(|id| Some((id, files::svg_document(id)?)))
+        .collect()
+}
+
+fn load_recent() -> Vec<Recent> {
+    recent::from_stored(files::stored(recent::STORAGE_KEY).as_deref())
+}
+
+fn save_recent(list: &[Recent]) {
+    if let Some(text) = recent::to_stored(list) {
+        files::store(recent::STORAGE_KEY, &text);
     }
 }
 
@@ -257,7 +275,7 @@ pub fn App() -> Html {
             let (config, autostart) = FormConfig::from_query(&search);
             *ctx.latest.borrow_mut() = config.clone();
             ctx.state.dispatch(Action::Edit(config.clone()));
-            ctx.state.dispatch(Action::Recent(files::load_recent()));
+            ctx.state.dispatch(Action::Recent(load_recent()));
             if autostart {
                 ctx.start(&config);
             }
@@ -363,7 +381,7 @@ pub fn App() -> Html {
                     <span class="status-text">{status_text}</span>
                 </section>
                 if let Some(snapshot) = &s.snapshot {
-                    <SummaryView snapshot={Rc::clone(snapshot)} {on_export} />
+                    <SummaryView snapshot={Rc::clone(snapshot)} {on_export} export_error={s.export_error.clone()} />
                     <div class="charts">
                         <ThroughputChart series={snapshot.series.clone()} />
                         <LatencyChart series={snapshot.series.clone()} />

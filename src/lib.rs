@@ -1,15 +1,14 @@
 //! flak-web: the browser front end. A Yew single-page app that runs the core scheduler on the
 //! page's event loop with `fetch()`, and draws what comes back.
 //!
-//! `state`, `config` and `snapshot` are pure (tested natively); `browser` talks to the page;
-//! `components` draw it; `app` wires them together.
+//! `model` and `snapshot` are pure (tested natively); `browser` talks to the page and knows
+//! nothing of the model; `components` draw the model; `app` wires them together.
 
 pub mod app;
 pub mod browser;
 pub mod components;
-pub mod config;
+pub mod model;
 pub mod snapshot;
-pub mod state;
 
 /// Mounts the app on the page's body.
 pub fn start() {

@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use flak_core::{ErrorKind, Plan, PlanBuilder, RequestSpec, Stats, StopSignal, run_plan};
 use flak_web::browser::clock::BrowserClock;
-use flak_web::browser::fetch::FetchTransport;
-use flak_web::config::{FetchMode, FetchOptions};
+use flak_web::browser::fetch::{FetchOptions, FetchTransport};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -28,7 +27,7 @@ fn target(path: &str) -> String {
 }
 
 const CORS: FetchOptions = FetchOptions {
-    mode: FetchMode::Cors,
+    no_cors: false,
     credentials: false,
     bypass_cache: true,
 };
@@ -116,7 +115,7 @@ async fn a_cors_failure_is_a_network_error_and_no_cors_is_opaque() {
     assert_eq!(stats.errors().get(&ErrorKind::Network), Some(&5));
     assert!(stats.error_messages()[&ErrorKind::Network].contains("TypeError"));
     let opaque = FetchOptions {
-        mode: FetchMode::NoCors,
+        no_cors: true,
         ..CORS
     };
     let stats = run(&plan(url, 5, 1), opaque, StopSignal::new()).await;

@@ -3,11 +3,11 @@
 //! request (timeout, Stop).
 //!
 //! The per-request work is as close to a hand-written JS fetch loop as it can be: the exchange
-//! itself (fetch, status, `arrayBuffer()`, the clock readings) runs in a few lines of JS, and
-//! reports back through one callback made once per run, so a request makes no closure, no
-//! promise adapter and no string conversion across the wasm boundary. Each request's options
-//! object is built once per template; each slot keeps one AbortController for as long as it
-//! does not have to abort.
+//! itself (fetch, status, `arrayBuffer()`, the clock readings) runs in a few lines of JS
+//! (`exchange.js`, beside this file), and reports back through one callback made once per run,
+//! so a request makes no closure, no promise adapter and no string conversion across the wasm
+//! boundary. Each request's options object is built once per template; each slot keeps one
+//! AbortController for as long as it does not have to abort.
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
@@ -25,51 +25,20 @@ use web_sys::{
     RequestMode,
 };
 
-use crate::config::{FetchMode, FetchOptions};
+use super::js_message;
 
-#[wasm_bindgen(inline_js = r#"
-export class Exchanges {
-  constructor(done) {
-    this.done = done;
-    this.burstStart = -1;
-    this.endBurst = () => { this.burstStart = -1; };
-  }
-  // Starts one exchange; returns how long (ms) this turn of the event loop has spent issuing
-  // fetches so far. The turn ends with the microtasks queued before it ended.
-  send(slot, seq, url, init, signal) {
-    init.signal = signal;
-    const start = performance.now();
-    if (this.burstStart < 0) {
-      this.burstStart = start;
-      queueMicrotask(this.endBurst);
-    }
-    this.exchange(slot, seq, url, init, start);
-    return performance.now() - this.burstStart;
-  }
-  // An async function, as a hand-written loop would be: V8 runs its awaits without the
-  // closures and extra promises that .then() callbacks cost.
-  async exchange(slot, seq, url, init, start) {
-    let r, b;
-    try {
-      r = await fetch(url, init);
-    } catch (e) {
-      return this.finish(slot, seq, 0, 0, 0, 1, e);
-    }
-    const ttfb = performance.now() - start;
-    try {
-      b = await r.arrayBuffer();
-    } catch (e) {
-      return this.finish(slot, seq, r.status, 0, ttfb, 2, e);
-    }
-    this.finish(slot, seq, r.status, b.byteLength, ttfb, 0, undefined);
-  }
-  finish(slot, seq, status, bytes, ttfb, stage, error) {
-    // Aborted exchanges settle after the run may be over: nothing waits for them then.
-    if (this.done !== null) this.done(slot, seq, status, bytes, ttfb, stage, error);
-  }
-  close() { this.done = null; }
+/// How every `fetch()` of a run is made, beyond what the plan says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FetchOptions {
+    /// `mode: 'no-cors'`: no CORS needed, but responses are opaque (status and body hidden).
+    pub no_cors: bool,
+    /// `credentials: 'include'` (cookies and HTTP auth go along) instead of `'omit'`.
+    pub credentials: bool,
+    /// `cache: 'no-store'`: every request reaches the server.
+    pub bypass_cache: bool,
 }
-"#)]
+
+#[wasm_bindgen(module = "/src/browser/exchange.js")]
 extern "C" {
     type Exchanges;
 
@@ -177,7 +146,7 @@ impl FetchTransport {
                     // fetch() copies the bytes at each call, so one array serves every request.
                     init.set_body(&js_sys::Uint8Array::from(spec.body.as_bytes()));
                 }
-                if options.mode == FetchMode::NoCors {
+                if options.no_cors {
                     init.set_mode(RequestMode::NoCors);
                 }
                 init.set_credentials(if options.credentials {
@@ -264,13 +233,6 @@ impl Drop for InFlight<'_> {
             c.abort();
         }
     }
-}
-
-fn js_message(e: &JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|err| format!("{}: {}", err.name(), err.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 impl Transport for FetchTransport {

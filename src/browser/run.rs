@@ -11,11 +11,9 @@ use yew::Callback;
 
 use super::clock::BrowserClock;
 use super::drive::drive;
-use super::fetch::FetchTransport;
-use super::timing::ResourceWatch;
-use crate::config::FetchOptions;
+use super::fetch::{FetchOptions, FetchTransport};
+use super::timing::{ResourceWatch, TimingReading};
 use crate::snapshot::{Point, Snapshot};
-use crate::state::Honesty;
 
 pub const SNAPSHOT_MS: u32 = 250;
 
@@ -50,8 +48,9 @@ impl HeldCharts {
 pub struct Listeners {
     /// A live snapshot, seconds since the start, and what the browser did so far: one
     /// callback, so the page renders once per tick.
-    pub progress: Callback<(Rc<Snapshot>, f64, Honesty)>,
-    pub finished: Callback<(Rc<Snapshot>, f64, bool, Honesty)>,
+    pub progress: Callback<(Rc<Snapshot>, f64, TimingReading)>,
+    /// The final snapshot, seconds, whether Stop ended it, and what the browser did.
+    pub finished: Callback<(Rc<Snapshot>, f64, bool, TimingReading)>,
 }
 
 /// A run in progress (or finished): stop it, or read its statistics for export.
@@ -104,11 +103,11 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
         drop(ticker);
         let elapsed = (clock.now() - t0).as_secs_f64();
         let snapshot = Rc::new(Snapshot::of(&run.stats.borrow()));
-        let honesty = watch.read();
+        let timing = watch.read();
         watch.stop();
         listeners
             .finished
-            .emit((snapshot, elapsed, run.stop.is_stopped(), honesty));
+            .emit((snapshot, elapsed, run.stop.is_stopped(), timing));
     });
     Ok(handle)
 }

@@ -6,14 +6,14 @@
 //! the page reads the picture (four times a second) the buffered entries are folded into
 //! running sums, in a few lines of JS, and the buffer is cleared. A PerformanceObserver did the
 //! same per entry: a task and a call into wasm with half a dozen property reads and two string
-//! copies per request, all of it on the main thread that also issues the fetches. While a run
-//! lasts the buffer holds `BUFFER` entries (the default is 250); should more requests finish
-//! between two reads, the rest are not sampled, and the panel says over how many requests the
-//! means are.
+//! copies per request, all of it on the main thread that also issues the fetches. The folding
+//! is `resource_sums.js`, beside this file. While a run lasts the buffer holds `BUFFER` entries
+//! (the default is 250); should more requests finish between two reads, the rest are not
+//! sampled, and the panel says over how many requests the means are.
+
+use std::cell::Cell;
 
 use wasm_bindgen::prelude::wasm_bindgen;
-
-use crate::state::{Honesty, Phases};
 
 /// Entries buffered between two reads: ~8,000 requests a second at four reads a second, more
 /// than a browser tab issues.
@@ -21,36 +21,7 @@ const BUFFER: u32 = 2000;
 /// The browser's default buffer size, restored when the run is over.
 const DEFAULT_BUFFER: u32 = 250;
 
-#[wasm_bindgen(inline_js = r#"
-export class ResourceSums {
-  constructor(prefix) {
-    this.prefix = prefix;
-    this.protocol = '';
-    this.samples = 0;
-    this.queueing = 0;
-    this.connect = 0;
-    this.ttfb = 0;
-    this.download = 0;
-  }
-  // Folds the entries buffered since the last call into the sums and empties the buffer.
-  fold() {
-    for (const e of performance.getEntriesByType('resource')) {
-      if (!e.name.startsWith(this.prefix)) continue;
-      if (e.nextHopProtocol) this.protocol = e.nextHopProtocol;
-      // Zero without Timing-Allow-Origin: no phases to add.
-      if (e.requestStart > 0 && e.responseStart > 0) {
-        const connect = Math.max(e.connectEnd - e.connectStart, 0);
-        this.samples += 1;
-        this.queueing += Math.max(e.requestStart - e.startTime - connect, 0);
-        this.connect += connect;
-        this.ttfb += Math.max(e.responseStart - e.requestStart, 0);
-        this.download += Math.max(e.responseEnd - e.responseStart, 0);
-      }
-    }
-    performance.clearResourceTimings();
-  }
-}
-"#)]
+#[wasm_bindgen(module = "/src/browser/resource_sums.js")]
 extern "C" {
     type ResourceSums;
 
@@ -72,10 +43,33 @@ extern "C" {
     fn download(this: &ResourceSums) -> f64;
 }
 
+/// Sums of each phase over the requests whose phases the browser showed, in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PhaseSums {
+    /// Requests summed: those answered with `Timing-Allow-Origin`.
+    pub samples: u64,
+    pub queueing_ms: f64,
+    pub connect_ms: f64,
+    pub ttfb_ms: f64,
+    pub download_ms: f64,
+}
+
+/// What the browser has said about a run's requests so far, as it said it: sums, not means.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TimingReading {
+    /// `nextHopProtocol` (`http/1.1`, `h2`, …); empty when the browser never said.
+    pub protocol: String,
+    pub phases: PhaseSums,
+    /// The page reads timers precisely (5 µs instead of 0.1 ms).
+    pub cross_origin_isolated: bool,
+    /// The tab was hidden at one of the reads: timers were throttled.
+    pub hidden_during_run: bool,
+}
+
 /// Watches Resource Timing entries for one target while a run lasts.
 pub struct ResourceWatch {
     sums: ResourceSums,
-    hidden: std::cell::Cell<bool>,
+    hidden: Cell<bool>,
 }
 
 impl ResourceWatch {
@@ -86,29 +80,26 @@ impl ResourceWatch {
         performance.set_resource_timing_buffer_size(BUFFER);
         Self {
             sums: ResourceSums::new(&origin_of(target_url)),
-            hidden: std::cell::Cell::new(false),
+            hidden: Cell::new(false),
         }
     }
 
-    /// The current picture (means of the phases so far), folding in what finished since.
-    pub fn read(&self) -> Honesty {
+    /// The picture so far, folding in what finished since the last read.
+    pub fn read(&self) -> TimingReading {
         self.sums.fold();
         let hidden = super::window().document().is_some_and(|d| d.hidden());
         self.hidden.set(self.hidden.get() | hidden);
         let s = &self.sums;
-        let samples = s.samples();
-        let phases = (samples > 0.0).then(|| Phases {
-            samples: samples as u64,
-            queueing: s.queueing() / samples,
-            connect: s.connect() / samples,
-            ttfb: s.ttfb() / samples,
-            download: s.download() / samples,
-        });
-        let protocol = s.protocol();
-        Honesty {
-            protocol: (!protocol.is_empty()).then_some(protocol),
+        TimingReading {
+            protocol: s.protocol(),
+            phases: PhaseSums {
+                samples: s.samples() as u64,
+                queueing_ms: s.queueing(),
+                connect_ms: s.connect(),
+                ttfb_ms: s.ttfb(),
+                download_ms: s.download(),
+            },
             cross_origin_isolated: cross_origin_isolated(),
-            phases,
             hidden_during_run: self.hidden.get(),
         }
     }
@@ -132,7 +123,7 @@ fn origin_of(url: &str) -> String {
 }
 
 /// Whether the page can read precise timers: `crossOriginIsolated`.
-pub fn cross_origin_isolated() -> bool {
+fn cross_origin_isolated() -> bool {
     js_sys::Reflect::get(&super::window(), &"crossOriginIsolated".into())
         .ok()
         .and_then(|v| v.as_bool())

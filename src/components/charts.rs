@@ -1,9 +1,24 @@
 //! Charts drawn as plain SVG: small (no charting crate in the bundle), crisp at any size, and
-//! exportable as SVG or PNG as they are. See docs/ARCHITECTURE.md for why not plotters.
+//! exportable as SVG or PNG as they are. See ARCHITECTURE.md (at the repository's root) for why
+//! not plotters.
 
 use yew::prelude::*;
 
 use crate::snapshot::{Outcome, Point};
+
+/// The element id of each chart, in page order: the chart exports take every one the page shows.
+pub const CHART_IDS: [&str; 5] = [
+    THROUGHPUT_ID,
+    LATENCY_ID,
+    HISTOGRAM_ID,
+    STATUS_ID,
+    MEMBERS_ID,
+];
+const THROUGHPUT_ID: &str = "chart-throughput";
+const LATENCY_ID: &str = "chart-latency";
+const HISTOGRAM_ID: &str = "chart-histogram";
+const STATUS_ID: &str = "chart-status";
+const MEMBERS_ID: &str = "chart-members";
 
 const W: f64 = 640.0;
 const H: f64 = 240.0;
@@ -145,7 +160,7 @@ pub fn ThroughputChart(props: &ThroughputProps) -> Html {
                 .collect(),
         },
     ];
-    html! { <LineChart id="chart-throughput" title="Throughput" unit="req/s" {lines} /> }
+    html! { <LineChart id={THROUGHPUT_ID} title="Throughput" unit="req/s" {lines} /> }
 }
 
 #[derive(Properties, PartialEq)]
@@ -179,7 +194,7 @@ pub fn LatencyChart(props: &LatencyProps) -> Html {
             points: pick(|p| p.p99),
         },
     ];
-    html! { <LineChart id="chart-latency" title="Latency percentiles per second" unit="ms" {lines} /> }
+    html! { <LineChart id={LATENCY_ID} title="Latency percentiles per second" unit="ms" {lines} /> }
 }
 
 #[derive(Properties, PartialEq)]
@@ -207,7 +222,7 @@ pub fn HistogramChart(props: &HistogramProps) -> Html {
     let first = props.bars.first().map(|b| b.0).unwrap_or(0.0);
     let last = props.bars.last().map(|b| b.0).unwrap_or(0.0);
     html! {
-        <svg id="chart-histogram" data-testid="chart-histogram" class="chart" viewBox={format!("0 0 {W} {H}")}
+        <svg id={HISTOGRAM_ID} data-testid={HISTOGRAM_ID} class="chart" viewBox={format!("0 0 {W} {H}")}
              role="img" aria-label="Latency histogram">
             <text class="title" x={LEFT.to_string()} y="18">{"Latency histogram"}</text>
             <text class="unit" x="4" y={(TOP - 10.0).to_string()}>{"count"}</text>
@@ -252,7 +267,7 @@ pub fn OutcomesChart(props: &OutcomesProps) -> Html {
         }
     });
     html! {
-        <svg id="chart-status" data-testid="chart-status" class="chart" viewBox={format!("0 0 {W} {height}")}
+        <svg id={STATUS_ID} data-testid={STATUS_ID} class="chart" viewBox={format!("0 0 {W} {height}")}
              role="img" aria-label="Status codes and errors">
             <text class="title" x="10" y="18">{"Status codes and errors"}</text>
             { for bars }
@@ -291,7 +306,7 @@ pub fn MembersChart(props: &MembersProps) -> Html {
         }
     });
     html! {
-        <svg id="chart-members" data-testid="chart-members" class="chart" viewBox={format!("0 0 {W} {height}")}
+        <svg id={MEMBERS_ID} data-testid={MEMBERS_ID} class="chart" viewBox={format!("0 0 {W} {height}")}
              role="img" aria-label="Fan-out members: p50 and p99 latency">
             <text class="title" x="10" y="18">{"Fan-out members: p50 and p99"}</text>
             { for bars }

@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::config::{DEFAULT_URL, FetchMode, FormConfig, MemberRow, StopBy};
+use crate::model::config::{DEFAULT_URL, FetchMode, FormConfig, MemberRow, StopBy};
 
 #[derive(Properties, PartialEq)]
 pub struct FormProps {

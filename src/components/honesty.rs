@@ -2,7 +2,8 @@
 
 use yew::prelude::*;
 
-use crate::state::{Honesty, State};
+use crate::model::honesty::Honesty;
+use crate::model::state::{Source, State};
 
 #[derive(Properties, PartialEq)]
 pub struct HonestyProps {
@@ -23,7 +24,7 @@ impl HonestyProps {
             cors_suspected: state.cors_suspected(),
             connection_limited: state.connection_limited(),
             run_concurrency: state.run_concurrency,
-            live_results: state.source == crate::state::Source::Live && state.snapshot.is_some(),
+            live_results: state.source == Source::Live && state.snapshot.is_some(),
             page_origin,
         }
     }

@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use crate::state::Recent;
+use crate::model::recent::Recent;
 
 #[derive(Properties, PartialEq)]
 pub struct RecentProps {

@@ -1,15 +1,18 @@
 //! The headline numbers (with stable `data-testid` hooks), the percentile table, the text
-//! report the CLI prints, and the export buttons.
+//! report the CLI prints, and the export buttons with what went wrong in the last export.
 
 use flak_core::report::format_bytes;
 use yew::prelude::*;
 
+use crate::model::export::ExportKind;
 use crate::snapshot::Snapshot;
 
 #[derive(Properties, PartialEq)]
 pub struct SummaryProps {
     pub snapshot: std::rc::Rc<Snapshot>,
-    pub on_export: Callback<&'static str>,
+    pub on_export: Callback<ExportKind>,
+    /// Why the last export failed.
+    pub export_error: Option<String>,
 }
 
 /// A number for an automation hook: plain, no unit, no thousands separator.
@@ -31,9 +34,9 @@ pub fn SummaryView(props: &SummaryProps) -> Html {
             </div>
         }
     };
-    let export = |kind: &'static str, label: &'static str| {
+    let export = |kind: ExportKind| {
         let cb = props.on_export.clone();
-        html! { <button type="button" class="secondary" onclick={Callback::from(move |_| cb.emit(kind))}>{label}</button> }
+        html! { <button type="button" class="secondary" onclick={Callback::from(move |_| cb.emit(kind))}>{kind.label()}</button> }
     };
     html! {
         <section class="summary" aria-label="Summary">
@@ -87,12 +90,11 @@ pub fn SummaryView(props: &SummaryProps) -> Html {
                 </table>
             }
             <div class="actions">
-                { export("copy", "Copy report") }
-                { export("json", "Export JSON") }
-                { export("csv", "Export CSV") }
-                { export("svg", "Charts as SVG") }
-                { export("png", "Charts as PNG") }
+                { for ExportKind::ALL.into_iter().map(export) }
             </div>
+            if let Some(error) = &props.export_error {
+                <p class="error" role="alert" data-testid="export-error">{error.clone()}</p>
+            }
             if !props.snapshot.report.is_empty() {
                 <details>
                     <summary>{"Text report (same as the CLI)"}</summary>

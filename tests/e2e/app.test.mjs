@@ -15,6 +15,25 @@ mkdirSync(shots, { recursive: true });
 
 const env = useTargetAndBrowser();
 
+/** Clicks the button labelled `label` and resolves with the downloads it starts, once `n` have. */
+async function downloadsOf(page, label, n) {
+  const started = [];
+  const onDownload = (d) => started.push(d);
+  page.on('download', onDownload);
+  await page.getByText(label, { exact: true }).click();
+  for (let waited = 0; started.length < n && waited < 15000; waited += 50) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // A moment longer: a file too many is as wrong as one too few.
+  await new Promise((r) => setTimeout(r, 300));
+  page.off('download', onDownload);
+  return started;
+}
+
+/** The chart ids in a chart export's file names (`flak-<stamp>-<id>.<ext>`), sorted. */
+const chartsIn = (downloads, ext) =>
+  downloads.map((d) => d.suggestedFilename().match(new RegExp(`-(chart-[a-z]+)\\.${ext}$`))?.[1]).sort();
+
 async function openApp(query = '') {
   const page = await env.browser.context.newPage();
   const errors = [];
@@ -204,6 +223,20 @@ test('a fan-out group: every member counted exactly, group latency is the slowes
   assert.ok(await page.getByTestId('chart-members').isVisible());
   assert.equal(await page.getByTestId('member-row').count(), 3, 'the editor shows the three rows');
   await page.screenshot({ path: path.join(shots, 'fan-out.png'), fullPage: true });
+  // The chart exports take the members chart too.
+  const everyChart = ['chart-histogram', 'chart-latency', 'chart-members', 'chart-status', 'chart-throughput'];
+  const svgs = await downloadsOf(page, 'Charts as SVG', 5);
+  assert.deepEqual(chartsIn(svgs, 'svg'), everyChart);
+  const membersSvg = readFileSync(await svgs.find((d) => d.suggestedFilename().endsWith('-chart-members.svg')).path(), 'utf8');
+  assert.match(membersSvg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"[^>]* viewBox="0 0 640 138"/);
+  assert.match(membersSvg, /Fan-out members: p50 and p99.*product.*reviews.*stock/s);
+  const pngs = await downloadsOf(page, 'Charts as PNG', 5);
+  assert.deepEqual(chartsIn(pngs, 'png'), everyChart);
+  const membersPng = readFileSync(await pngs.find((d) => d.suggestedFilename().endsWith('-chart-members.png')).path());
+  assert.equal(membersPng.subarray(1, 4).toString(), 'PNG');
+  // Twice the chart's own size (IHDR width and height): the three rows are not stretched.
+  assert.deepEqual([membersPng.readUInt32BE(16), membersPng.readUInt32BE(20)], [1280, 276]);
+  assert.equal(await page.getByTestId('export-error').count(), 0);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -297,14 +330,37 @@ test('exports: the JSON file is the results format and loads back; charts export
   const lines = (await import('node:fs')).readFileSync(await csv.path(), 'utf8').trim().split('\n');
   assert.equal(lines[0], 'unix_second,requests,errors,p50_ms,p90_ms,p99_ms');
   assert.equal(lines.slice(1).reduce((n, l) => n + Number(l.split(',')[1]), 0), 40);
-  const svgs = [];
-  page.on('download', (d) => svgs.push(d));
-  await page.getByText('Charts as SVG').click();
-  await page.waitForFunction(() => true);
-  await new Promise((r) => setTimeout(r, 500));
-  assert.ok(svgs.length >= 4, `one SVG per chart (got ${svgs.length})`);
+  // One SVG per chart on the page; no members chart without a fan-out.
+  const svgs = await downloadsOf(page, 'Charts as SVG', 4);
+  assert.deepEqual(chartsIn(svgs, 'svg'), ['chart-histogram', 'chart-latency', 'chart-status', 'chart-throughput']);
   const svg = (await import('node:fs')).readFileSync(await svgs[0].path(), 'utf8');
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  await page.close();
+});
+
+test('a failed export is shown beside the export buttons, not in the import box, until one works', async () => {
+  const { page, errors } = await openApp(`?url=${encodeURIComponent(env.srv.target)}&requests=20&concurrency=2&autostart=1`);
+  await waitForStatus(page, 'done');
+  // The browser refuses to make download URLs, as a locked-down browser may.
+  await page.evaluate(() => {
+    window.realCreateObjectURL = URL.createObjectURL;
+    URL.createObjectURL = () => { throw new DOMException('downloads are off here', 'SecurityError'); };
+  });
+  const summary = page.getByRole('region', { name: 'Summary' });
+  await page.getByText('Export CSV', { exact: true }).click();
+  assert.match(await summary.getByTestId('export-error').textContent(), /^Export CSV failed: .*downloads are off here/);
+  assert.equal(await page.getByTestId('import-error').count(), 0, 'nothing in the import box');
+  // The JSON export fails later, after the browser has compressed the histograms.
+  await page.getByText('Export JSON', { exact: true }).click();
+  await summary.getByTestId('export-error').filter({ hasText: /^Export JSON failed: .*downloads are off here/ }).waitFor();
+  await page.getByText('Charts as SVG', { exact: true }).click();
+  await summary.getByTestId('export-error').filter({ hasText: /^Charts as SVG failed: chart-throughput: .*downloads are off here/ }).waitFor();
+  await page.screenshot({ path: path.join(shots, 'export-failed.png'), fullPage: true });
+  await page.evaluate(() => { URL.createObjectURL = window.realCreateObjectURL; });
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByText('Export CSV', { exact: true }).click()]);
+  assert.match(csv.suggestedFilename(), /^flak-.*\.csv$/);
+  await summary.getByTestId('export-error').waitFor({ state: 'detached' });
+  assert.deepEqual(errors, []);
   await page.close();
 });
 

@@ -4,7 +4,9 @@ use std::rc::Rc;
 
 use yew::Reducible;
 
-use crate::config::{FetchMode, FormConfig};
+use crate::model::config::{FetchMode, FormConfig};
+use crate::model::honesty::Honesty;
+use crate::model::recent::Recent;
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,42 +40,6 @@ pub enum Source {
     Imported(Vec<String>),
 }
 
-/// Per-phase request timings from Resource Timing (means, in ms), when the server allows it.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Phases {
-    pub samples: u64,
-    pub queueing: f64,
-    pub connect: f64,
-    pub ttfb: f64,
-    pub download: f64,
-}
-
-/// What the browser did to the measurement, for the honesty panel.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Honesty {
-    /// `nextHopProtocol` of the requests (`http/1.1`, `h2`, …) when the browser says.
-    pub protocol: Option<String>,
-    pub cross_origin_isolated: bool,
-    /// Phases, when the server sends `Timing-Allow-Origin`.
-    pub phases: Option<Phases>,
-    /// The tab was hidden during the run: timers were throttled.
-    pub hidden_during_run: bool,
-}
-
-/// A finished run, remembered in localStorage.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Recent {
-    pub at_ms: f64,
-    pub description: String,
-    pub query: String,
-    pub total: u64,
-    pub rps: f64,
-    pub p50_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-}
-
-pub const MAX_RECENT: usize = 10;
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct State {
     pub config: FormConfig,
@@ -81,6 +47,8 @@ pub struct State {
     /// A form field that does not parse, named.
     pub form_error: Option<String>,
     pub import_error: Option<String>,
+    /// Why the last export failed; shown by the export buttons.
+    pub export_error: Option<String>,
     pub source: Source,
     pub snapshot: Option<Rc<Snapshot>>,
     /// The run's stop condition, for the progress bar: a count, or seconds.
@@ -106,6 +74,7 @@ impl Default for State {
             phase: Phase::Idle,
             form_error: None,
             import_error: None,
+            export_error: None,
             source: Source::None,
             snapshot: None,
             planned: Planned::Requests(0),
@@ -187,6 +156,9 @@ pub enum Action {
         files: Vec<String>,
     },
     ImportFailed(String),
+    /// An export was written (or copied).
+    Exported,
+    ExportFailed(String),
     Recent(Vec<Recent>),
 }
 
@@ -212,6 +184,7 @@ impl Reducible for State {
                 s.phase = Phase::Running;
                 s.form_error = None;
                 s.import_error = None;
+                s.export_error = None;
                 s.source = Source::Live;
                 s.snapshot = None;
                 s.planned = planned;
@@ -248,20 +221,21 @@ impl Reducible for State {
                 s.source = Source::Imported(files);
                 s.snapshot = Some(snapshot);
                 s.import_error = None;
+                s.export_error = None;
                 s.honesty = Honesty::default();
             }
             Action::ImportFailed(message) => s.import_error = Some(message),
+            Action::Exported => {
+                if s.export_error.is_none() {
+                    return self;
+                }
+                s.export_error = None;
+            }
+            Action::ExportFailed(message) => s.export_error = Some(message),
             Action::Recent(list) => s.recent = list,
         }
         Rc::new(s)
     }
-}
-
-/// Adds a run to the front of the recent list, keeping at most [`MAX_RECENT`].
-pub fn remember(mut list: Vec<Recent>, run: Recent) -> Vec<Recent> {
-    list.insert(0, run);
-    list.truncate(MAX_RECENT);
-    list
 }
 
 #[cfg(test)]
@@ -357,18 +331,31 @@ mod tests {
     }
 
     #[test]
-    fn recent_list_is_bounded() {
-        let run = |i: u64| Recent {
-            at_ms: i as f64,
-            description: String::new(),
-            query: String::new(),
-            total: i,
-            rps: 0.0,
-            p50_ms: None,
-            p99_ms: None,
-        };
-        let list = (0..15).fold(Vec::new(), |l, i| remember(l, run(i)));
-        assert_eq!(list.len(), MAX_RECENT);
-        assert_eq!(list[0].total, 14);
+    fn export_errors_stay_apart_from_import_errors_until_an_export_works() {
+        let s = Rc::new(State::default()).reduce(Action::ImportFailed("bad.json: no".into()));
+        let s = s.reduce(Action::ExportFailed("Export CSV: blocked".into()));
+        assert_eq!(s.export_error.as_deref(), Some("Export CSV: blocked"));
+        assert_eq!(s.import_error.as_deref(), Some("bad.json: no"));
+        let s = s.reduce(Action::Exported);
+        assert_eq!(
+            (s.export_error.as_deref(), s.import_error.is_some()),
+            (None, true)
+        );
+        let unchanged = s.clone().reduce(Action::Exported);
+        assert!(
+            Rc::ptr_eq(&s, &unchanged),
+            "a working export changes nothing"
+        );
+        let s = s
+            .reduce(Action::ExportFailed("Export JSON: blocked".into()))
+            .reduce(Action::Started {
+                planned: Planned::Requests(1),
+                concurrency: 1,
+                mode: FetchMode::Cors,
+            });
+        assert_eq!(
+            s.export_error, None,
+            "a new run's results have not failed to export"
+        );
     }
 }

@@ -5,6 +5,8 @@ use flak_core::plan::parse_duration;
 use flak_core::{Body, Plan, RequestSpec};
 use serde::{Deserialize, Serialize};
 
+use crate::browser::fetch::FetchOptions;
+
 /// The built-in target's default address (`flak target`).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8081/";
 
@@ -94,19 +96,11 @@ impl Default for FormConfig {
     }
 }
 
-/// Fetch settings that are not part of the core plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FetchOptions {
-    pub mode: FetchMode,
-    pub credentials: bool,
-    pub bypass_cache: bool,
-}
-
 /// The largest in-flight limit the page accepts: beyond this a browser tab only queues.
 pub const MAX_CONCURRENCY: u64 = 1000;
 
 impl FormConfig {
-    /// Builds the plan, or one message naming the field at fault.
+    /// Builds the plan and the fetch options, or one message naming the field at fault.
     pub fn to_plan(&self) -> Result<(Plan, FetchOptions), String> {
         let specs = if self.fan_out {
             if self.members.is_empty() {
@@ -168,7 +162,7 @@ impl FormConfig {
             .build()
             .map_err(|e| capitalize(&e.to_string()))?;
         let options = FetchOptions {
-            mode: self.mode,
+            no_cors: self.mode == FetchMode::NoCors,
             credentials: self.credentials,
             bypass_cache: self.bypass_cache,
         };
@@ -392,6 +386,12 @@ mod tests {
         assert_eq!(plan.stop, StopAfter::Requests(500));
         assert_eq!(plan.requests[0].url.as_str(), DEFAULT_URL);
         assert!(!opts.credentials, "credentials are off unless asked for");
+        assert!(!opts.no_cors && opts.bypass_cache);
+        let no_cors = FormConfig {
+            mode: FetchMode::NoCors,
+            ..FormConfig::default()
+        };
+        assert!(no_cors.to_plan().unwrap().1.no_cors);
     }
 
     #[test]

@@ -1,0 +1,30 @@
+// Resource Timing folded into running sums in JS (src/browser/timing.rs says why): one pass
+// over the buffered entries per read, instead of a call into wasm per finished request.
+export class ResourceSums {
+  constructor(prefix) {
+    this.prefix = prefix;
+    this.protocol = '';
+    this.samples = 0;
+    this.queueing = 0;
+    this.connect = 0;
+    this.ttfb = 0;
+    this.download = 0;
+  }
+  // Folds the entries buffered since the last call into the sums and empties the buffer.
+  fold() {
+    for (const e of performance.getEntriesByType('resource')) {
+      if (!e.name.startsWith(this.prefix)) continue;
+      if (e.nextHopProtocol) this.protocol = e.nextHopProtocol;
+      // Zero without Timing-Allow-Origin: no phases to add.
+      if (e.requestStart > 0 && e.responseStart > 0) {
+        const connect = Math.max(e.connectEnd - e.connectStart, 0);
+        this.samples += 1;
+        this.queueing += Math.max(e.requestStart - e.startTime - connect, 0);
+        this.connect += connect;
+        this.ttfb += Math.max(e.responseStart - e.requestStart, 0);
+        this.download += Math.max(e.responseEnd - e.responseStart, 0);
+      }
+    }
+    performance.clearResourceTimings();
+  }
+}
