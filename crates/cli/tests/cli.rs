@@ -5,19 +5,16 @@
 //! Every run is bounded by a request count or a duration, and by a wall-clock limit; all
 //! traffic goes to 127.0.0.1. Tests that generate load take a global lock so that timing
 //! assertions never compete with another test's load on a small machine.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod util;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use util::{
+use crate::common::{
     RUN_LIMIT, Running, Target, TempDir, assert_accounts, assert_success, exclusive, flak,
     flak_json, float, num, parse_json, s, stderr, stdout,
 };
+use serde_json::{Value, json};
 
 const SCHEMA_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -100,7 +97,7 @@ fn duration_run_stops_on_time() {
     target.reset();
     let started = Instant::now();
     let out = Running::spawn(
-        util::FLAK,
+        crate::common::FLAK,
         &[
             "-z",
             "2s",
@@ -244,7 +241,7 @@ fn latency_p50_is_the_server_delay() {
 /// Runs flak under `sh` and returns its report and the CPU seconds it used (user + system, from
 /// the shell's `times`).
 fn flak_json_with_cpu(args: &[&str]) -> (Value, f64) {
-    let mut argv = vec!["-c", "\"$0\" \"$@\"; times >&2", util::FLAK];
+    let mut argv = vec!["-c", "\"$0\" \"$@\"; times >&2", crate::common::FLAK];
     argv.extend_from_slice(args);
     let out = Running::spawn("/bin/sh", &argv).finish(RUN_LIMIT);
     assert!(out.status.success(), "flak failed: {}", stderr(&out));
@@ -304,7 +301,7 @@ fn latency_agrees_with_an_independent_client() {
     let mut samples: Vec<f64> = (0..31)
         .map(|_| {
             let t = Instant::now();
-            let (status, _) = util::http_get(target.addr(), "/delay/20");
+            let (status, _) = crate::common::http_get(target.addr(), "/delay/20");
             assert_eq!(status, 200);
             t.elapsed().as_secs_f64() * 1e3
         })
@@ -997,7 +994,7 @@ fn ctrl_c_reports_what_ran_and_exits_130() {
     let file = dir.path("partial.json");
     let url = target.url("delay/50");
     let child = Running::spawn(
-        util::FLAK,
+        crate::common::FLAK,
         &[
             "-z",
             "30s",
@@ -1045,7 +1042,7 @@ fn second_ctrl_c_cancels_in_flight_requests_at_once() {
     let target = Target::start();
     let url = target.url("delay/5000");
     let child = Running::spawn(
-        util::FLAK,
+        crate::common::FLAK,
         &[
             "-z", "60s", "-c", "3", "--grace", "30s", "--output", "json", &url,
         ],

@@ -1,16 +1,12 @@
 //! The many-machines deployment: the Kubernetes Indexed Job manifest is checked field by field,
 //! its flak arguments are run for real (every shard, against `flak target` on loopback), and
 //! `collect.sh` merges the shards' logs through a stand-in `kubectl`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[allow(dead_code)]
-mod util;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::common::{FLAK, Running, Target, TempDir, exclusive, num, parse_json, s};
 use serde_norway::Value;
-use util::{FLAK, Running, Target, TempDir, exclusive, num, parse_json, s};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -7,20 +7,16 @@
 //! Every run is bounded by `-n` or `-z`, a `-t`, and a wall-clock limit; all traffic goes to
 //! 127.0.0.1 (the DNS case runs in a network namespace of its own, so no lookup leaves the
 //! machine).
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[allow(dead_code)] // each test binary uses its own share of the helpers
-mod util;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use util::fault_server::FaultServer;
-use util::{
+use crate::common::fault_server::FaultServer;
+use crate::common::{
     FLAK, Running, Target, TempDir, assert_accounts, assert_success, exclusive, flak, flak_json,
     float, num, parse_json, s,
 };
+use serde_json::{Value, json};
 
 fn counts(v: &Value) -> BTreeMap<String, u64> {
     serde_json::from_value(v.clone()).expect("an object of counts")
@@ -691,7 +687,7 @@ fn merge_overflow_is_refused() {
 
 #[test]
 fn http2_misbehaviour_is_counted_once_per_request_in_the_right_kind() {
-    use util::h2_fault_server::{BEHAVIOURS, H2FaultServer};
+    use crate::common::h2_fault_server::{BEHAVIOURS, H2FaultServer};
     let _load = exclusive();
     let server = H2FaultServer::start();
     let rounds = 25;

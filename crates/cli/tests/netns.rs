@@ -3,15 +3,11 @@
 //! total must equal the target's own count, and the merged percentiles those of one histogram
 //! holding every sample. Skipped, with a message, where namespaces cannot be created (not root,
 //! no `ip`). Traffic stays inside the namespaces this test creates.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[allow(dead_code)]
-mod util;
 
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use util::{FLAK, Running, TempDir, exclusive, num, parse_json, s};
+use crate::common::{FLAK, Running, TempDir, exclusive, num, parse_json, s};
 
 const SHARDS: u32 = 3;
 
@@ -185,7 +181,7 @@ fn shards_on_separate_hosts_merge_to_the_targets_own_count() {
         "--output".into(),
         "json".into(),
     ]);
-    let merge = util::flak(&args);
+    let merge = crate::common::flak(&args);
     assert!(
         merge.status.success(),
         "merge: {}",

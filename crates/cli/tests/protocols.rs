@@ -1,16 +1,12 @@
 //! HTTP/2 (prior knowledge over plain TCP, ALPN over TLS), what `flak target` promises browsers
 //! (CORS, preflights, Resource Timing), and shell completions, through the real binary.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-#[allow(dead_code)]
-mod util;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use util::{FLAK, Target, assert_accounts, exclusive, flak, flak_json, num};
+use crate::common::{FLAK, Target, assert_accounts, exclusive, flak, flak_json, num};
 
 #[test]
 fn http2_prior_knowledge_reaches_the_server_as_http2() {

@@ -1,11 +1,7 @@
 //! Fan-out scenarios through the real binary: three endpoints with different delays and one
 //! that fails, against `flak target`.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[allow(dead_code)]
-mod util;
-
-use util::{Target, TempDir, assert_accounts, exclusive, flak, flak_json, float, num, s};
+use crate::common::{Target, TempDir, assert_accounts, exclusive, flak, flak_json, float, num, s};
 
 #[test]
 fn a_fan_out_waits_for_the_slowest_member_and_counts_each_exactly() {

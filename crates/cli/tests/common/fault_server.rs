@@ -22,7 +22,7 @@
 //! The server counts every request it receives, per path, so tests can compare with what `flak`
 //! reports; and it can stop accepting (dropping its listener and every live connection) and start
 //! again on the same port, to play a server that is killed and restarted mid-run.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::io::{ErrorKind as Io, Read as _, Write as _};
@@ -130,10 +130,6 @@ impl FaultServer {
         server
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
     /// `http://127.0.0.1:PORT/path` (`path` without its leading slash).
     pub fn url(&self, path: &str) -> String {
         format!("http://{}/{path}", self.addr)
@@ -146,15 +142,6 @@ impl FaultServer {
             .position(|p| *p == path)
             .unwrap_or_else(|| panic!("{path} is not one of the fault server's paths"));
         self.shared.counts[slot].load(Ordering::SeqCst)
-    }
-
-    /// Requests received on any path, known or not.
-    pub fn total(&self) -> u64 {
-        self.shared
-            .counts
-            .iter()
-            .map(|c| c.load(Ordering::SeqCst))
-            .sum()
     }
 
     /// Connections accepted so far.

@@ -1,4 +1,4 @@
-//! Helpers for the integration tests: the built-in target server as a child process, a tiny
+//! Shared by the integration tests (one binary, `tests.rs`): the built-in target server as a child process, a tiny
 //! blocking HTTP/1.1 client for its `/stats`, and runs of the real `flak` binary, each bounded
 //! in time (a run that hangs is killed and the test fails).
 #![allow(clippy::unwrap_used, clippy::expect_used)]

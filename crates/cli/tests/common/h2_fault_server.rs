@@ -2,7 +2,7 @@
 //! requests it receives, across all its connections, with each of [`BEHAVIOURS`] in turn, so a
 //! run of `flak --http2` with a multiple of their number of requests meets each equally often.
 //! Plain `std::net`, a thread per connection, every read bounded.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
