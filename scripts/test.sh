@@ -17,6 +17,15 @@ step "format"
 cargo fmt --all -- --check
 for js in src/browser/*.js; do node --input-type=module --check <"$js" || { echo "$js: not valid JavaScript" >&2; exit 1; }; done
 
+step "dependency direction"
+# The browser adapters know nothing of the UI model (ARCHITECTURE.md); the wire crate nothing of the CLI.
+if grep -rnE 'crate::(model|state|config|components|app)\b' src/browser; then
+  echo "src/browser imports from the UI model (see above)" >&2; exit 1
+fi
+if grep -rnE '\b(clap|flak::)' crates/wire/src crates/wire/Cargo.toml; then
+  echo "crates/wire depends on the CLI (see above)" >&2; exit 1
+fi
+
 step "clippy (native)"
 cargo clippy --workspace --all-targets -- -D warnings
 
