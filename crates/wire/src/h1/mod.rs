@@ -5,7 +5,7 @@
 
 mod conn;
 mod encode;
-mod head;
+pub(crate) mod head;
 
 use flak_core::{ErrorKind, RequestError};
 

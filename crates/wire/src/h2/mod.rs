@@ -5,7 +5,7 @@
 
 mod conn;
 pub mod frame;
-mod hpack;
+pub(crate) mod hpack;
 #[cfg(test)]
 mod tests;
 
