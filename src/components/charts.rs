@@ -242,8 +242,6 @@ pub struct OutcomesProps {
 /// Status codes and error kinds as horizontal bars.
 #[function_component]
 pub fn OutcomesChart(props: &OutcomesProps) -> Html {
-    let rows = props.outcomes.len().max(1) as f64;
-    let height = TOP + rows * 26.0 + 8.0;
     let max = props
         .outcomes
         .iter()
@@ -266,11 +264,30 @@ pub fn OutcomesChart(props: &OutcomesProps) -> Html {
             </g>
         }
     });
+    bar_chart(
+        STATUS_ID,
+        (props.outcomes.len(), 26.0),
+        "Status codes and errors",
+        "Status codes and errors",
+        bars.collect(),
+    )
+}
+
+/// A horizontal bar chart's frame: the SVG with its id, title and accessible name, high enough
+/// for `rows` bars of `row_height` (at least one).
+fn bar_chart(
+    id: &'static str,
+    (rows, row_height): (usize, f64),
+    aria: &'static str,
+    title: &'static str,
+    bars: Html,
+) -> Html {
+    let height = TOP + rows.max(1) as f64 * row_height + 8.0;
     html! {
-        <svg id={STATUS_ID} data-testid={STATUS_ID} class="chart" viewBox={format!("0 0 {W} {height}")}
-             role="img" aria-label="Status codes and errors">
-            <text class="title" x="10" y="18">{"Status codes and errors"}</text>
-            { for bars }
+        <svg id={id} data-testid={id} class="chart" viewBox={format!("0 0 {W} {height}")}
+             role="img" aria-label={aria}>
+            <text class="title" x="10" y="18">{title}</text>
+            { bars }
         </svg>
     }
 }
@@ -283,8 +300,6 @@ pub struct MembersProps {
 /// Fan-out members side by side: p50 and p99 bars per member.
 #[function_component]
 pub fn MembersChart(props: &MembersProps) -> Html {
-    let rows = props.members.len().max(1) as f64;
-    let height = TOP + rows * 34.0 + 8.0;
     let max = props
         .members
         .iter()
@@ -305,13 +320,13 @@ pub fn MembersChart(props: &MembersProps) -> Html {
             </g>
         }
     });
-    html! {
-        <svg id={MEMBERS_ID} data-testid={MEMBERS_ID} class="chart" viewBox={format!("0 0 {W} {height}")}
-             role="img" aria-label="Fan-out members: p50 and p99 latency">
-            <text class="title" x="10" y="18">{"Fan-out members: p50 and p99"}</text>
-            { for bars }
-        </svg>
-    }
+    bar_chart(
+        MEMBERS_ID,
+        (props.members.len(), 34.0),
+        "Fan-out members: p50 and p99 latency",
+        "Fan-out members: p50 and p99",
+        bars.collect(),
+    )
 }
 
 #[cfg(test)]

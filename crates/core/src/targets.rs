@@ -144,6 +144,12 @@ mod tests {
         assert_eq!((t[2].spec.method.as_str(), t[2].line), ("DELETE", 10));
     }
 
+    fn methods_urls_lines(t: &[Target]) -> Vec<(&str, &str, usize)> {
+        t.iter()
+            .map(|t| (t.spec.method.as_str(), t.spec.url.as_str(), t.line))
+            .collect()
+    }
+
     #[test]
     fn targets_need_no_blank_line_between_them() {
         // vegeta's README, "simple targets".
@@ -151,10 +157,7 @@ mod tests {
                     GET http://user:password@goku:9090/path/to\n\
                     HEAD http://goku:9090/path/to/success\n";
         let t = parse(text).unwrap();
-        let got: Vec<(&str, &str, usize)> = t
-            .iter()
-            .map(|t| (t.spec.method.as_str(), t.spec.url.as_str(), t.line))
-            .collect();
+        let got = methods_urls_lines(&t);
         assert_eq!(
             got,
             [
@@ -176,10 +179,7 @@ mod tests {
                     Referer: http://h/a\n  GET   http://h/c\n# a comment\nX-C: 3\n\
                     PURGE http://h/{rand:1-9}\n";
         let t = parse(text).unwrap();
-        let got: Vec<(&str, &str, usize)> = t
-            .iter()
-            .map(|t| (t.spec.method.as_str(), t.spec.url.as_str(), t.line))
-            .collect();
+        let got = methods_urls_lines(&t);
         assert_eq!(
             got,
             [

@@ -159,9 +159,70 @@ impl HttpTransport {
         if !reusable {
             self.reconnect(session, target, timing).await?;
         }
-        let result = self
-            .exchange_once(session, prepared, method, target, started, timing)
-            .await;
+        let result = async {
+            let conn = session
+                .conn
+                .as_mut()
+                .expect("connected before the exchange");
+            // The pre-encoded request fits when the target is the template's own (not a redirect)
+            // and the method unchanged; a redirect that turned the method into GET drops the body.
+            let same_method = *method == prepared.method;
+            let fixed = same_method
+                && prepared
+                    .target
+                    .as_ref()
+                    .is_some_and(|t| std::ptr::eq(t, target));
+            let body: &[u8] = if same_method { &prepared.body } else { &[] };
+            let head = *method == Method::HEAD;
+            let want_location = self.config.redirects > 0;
+            let (result, reusable) = match &mut conn.sender {
+                Sender::H1(h1) => {
+                    let request: &[u8] = match prepared.h1_request.as_deref().filter(|_| fixed) {
+                        Some(bytes) => bytes,
+                        None => {
+                            encode_request(
+                                &mut session.scratch,
+                                method.as_str(),
+                                target.path(),
+                                target.host_header(),
+                                &prepared.raw_headers,
+                                body,
+                                USER_AGENT,
+                            );
+                            &session.scratch
+                        }
+                    };
+                    let result = h1.exchange(request, head, want_location, started).await;
+                    let reusable = h1.is_reusable() && result.is_ok();
+                    (result, reusable)
+                }
+                Sender::H2(h2) => {
+                    let block: &[u8] = match prepared.h2_block.as_deref().filter(|_| fixed) {
+                        Some(block) => block,
+                        None => {
+                            encode_h2(
+                                &mut session.scratch,
+                                method,
+                                target,
+                                &prepared.headers,
+                                body.len(),
+                            );
+                            &session.scratch
+                        }
+                    };
+                    let result = h2.exchange(block, body, head, want_location, started).await;
+                    (result, h2.is_reusable())
+                }
+            };
+            if !reusable {
+                session.conn = None;
+            }
+            let response = result?;
+            timing.ttfb.get_or_insert(response.ttfb);
+            timing.bytes += response.bytes;
+            Ok((response.status, response.location))
+        }
+        .await;
         session.idle_since = Some(Instant::now());
         result
     }
@@ -177,78 +238,6 @@ impl HttpTransport {
         session.conn = Some(self.connector.connect(target).await?);
         timing.connect = Some(begin.elapsed());
         Ok(())
-    }
-
-    async fn exchange_once(
-        &self,
-        session: &mut Session,
-        prepared: &Prepared,
-        method: &Method,
-        target: &Target,
-        started: Instant,
-        timing: &mut Response,
-    ) -> Result<(u16, Option<String>), RequestError> {
-        let conn = session
-            .conn
-            .as_mut()
-            .expect("connected before the exchange");
-        // The pre-encoded request fits when the target is the template's own (not a redirect)
-        // and the method unchanged; a redirect that turned the method into GET drops the body.
-        let same_method = *method == prepared.method;
-        let fixed = same_method
-            && prepared
-                .target
-                .as_ref()
-                .is_some_and(|t| std::ptr::eq(t, target));
-        let body: &[u8] = if same_method { &prepared.body } else { &[] };
-        let head = *method == Method::HEAD;
-        let want_location = self.config.redirects > 0;
-        let (result, reusable) = match &mut conn.sender {
-            Sender::H1(h1) => {
-                let request: &[u8] = match prepared.h1_request.as_deref().filter(|_| fixed) {
-                    Some(bytes) => bytes,
-                    None => {
-                        encode_request(
-                            &mut session.scratch,
-                            method.as_str(),
-                            target.path(),
-                            target.host_header(),
-                            &prepared.raw_headers,
-                            body,
-                            USER_AGENT,
-                        );
-                        &session.scratch
-                    }
-                };
-                let result = h1.exchange(request, head, want_location, started).await;
-                let reusable = h1.is_reusable() && result.is_ok();
-                (result, reusable)
-            }
-            Sender::H2(h2) => {
-                let block: &[u8] = match prepared.h2_block.as_deref().filter(|_| fixed) {
-                    Some(block) => block,
-                    None => {
-                        encode_h2(
-                            &mut session.scratch,
-                            method,
-                            target,
-                            &prepared.headers,
-                            body.len(),
-                        );
-                        &session.scratch
-                    }
-                };
-                let result = h2.exchange(block, body, head, want_location, started).await;
-                (result, h2.is_reusable())
-            }
-        };
-        if !reusable {
-            session.conn = None;
-        }
-        let response = result?;
-        timing.ttfb.get_or_insert(response.ttfb);
-        timing.bytes += response.bytes;
-        Ok((response.status, response.location))
     }
 }
 

@@ -85,6 +85,15 @@ impl Stage {
     }
 }
 
+/// One request to send: its header block and body, and what the response is read for.
+struct Ask<'a> {
+    block: &'a [u8],
+    body: &'a [u8],
+    head_request: bool,
+    want_location: bool,
+    started: Instant,
+}
+
 /// The state of the one stream in flight.
 struct Exchange {
     id: u32,
@@ -155,23 +164,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         want_location: bool,
         started: Instant,
     ) -> Result<Exchanged, RequestError> {
-        let result = self
-            .exchange_inner(block, body, head_request, want_location, started)
-            .await;
+        let ask = Ask {
+            block,
+            body,
+            head_request,
+            want_location,
+            started,
+        };
+        let result = self.exchange_inner(ask).await;
         if result.is_err() {
             self.reusable = false;
         }
         result
     }
 
-    async fn exchange_inner(
-        &mut self,
-        block: &[u8],
-        body: &[u8],
-        head_request: bool,
-        want_location: bool,
-        started: Instant,
-    ) -> Result<Exchanged, RequestError> {
+    async fn exchange_inner(&mut self, ask: Ask<'_>) -> Result<Exchanged, RequestError> {
+        let Ask {
+            block,
+            body,
+            head_request,
+            want_location,
+            started,
+        } = ask;
         let id = self.next_stream;
         self.next_stream += 2;
         if self.next_stream > MAX_STREAM_ID {
