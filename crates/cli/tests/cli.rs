@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::{
     RUN_LIMIT, Running, Target, TempDir, assert_accounts, assert_success, exclusive, flak,
-    flak_json, float, num, parse_json, s, stderr, stdout,
+    flak_json, float, num, parse_json, refused_results, s, stderr, stdout,
 };
 use serde_json::{Value, json};
 
@@ -818,19 +818,7 @@ fn bad_input_exits_2_with_one_line() {
     let garbage = dir.write("garbage.json", "this is not JSON\n");
     let not_results = dir.write("other.json", "{\"format\": \"k6\", \"version\": 1}\n");
     // A real results file, then the same with a version this flak does not read.
-    let good = dir.path("good.json");
-    let out = flak(&[
-        "-n",
-        "3",
-        "-c",
-        "1",
-        "-o",
-        s(&good),
-        "--output",
-        "json",
-        REFUSED,
-    ]);
-    assert_success(&out);
+    let good = refused_results(&dir, "good.json");
     let text = std::fs::read_to_string(&good).unwrap();
     assert!(text.contains("\"version\": 1,"));
     let v2 = dir.write(

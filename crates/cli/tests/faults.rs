@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::fault_server::FaultServer;
 use crate::common::{
-    FLAK, Running, Target, TempDir, assert_accounts, assert_success, exclusive, flak, flak_json,
-    float, num, parse_json, s,
+    FLAK, Running, Target, TempDir, assert_accounts, assert_success, exclusive, flak_json, float,
+    num, parse_json, refused_results, s,
 };
 use serde_json::{Value, json};
 
@@ -635,19 +635,7 @@ fn template_port_out_of_range_is_refused() {
 #[test]
 fn merge_overflow_is_refused() {
     let dir = TempDir::new("merge-overflow");
-    let good = dir.path("good.json");
-    let out = flak(&[
-        "-n",
-        "3",
-        "-c",
-        "1",
-        "-o",
-        s(&good),
-        "--output",
-        "json",
-        "http://127.0.0.1:1/",
-    ]);
-    assert_success(&out);
+    let good = refused_results(&dir, "good.json");
     let report = parse_json(&std::fs::read(&good).unwrap());
     let big = 1_u64 << 63;
     let edits: [(&str, &[&str]); 3] = [

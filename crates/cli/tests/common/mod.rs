@@ -376,3 +376,22 @@ impl Drop for TempDir {
 pub fn s(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
+
+/// A real results file in `dir`: three requests to a port nothing listens on (1), so it is
+/// quick and needs no server. For tests of `flak merge` and of loading results.
+pub fn refused_results(dir: &TempDir, name: &str) -> PathBuf {
+    let path = dir.path(name);
+    let out = flak(&[
+        "-n",
+        "3",
+        "-c",
+        "1",
+        "-o",
+        s(&path),
+        "--output",
+        "json",
+        "http://127.0.0.1:1/",
+    ]);
+    assert_success(&out);
+    path
+}
