@@ -64,7 +64,11 @@ fn chunked(mut body: &[u8]) -> (Result<u64, ErrorKind>, bool) {
         let Some(l) = line(&mut body) else {
             return (Err(ErrorKind::Body), true);
         };
-        let text = l.split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
+        let text = l
+            .split(|b| *b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
         let Some(size) = std::str::from_utf8(text)
             .ok()
             .and_then(|s| u64::from_str_radix(s, 16).ok())
@@ -109,9 +113,15 @@ fuzz_target!(|data: &[u8]| {
         let again = h1_head(&input[..head.used], head_request, flags & 2 != 0)
             .expect("the head parses on its own")
             .expect("the head is complete on its own");
-        assert_eq!((again.status, again.framing, again.used), (head.status, head.framing, head.used));
+        assert_eq!(
+            (again.status, again.framing, again.used),
+            (head.status, head.framing, head.used)
+        );
         assert!(
-            matches!(h1_head(&input[..head.used - 1], head_request, false), Ok(None)),
+            matches!(
+                h1_head(&input[..head.used - 1], head_request, false),
+                Ok(None)
+            ),
             "a complete head less its last byte is not incomplete"
         );
     }
@@ -122,7 +132,10 @@ fuzz_target!(|data: &[u8]| {
     let (want, want_reusable) = expected(input, head_request);
     match (&result, &want) {
         (Ok(got), Ok((status, bytes, location))) => {
-            assert_eq!((got.status, got.bytes, &got.location), (*status, *bytes, location));
+            assert_eq!(
+                (got.status, got.bytes, &got.location),
+                (*status, *bytes, location)
+            );
         }
         (Err(got), Err(kind)) => assert_eq!(got.kind, *kind, "{got:?}"),
         _ => panic!("exchange gave {result:?}, the model {want:?}"),

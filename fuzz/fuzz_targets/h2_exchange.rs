@@ -123,44 +123,31 @@ enum Coding {
     Never,
 }
 
-fn put_int(out: &mut Vec<u8>, first: u8, prefix: u32, mut value: usize) {
-    let max = (1usize << prefix) - 1;
-    if value < max {
-        out.push(first | value as u8);
-        return;
-    }
-    out.push(first | max as u8);
-    value -= max;
-    while value >= 0x80 {
-        out.push((value as u8 & 0x7f) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
-}
-
 fn put_string(out: &mut Vec<u8>, s: &[u8], huffman: bool) {
     if huffman {
         let coded = huffman_encode(s);
-        put_int(out, 0x80, 7, coded.len());
+        flak_wire::fuzz_bridge::hpack_put_int(out, 0x80, 7, coded.len());
         out.extend_from_slice(&coded);
     } else {
-        put_int(out, 0, 7, s.len());
+        flak_wire::fuzz_bridge::hpack_put_int(out, 0, 7, s.len());
         out.extend_from_slice(s);
     }
 }
 
 fn put_literal(out: &mut Vec<u8>, index: usize, value: &[u8], coding: Coding) {
     match coding {
-        Coding::Indexing => put_int(out, 0x40, 6, index),
-        Coding::Huffman => put_int(out, 0x00, 4, index),
-        Coding::Never => put_int(out, 0x10, 4, index),
+        Coding::Indexing => flak_wire::fuzz_bridge::hpack_put_int(out, 0x40, 6, index),
+        Coding::Huffman => flak_wire::fuzz_bridge::hpack_put_int(out, 0x00, 4, index),
+        Coding::Never => flak_wire::fuzz_bridge::hpack_put_int(out, 0x10, 4, index),
     }
     put_string(out, value, matches!(coding, Coding::Huffman));
 }
 
 fn encode_field(out: &mut Vec<u8>, field: &Field) {
     match field {
-        Field::Indexed(i) => put_int(out, 0x80, 7, usize::from(*i & 0x7f)),
+        Field::Indexed(i) => {
+            flak_wire::fuzz_bridge::hpack_put_int(out, 0x80, 7, usize::from(*i & 0x7f))
+        }
         Field::Status(s, c) => put_literal(out, 8, s.to_string().as_bytes(), *c),
         Field::ContentLength(n, c) => put_literal(out, 28, n.to_string().as_bytes(), *c),
         Field::Location(l, c) => put_literal(out, 46, l.as_bytes(), *c),
@@ -171,7 +158,7 @@ fn encode_field(out: &mut Vec<u8>, field: &Field) {
             put_string(out, value.as_bytes(), matches!(c, Coding::Huffman));
         }
         Field::Named(i, value, c) => put_literal(out, usize::from(*i & 0x7f), value.as_bytes(), *c),
-        Field::TableSize(n) => put_int(out, 0x20, 5, *n as usize),
+        Field::TableSize(n) => flak_wire::fuzz_bridge::hpack_put_int(out, 0x20, 5, *n as usize),
         Field::Raw(b) => out.extend_from_slice(b),
     }
 }

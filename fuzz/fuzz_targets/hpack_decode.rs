@@ -24,6 +24,9 @@ fuzz_target!(|data: &[u8]| {
     if result.is_ok() && want_location {
         let mut plain = H2Head::default();
         hpack_decode(block, false, &mut plain).expect("decodes without Location too");
-        assert_eq!((plain.status, plain.content_length), (head.status, head.content_length));
+        assert_eq!(
+            (plain.status, plain.content_length),
+            (head.status, head.content_length)
+        );
     }
 });

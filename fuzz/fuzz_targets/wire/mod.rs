@@ -120,7 +120,9 @@ pub fn check_h2_written(
         + frames(input)
             .iter()
             .filter(|(kind, _, stream, p)| *kind == WINDOW_UPDATE && *stream == 0 && p.len() == 4)
-            .map(|(_, _, _, p)| i64::from(u32::from_be_bytes((*p).try_into().unwrap()) & 0x7fff_ffff))
+            .map(|(_, _, _, p)| {
+                i64::from(u32::from_be_bytes((*p).try_into().unwrap()) & 0x7fff_ffff)
+            })
             .sum::<i64>();
     let mut data_total = 0i64;
     for (i, result) in results.iter().enumerate() {
@@ -142,9 +144,17 @@ pub fn check_h2_written(
                 reset = true;
             }
         }
-        assert!(sent <= this_body.len(), "stream {id}: {sent} DATA bytes for a {}-byte body", this_body.len());
+        assert!(
+            sent <= this_body.len(),
+            "stream {id}: {sent} DATA bytes for a {}-byte body",
+            this_body.len()
+        );
         if result.is_ok() && !reset {
-            assert_eq!(sent, this_body.len(), "stream {id} succeeded with part of its body sent");
+            assert_eq!(
+                sent,
+                this_body.len(),
+                "stream {id} succeeded with part of its body sent"
+            );
         }
         data_total += sent as i64;
     }
@@ -166,7 +176,15 @@ pub fn check_h2_written(
         .map(|(_, _, _, p)| p.len() as u64)
         .sum();
     for r in results.iter().flatten() {
-        assert!(r.bytes <= total_in, "{} body bytes out of {total_in} DATA bytes", r.bytes);
-        assert!((100..1000).contains(&r.status) && !(100..200).contains(&r.status), "status {}", r.status);
+        assert!(
+            r.bytes <= total_in,
+            "{} body bytes out of {total_in} DATA bytes",
+            r.bytes
+        );
+        assert!(
+            (100..1000).contains(&r.status) && !(100..200).contains(&r.status),
+            "status {}",
+            r.status
+        );
     }
 }

@@ -51,7 +51,7 @@ pub(crate) fn put_string(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
-pub(crate) fn put_int(out: &mut Vec<u8>, first: u8, prefix: u32, mut value: usize) {
+pub fn put_int(out: &mut Vec<u8>, first: u8, prefix: u32, mut value: usize) {
     let max = (1usize << prefix) - 1;
     if value < max {
         out.push(first | value as u8);
