@@ -370,10 +370,18 @@ fn targets_file_counts_statuses_and_errors() {
             .contains("127.0.0.1:1"),
         "{messages:?}"
     );
+    // A /close that met a kept-alive connection (after a 503) was closed before any byte of
+    // its response, so that idempotent GET went once more on a new connection, as browsers do:
+    // the server saw it twice, the report counts it once, and says how many went again.
+    let retries = num(&report["connections"], "retries");
+    assert!((1..=100).contains(&retries), "{retries} retries");
     let stats = target.stats();
-    assert_eq!(num(&stats, "requests"), 200, "{stats}");
-    assert_eq!(num(&stats, "closed"), 100, "{stats}");
-    assert_eq!(paths(&stats), map(&[("/close", 100), ("/status/503", 100)]));
+    assert_eq!(num(&stats, "requests"), 200 + retries, "{stats}");
+    assert_eq!(num(&stats, "closed"), 100 + retries, "{stats}");
+    assert_eq!(
+        paths(&stats),
+        map(&[("/close", 100 + retries), ("/status/503", 100)])
+    );
 }
 
 /// A targets file with headers and an `@body` file, and a URL template: the seed fixes which

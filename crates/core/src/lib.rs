@@ -12,6 +12,7 @@
 pub mod body;
 pub mod clock;
 pub mod codec;
+pub mod connections;
 pub mod plan;
 pub mod report;
 pub mod results;
@@ -28,6 +29,7 @@ pub mod transport;
 
 pub use body::Body;
 pub use clock::Clock;
+pub use connections::ConnectionStats;
 pub use plan::{Order, Plan, PlanBuilder, PlanError, RequestSpec, Shard, StopAfter};
 pub use report::Summary;
 pub use results::{Loading, Results, ResultsError, Unfinished};

@@ -261,8 +261,72 @@ pub fn text(stats: &Stats) -> String {
             let _ = writeln!(out, "  [{kind}] {n}   e.g. {msg}");
         }
     }
+    if !stats.connections().is_empty() {
+        out.push_str(&connections_section(stats.connections()));
+    }
     if !stats.members().is_empty() {
         out.push_str(&members_table(stats));
+    }
+    out
+}
+
+/// Connections opened by protocol (with the protocol asked for, so a silent fallback shows),
+/// streams sharing a connection, the wait for a free stream, retries, redirect bytes.
+fn connections_section(c: &crate::ConnectionStats) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Connections:");
+    let opened: Vec<String> = c.opened.iter().map(|(p, n)| format!("{n} {p}")).collect();
+    let asked = c.asked.as_deref().unwrap_or("?");
+    let _ = writeln!(
+        out,
+        "  Opened:       {} ({}; asked for {asked})",
+        c.total_opened(),
+        if opened.is_empty() {
+            "none".to_string()
+        } else {
+            opened.join(", ")
+        }
+    );
+    if let Some(fallback) = c
+        .opened
+        .keys()
+        .find(|p| asked.split('+').all(|a| a != p.as_str()))
+    {
+        let _ = writeln!(
+            out,
+            "  Note:         asked for {asked}, but the server negotiated {fallback}"
+        );
+    }
+    if c.peak_streams > 1 {
+        let _ = writeln!(
+            out,
+            "  Streams:      up to {} in flight on one connection",
+            c.peak_streams
+        );
+    }
+    if c.stream_waits > 0 {
+        let _ = writeln!(
+            out,
+            "  Stream waits: {} requests waited for a free stream (server's limit): mean {}, max {}",
+            c.stream_waits,
+            format_ms(c.stream_wait_us as f64 / c.stream_waits as f64 / 1e3),
+            format_ms(c.stream_wait_max_us as f64 / 1e3)
+        );
+    }
+    if c.retries > 0 {
+        let _ = writeln!(
+            out,
+            "  Retries:      {} requests sent again (the server had not processed them)",
+            c.retries
+        );
+    }
+    if c.redirect_bytes > 0 {
+        let _ = writeln!(
+            out,
+            "  Redirects:    {} in redirect responses' bodies (not in Transferred)",
+            format_bytes(c.redirect_bytes)
+        );
     }
     out
 }

@@ -11,6 +11,7 @@
 //! [`Unfinished::finish`], [`Results::parse`] → [`Loading::finish`]) with the browser's
 //! compression streams in between.
 
+use crate::connections::ConnectionStats;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -87,6 +88,9 @@ pub struct Results {
     /// Fan-out runs: each member's own results (the fields above are the group's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberResults>,
+    /// What the connections did (CLI runs; absent from browser runs and older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<ConnectionStats>,
 }
 
 /// A fan-out member's results, in the same form as the whole run's.
@@ -269,6 +273,7 @@ impl Results {
             series,
             plan,
             members,
+            connections: (!stats.connections().is_empty()).then(|| stats.connections().clone()),
         }
     }
 
@@ -514,6 +519,7 @@ impl Results {
             error_messages,
             series,
             members,
+            connections: self.connections.clone().unwrap_or_default(),
         };
         let recomputed = Summary::of(&stats);
         let counters = [
@@ -683,6 +689,8 @@ struct Wire {
     plan: Option<Plan>,
     #[serde(default)]
     members: Vec<Wire>,
+    #[serde(default)]
+    connections: Option<ConnectionStats>,
 }
 
 impl TryFrom<Wire> for Results {
@@ -735,6 +743,7 @@ impl TryFrom<Wire> for Results {
             series: w.series,
             plan: w.plan,
             members,
+            connections: w.connections,
         })
     }
 }

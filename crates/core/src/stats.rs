@@ -2,6 +2,7 @@
 //! with the run's duration, never with its request count), merged exactly across threads,
 //! processes and machines.
 
+use crate::connections::ConnectionStats;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -73,6 +74,8 @@ pub struct Stats {
     pub(crate) series: BTreeMap<u64, Interval>,
     /// Fan-out runs: each member's own statistics (the fields above are the group's).
     pub(crate) members: Vec<Member>,
+    /// What the connections did (the CLI's transport counts it; a browser cannot see it).
+    pub(crate) connections: ConnectionStats,
 }
 
 impl Default for Stats {
@@ -103,6 +106,7 @@ impl Stats {
             error_messages: BTreeMap::new(),
             series: BTreeMap::new(),
             members: Vec::new(),
+            connections: ConnectionStats::default(),
         }
     }
 
@@ -240,6 +244,7 @@ impl Stats {
         }
         add(&mut self.ttfb, &other.ttfb);
         add(&mut self.connect, &other.connect);
+        self.connections.merge(&other.connections);
         for (code, n) in &other.status {
             let c = self.status.entry(*code).or_insert(0);
             *c = c.saturating_add(*n);
@@ -348,6 +353,13 @@ impl Stats {
     }
     pub fn connect(&self) -> &Histogram<u64> {
         &self.connect
+    }
+    pub fn connections(&self) -> &ConnectionStats {
+        &self.connections
+    }
+    /// For the transport's counts, added once a worker's run ends.
+    pub fn connections_mut(&mut self) -> &mut ConnectionStats {
+        &mut self.connections
     }
     pub fn status_codes(&self) -> &BTreeMap<u16, u64> {
         &self.status

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,8 @@ pub struct Conn {
 /// The protocol the connection speaks.
 pub enum Sender {
     H1(H1Conn<Stream>),
-    H2(H2Conn<Stream>),
+    /// Shared by the slots of a group, a stream each.
+    H2(Rc<H2Conn<Stream>>),
 }
 
 impl Conn {
@@ -33,7 +35,9 @@ impl Conn {
     pub fn is_reusable(&self, check_peer: bool) -> bool {
         match &self.sender {
             Sender::H1(c) => c.is_reusable() && !(check_peer && c.io().closed_by_peer()),
-            Sender::H2(c) => c.is_reusable() && !(check_peer && c.io().closed_by_peer()),
+            Sender::H2(c) => {
+                c.is_reusable() && !(check_peer && c.closed_while_idle(Stream::closed_by_peer))
+            }
         }
     }
 }
@@ -130,7 +134,7 @@ impl Connector {
 
 fn sender(io: Stream, h2: bool) -> Sender {
     if h2 {
-        Sender::H2(H2Conn::new(io))
+        Sender::H2(Rc::new(H2Conn::new(io)))
     } else {
         Sender::H1(H1Conn::new(io))
     }

@@ -38,15 +38,29 @@ pub async fn h2_exchanges<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Vec<Result<Exchanged, RequestError>> {
     let mut block = Vec::new();
     crate::h2::encode_request(&mut block, "POST", false, "f", "/", []);
-    let mut conn = crate::h2::H2Conn::new(io);
+    let conn = crate::h2::H2Conn::new(io);
+    let ask = |body, head_request| crate::h2::Ask {
+        block: &block,
+        body,
+        head_request,
+        want_location: true,
+        started: Instant::now(),
+    };
+    let failed = |f: crate::h2::Failed| match f {
+        crate::h2::Failed::Error(e, _) => e,
+        crate::h2::Failed::Unusable => RequestError::new(crate::ErrorKind::Closed, "unusable"),
+    };
+    let mut wait = std::time::Duration::ZERO;
     let mut out = vec![
-        conn.exchange(&block, body, head_request, true, Instant::now())
-            .await,
+        conn.exchange(ask(body, head_request), &mut wait)
+            .await
+            .map_err(failed),
     ];
     if conn.is_reusable() {
         out.push(
-            conn.exchange(&block, b"", false, true, Instant::now())
-                .await,
+            conn.exchange(ask(b"", false), &mut wait)
+                .await
+                .map_err(failed),
         );
     }
     out

@@ -23,6 +23,20 @@ pub use flak_core::{ErrorKind, RequestError};
 pub use target::Target;
 pub use transport::{HttpTransport, Session, TransportConfig};
 
+/// Whether a failed request may have been acted on by the server, which decides whether it may
+/// be sent again (RFC 9113 §8.7; RFC 9110 §9.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unprocessed {
+    /// The server may have acted on it.
+    No,
+    /// The server says it did not (REFUSED_STREAM, above a GOAWAY's last stream id): any
+    /// method may go again.
+    Certainly,
+    /// Nothing of the response came back before the connection closed: an idempotent request
+    /// on a reused connection may go again, as browsers do.
+    Maybe,
+}
+
 /// The `User-Agent` flak sends unless a request names its own.
 pub const USER_AGENT: &str = concat!("flak/", env!("CARGO_PKG_VERSION"));
 

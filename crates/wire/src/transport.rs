@@ -1,33 +1,57 @@
-//! flak-core's `Transport` over the lean clients, one connection per in-flight slot (what `-c`
-//! means to users of wrk, hey and oha), kept alive between requests: HTTP/1.1 through `h1/`,
-//! HTTP/2 on request through `h2/` (ALPN over TLS, prior knowledge over plain TCP), redirects
-//! followed up to a limit.
+//! flak-core's `Transport` over the lean clients, kept alive between requests: HTTP/1.1 through
+//! `h1/`, one connection per in-flight slot (what `-c` means to users of wrk, hey and oha);
+//! HTTP/2 on request through `h2/` (ALPN over TLS, prior knowledge over plain TCP), where each
+//! group of `http2_parallel` slots shares one connection, a stream per slot (oha's `-p`,
+//! h2load's `-m`). Redirects are followed up to a limit; a request the server never processed
+//! is sent once more (see [`Unprocessed`]).
 //!
 //! What does not change between requests (method, headers, body, parsed target, the encoded
 //! HTTP/1.1 request, the HTTP/2 header block) is prepared once per request template.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use flak_core::{ErrorKind, Outcome, Request, RequestError, RequestSpec, Response, Transport};
+use flak_core::{
+    ConnectionStats, ErrorKind, Outcome, Request, RequestError, RequestSpec, Response, Transport,
+};
 use http::Method;
 use http::header::{self, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 
 use crate::connect::{Conn, Connector, Sender};
 use crate::h1::encode_request;
+use crate::h2::{Failed, H2Conn};
+use crate::stream::Stream;
 use crate::target::Target;
-use crate::{USER_AGENT, h2};
+use crate::{Exchanged, USER_AGENT, Unprocessed, h2};
 
 /// Transport settings from the command line.
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
     pub http2: bool,
+    /// HTTP/2 streams in flight per connection: this many slots share one connection.
+    pub http2_parallel: u32,
     pub insecure: bool,
     pub keepalive: bool,
     pub connect_timeout: Option<Duration>,
     pub redirects: u32,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            http2: false,
+            http2_parallel: 1,
+            insecure: false,
+            keepalive: true,
+            connect_timeout: None,
+            redirects: 0,
+        }
+    }
 }
 
 impl TransportConfig {
@@ -61,17 +85,95 @@ const IDLE_CHECK: Duration = Duration::from_millis(50);
 #[derive(Default)]
 pub struct Session {
     conn: Option<Conn>,
+    /// Which group of slots this one shares HTTP/2 connections with.
+    group: usize,
     busy: bool,
     scratch: Vec<u8>,
     /// When the last exchange on `conn` ended.
     idle_since: Option<Instant>,
+    /// Exchanges completed on `conn` (an HTTP/1.1 connection is the slot's own).
+    used: u64,
 }
 
-/// flak-core's [`Transport`] over the lean clients: one connection per in-flight slot.
+/// The HTTP/2 connections a group of slots shares, one per target (scheme, host and port).
+#[derive(Default)]
+struct Group {
+    conns: Vec<(String, Rc<H2Conn<Stream>>)>,
+    /// A connection is being opened for the group: the others wait for it rather than open
+    /// their own.
+    connecting: bool,
+    waiting: Vec<Waker>,
+    /// Targets that answered ALPN with HTTP/1.1 only: each slot keeps its own connection.
+    h1_only: Vec<String>,
+}
+
+/// flak-core's [`Transport`] over the lean clients.
 pub struct HttpTransport {
     config: TransportConfig,
     connector: Connector,
     prepared: Vec<Prepared>,
+    groups: RefCell<Vec<Group>>,
+    counters: RefCell<ConnectionStats>,
+}
+
+/// Clears a group's `connecting` mark however the opening ends (done, failed, or abandoned by a
+/// timeout), and lets the waiting slots look again.
+struct Opening<'a> {
+    groups: &'a RefCell<Vec<Group>>,
+    group: usize,
+}
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        let mut groups = self.groups.borrow_mut();
+        let group = &mut groups[self.group];
+        group.connecting = false;
+        for waker in group.waiting.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Methods a client may send again when it cannot know whether the server acted on them
+/// (RFC 9110 §9.2.2).
+fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// Whether an HTTP/1.1 error came before any byte of the response.
+fn h1_unprocessed(e: &RequestError) -> Unprocessed {
+    let early = match e.kind {
+        ErrorKind::Closed => e.message == "connection closed before the response",
+        ErrorKind::Reset => e.message.starts_with("sending the request"),
+        _ => false,
+    };
+    if early {
+        Unprocessed::Maybe
+    } else {
+        Unprocessed::No
+    }
+}
+
+/// What a slot does for a connection its group may share.
+enum Shared {
+    /// The session now has the group's connection.
+    Found,
+    /// The server speaks HTTP/1.1 only: the slot opens its own.
+    OwnConnection,
+    /// No connection yet: this slot opens it for the group.
+    Open,
+    /// Another slot is opening it.
+    Wait,
+}
+
+/// What one exchange gave the redirect loop.
+struct Hop {
+    status: u16,
+    location: Option<String>,
+    bytes: u64,
 }
 
 impl HttpTransport {
@@ -134,14 +236,26 @@ impl HttpTransport {
                 })
             })
             .collect::<Result<Vec<_>, RequestError>>()?;
+        let asked = if config.http2 { "h2" } else { "http/1.1" };
         Ok(Self {
             connector: Connector::new(tls_config, config.http2, config.connect_timeout),
             config,
             prepared,
+            groups: RefCell::default(),
+            counters: RefCell::new(ConnectionStats {
+                asked: Some(asked.to_string()),
+                ..ConnectionStats::default()
+            }),
         })
     }
 
-    /// One request/response exchange on the session's connection, opening one if needed.
+    /// What the connections did so far on this worker.
+    pub fn connection_stats(&self) -> ConnectionStats {
+        self.counters.borrow().clone()
+    }
+
+    /// One request/response exchange, on the session's connection or a new one; a request the
+    /// server never processed goes once more.
     async fn exchange(
         &self,
         session: &mut Session,
@@ -150,81 +264,234 @@ impl HttpTransport {
         target: &Target,
         started: Instant,
         timing: &mut Response,
-    ) -> Result<(u16, Option<String>), RequestError> {
-        let idle_long = session.idle_since.is_some_and(|t| t.elapsed() > IDLE_CHECK);
-        let reusable = session
-            .conn
-            .as_ref()
-            .is_some_and(|conn| conn.key == target.key && conn.is_reusable(idle_long));
-        if !reusable {
-            self.reconnect(session, target, timing).await?;
-        }
-        let result = async {
-            let conn = session
+    ) -> Result<Hop, RequestError> {
+        let mut retried = false;
+        // A connection that turns unusable between being found and used is replaced; bounded,
+        // so a server that refuses every connection cannot keep the request here.
+        let mut replaced = 0;
+        loop {
+            let idle_long = session.idle_since.is_some_and(|t| t.elapsed() > IDLE_CHECK);
+            let reusable = session
                 .conn
-                .as_mut()
-                .expect("connected before the exchange");
-            // The pre-encoded request fits when the target is the template's own (not a redirect)
-            // and the method unchanged; a redirect that turned the method into GET drops the body.
-            let same_method = *method == prepared.method;
-            let fixed = same_method
-                && prepared
-                    .target
-                    .as_ref()
-                    .is_some_and(|t| std::ptr::eq(t, target));
-            let body: &[u8] = if same_method { &prepared.body } else { &[] };
-            let head = *method == Method::HEAD;
-            let want_location = self.config.redirects > 0;
-            let (result, reusable) = match &mut conn.sender {
-                Sender::H1(h1) => {
-                    let request: &[u8] = match prepared.h1_request.as_deref().filter(|_| fixed) {
-                        Some(bytes) => bytes,
-                        None => {
-                            encode_request(
-                                &mut session.scratch,
-                                method.as_str(),
-                                target.path(),
-                                target.host_header(),
-                                &prepared.raw_headers,
-                                body,
-                                USER_AGENT,
-                            );
-                            &session.scratch
-                        }
-                    };
-                    let result = h1.exchange(request, head, want_location, started).await;
-                    let reusable = h1.is_reusable() && result.is_ok();
-                    (result, reusable)
-                }
-                Sender::H2(h2) => {
-                    let block: &[u8] = match prepared.h2_block.as_deref().filter(|_| fixed) {
-                        Some(block) => block,
-                        None => {
-                            encode_h2(
-                                &mut session.scratch,
-                                method,
-                                target,
-                                &prepared.headers,
-                                body.len(),
-                            );
-                            &session.scratch
-                        }
-                    };
-                    let result = h2.exchange(block, body, head, want_location, started).await;
-                    (result, h2.is_reusable())
-                }
-            };
+                .as_ref()
+                .is_some_and(|conn| conn.key == target.key && conn.is_reusable(idle_long));
             if !reusable {
                 session.conn = None;
+                self.connection(session, target, timing).await?;
             }
-            let response = result?;
-            timing.ttfb.get_or_insert(response.ttfb);
-            timing.bytes += response.bytes;
-            Ok((response.status, response.location))
+            let (result, reused) = self
+                .exchange_on(session, prepared, method, target, started)
+                .await;
+            session.idle_since = Some(Instant::now());
+            let (error, unprocessed) = match result {
+                Ok(hop) => {
+                    session.used += 1;
+                    return Ok(hop);
+                }
+                Err(Failed::Unusable) if replaced < 3 => {
+                    replaced += 1;
+                    session.conn = None;
+                    continue;
+                }
+                Err(Failed::Unusable) => {
+                    return Err(RequestError::new(
+                        ErrorKind::Closed,
+                        "request: every connection opened was closing",
+                    ));
+                }
+                Err(Failed::Error(e, unprocessed)) => (e, unprocessed),
+            };
+            let again = !retried
+                && match unprocessed {
+                    Unprocessed::Certainly => true,
+                    Unprocessed::Maybe => reused && idempotent(method),
+                    Unprocessed::No => false,
+                };
+            if again {
+                retried = true;
+                self.counters.borrow_mut().retries += 1;
+                session.conn = None;
+                continue;
+            }
+            return Err(error);
         }
-        .await;
-        session.idle_since = Some(Instant::now());
-        result
+    }
+
+    /// Sends on the session's connection; also says whether the connection had served a
+    /// request before (a request lost on a reused connection may go again).
+    async fn exchange_on(
+        &self,
+        session: &mut Session,
+        prepared: &Prepared,
+        method: &Method,
+        target: &Target,
+        started: Instant,
+    ) -> (Result<Hop, Failed>, bool) {
+        let conn = session
+            .conn
+            .as_mut()
+            .expect("connected before the exchange");
+        // The pre-encoded request fits when the target is the template's own (not a redirect)
+        // and the method unchanged; a redirect that turned the method into GET drops the body.
+        let same_method = *method == prepared.method;
+        let fixed = same_method
+            && prepared
+                .target
+                .as_ref()
+                .is_some_and(|t| std::ptr::eq(t, target));
+        let body: &[u8] = if same_method { &prepared.body } else { &[] };
+        let head_request = *method == Method::HEAD;
+        let want_location = self.config.redirects > 0;
+        match &mut conn.sender {
+            Sender::H1(h1) => {
+                let request: &[u8] = match prepared.h1_request.as_deref().filter(|_| fixed) {
+                    Some(bytes) => bytes,
+                    None => {
+                        encode_request(
+                            &mut session.scratch,
+                            method.as_str(),
+                            target.path(),
+                            target.host_header(),
+                            &prepared.raw_headers,
+                            body,
+                            USER_AGENT,
+                        );
+                        &session.scratch
+                    }
+                };
+                let result = h1
+                    .exchange(request, head_request, want_location, started)
+                    .await;
+                let reused = session.used > 0;
+                if !(h1.is_reusable() && result.is_ok()) {
+                    session.conn = None;
+                }
+                let result = result.map_err(|e| {
+                    let unprocessed = h1_unprocessed(&e);
+                    Failed::Error(e, unprocessed)
+                });
+                (result.map(hop), reused)
+            }
+            Sender::H2(h2) => {
+                let h2 = Rc::clone(h2);
+                let block: &[u8] = match prepared.h2_block.as_deref().filter(|_| fixed) {
+                    Some(block) => block,
+                    None => {
+                        encode_h2(
+                            &mut session.scratch,
+                            method,
+                            target,
+                            &prepared.headers,
+                            body.len(),
+                        );
+                        &session.scratch
+                    }
+                };
+                let ask = h2::Ask {
+                    block,
+                    body,
+                    head_request,
+                    want_location,
+                    started,
+                };
+                let reused = h2.completed() > 0;
+                let mut waited = Duration::ZERO;
+                let result = h2.exchange(ask, &mut waited).await;
+                {
+                    let mut counters = self.counters.borrow_mut();
+                    if !waited.is_zero() {
+                        counters.record_wait(waited.as_micros() as u64);
+                    }
+                    counters.peak_streams = counters.peak_streams.max(u64::from(h2.peak()));
+                }
+                if !h2.is_reusable() {
+                    session.conn = None;
+                }
+                (result.map(hop), reused)
+            }
+        }
+    }
+
+    /// Gives the session a connection to `target`: its own for HTTP/1.1, its group's shared
+    /// one for HTTP/2 (opened by the first slot that needs it while the others wait).
+    async fn connection(
+        &self,
+        session: &mut Session,
+        target: &Target,
+        timing: &mut Response,
+    ) -> Result<(), RequestError> {
+        if !self.config.http2 || !self.config.keepalive {
+            return self.reconnect(session, target, timing).await;
+        }
+        let group = session.group;
+        loop {
+            match self.shared(session, target) {
+                Shared::Found => return Ok(()),
+                Shared::OwnConnection => break,
+                Shared::Open => return self.open_shared(session, target, timing).await,
+                Shared::Wait => {}
+            }
+            std::future::poll_fn(|cx| {
+                let mut groups = self.groups.borrow_mut();
+                let g = &mut groups[group];
+                if g.connecting {
+                    g.waiting.push(cx.waker().clone());
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            })
+            .await;
+        }
+        self.reconnect(session, target, timing).await
+    }
+
+    /// Looks for the group's connection to `target`, and says what to do when there is none.
+    fn shared(&self, session: &mut Session, target: &Target) -> Shared {
+        let mut groups = self.groups.borrow_mut();
+        if groups.len() <= session.group {
+            groups.resize_with(session.group + 1, Group::default);
+        }
+        let g = &mut groups[session.group];
+        g.conns.retain(|(_, c)| c.is_reusable());
+        if let Some((_, c)) = g.conns.iter().find(|(key, _)| *key == target.key) {
+            session.conn = Some(Conn {
+                key: target.key.clone(),
+                sender: Sender::H2(Rc::clone(c)),
+            });
+            session.used = 0;
+            Shared::Found
+        } else if g.h1_only.contains(&target.key) {
+            Shared::OwnConnection
+        } else if g.connecting {
+            Shared::Wait
+        } else {
+            g.connecting = true;
+            Shared::Open
+        }
+    }
+
+    /// Opens the connection a group will share.
+    async fn open_shared(
+        &self,
+        session: &mut Session,
+        target: &Target,
+        timing: &mut Response,
+    ) -> Result<(), RequestError> {
+        let opening = Opening {
+            groups: &self.groups,
+            group: session.group,
+        };
+        self.reconnect(session, target, timing).await?;
+        let mut groups = self.groups.borrow_mut();
+        let g = &mut groups[opening.group];
+        match session.conn.as_ref().map(|c| &c.sender) {
+            Some(Sender::H2(c)) => g.conns.push((target.key.clone(), Rc::clone(c))),
+            _ => g.h1_only.push(target.key.clone()),
+        }
+        drop(groups);
+        drop(opening);
+        Ok(())
     }
 
     async fn reconnect(
@@ -234,10 +501,25 @@ impl HttpTransport {
         timing: &mut Response,
     ) -> Result<(), RequestError> {
         session.conn = None;
+        session.used = 0;
         let begin = Instant::now();
-        session.conn = Some(self.connector.connect(target).await?);
+        let conn = self.connector.connect(target).await?;
         timing.connect = Some(begin.elapsed());
+        let protocol = match conn.sender {
+            Sender::H1(_) => "http/1.1",
+            Sender::H2(_) => "h2",
+        };
+        self.counters.borrow_mut().record_open(protocol);
+        session.conn = Some(conn);
         Ok(())
+    }
+}
+
+fn hop(e: Exchanged) -> Hop {
+    Hop {
+        status: e.status,
+        location: e.location,
+        bytes: e.bytes,
     }
 }
 
@@ -289,16 +571,25 @@ fn is_redirect(status: u16) -> bool {
 impl Transport for HttpTransport {
     type Session = Session;
 
-    fn session(&self, _slot: usize) -> Session {
-        Session::default()
+    fn session(&self, slot: usize) -> Session {
+        Session {
+            group: slot / self.config.http2_parallel.max(1) as usize,
+            ..Session::default()
+        }
     }
 
     async fn send(&self, session: &mut Session, request: &Request<'_>) -> Outcome {
         let started = Instant::now();
         let prepared = &self.prepared[request.spec_index];
-        if session.busy {
+        if session.busy
+            && matches!(
+                session.conn.as_ref().map(|c| &c.sender),
+                Some(Sender::H1(_))
+            )
+        {
             // The last request on this connection was abandoned mid-flight (timeout, stop):
-            // its response may still arrive, so the connection cannot be trusted.
+            // its response may still arrive, so the connection cannot be trusted. (An HTTP/2
+            // stream abandoned so is reset, and its connection lives on.)
             session.conn = None;
         }
         // Fixed URLs were parsed once; only templates and redirects make a new target.
@@ -314,28 +605,35 @@ impl Transport for HttpTransport {
         let mut hops = 0;
         session.busy = true;
         let result = loop {
-            match self
+            let hop = match self
                 .exchange(session, prepared, &method, &target, started, &mut timing)
                 .await
             {
-                Ok((status, Some(location)))
-                    if is_redirect(status) && hops < self.config.redirects =>
-                {
+                Ok(hop) => hop,
+                Err(e) => break Err(e),
+            };
+            match hop.location {
+                Some(location) if is_redirect(hop.status) && hops < self.config.redirects => {
                     hops += 1;
+                    self.counters.borrow_mut().redirect_bytes += hop.bytes;
                     match target.redirect(&location) {
                         Ok(t) => target = Cow::Owned(t),
                         Err(e) => break Err(e),
                     }
-                    if status == 303 || (matches!(status, 301 | 302) && method == Method::POST) {
+                    if hop.status == 303
+                        || (matches!(hop.status, 301 | 302) && method == Method::POST)
+                    {
                         method = Method::GET;
                     }
                 }
-                Ok((status, _)) => break Ok(status),
-                Err(e) => break Err(e),
+                _ => {
+                    timing.bytes = hop.bytes;
+                    break Ok(hop.status);
+                }
             }
         };
         session.busy = false;
-        if !self.config.keepalive || result.is_err() {
+        if !self.config.keepalive {
             session.conn = None;
         }
         match result {

@@ -117,6 +117,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub http2: bool,
 
+    /// HTTP/2 streams in flight per connection: -c 200 -p 50 opens 4 connections.
+    #[arg(
+        short = 'p',
+        long = "http2-parallel",
+        value_name = "N",
+        default_value_t = 1
+    )]
+    pub http2_parallel: u32,
+
     /// Open a new connection for every request.
     #[arg(long)]
     pub disable_keepalive: bool,

@@ -126,12 +126,22 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
                 .map_err(|e| anyhow!("--start-at {t:?}: {e} (expected e.g. 2026-11-23T10:00:00Z)"))
         })
         .transpose()?;
+    if args.http2_parallel == 0 {
+        bail!("-p/--http2-parallel must be at least 1 (got 0)");
+    }
+    if args.http2_parallel > 1 && !args.http2 {
+        bail!(
+            "-p/--http2-parallel {} needs --http2 (an HTTP/1.1 connection carries one request at a time)",
+            args.http2_parallel
+        );
+    }
     Ok(Setup {
         plan: Arc::new(plan),
         shard,
         start_at,
         transport: TransportConfig {
             http2: args.http2,
+            http2_parallel: args.http2_parallel,
             insecure: args.insecure,
             keepalive: !args.disable_keepalive,
             connect_timeout,

@@ -21,13 +21,23 @@ pub mod clock;
 pub mod interrupt;
 pub mod progress;
 
-/// Workers actually used: never more than the in-flight limit, nor than requests to send.
+/// Workers actually used: never more than the connections (HTTP/2 slots share one by groups
+/// of `-p`), nor than requests to send.
 pub fn worker_count(setup: &Setup) -> usize {
-    let mut n = setup.threads.max(1).min(setup.plan.concurrency as usize);
+    let mut n = setup.threads.max(1).min(groups(setup));
     if let flak_core::StopAfter::Requests(total) = setup.plan.stop {
         n = n.min(setup.shard.share_of(total).max(1) as usize);
     }
     n
+}
+
+/// Groups of slots that share a connection: one slot each unless HTTP/2 multiplexes.
+fn groups(setup: &Setup) -> usize {
+    (setup.plan.concurrency as usize).div_ceil(parallel(setup))
+}
+
+fn parallel(setup: &Setup) -> usize {
+    setup.transport.http2_parallel.max(1) as usize
 }
 
 /// Runs the plan and returns the merged statistics. `progress` must hold one counter per
@@ -44,8 +54,12 @@ pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow
             let plan = Arc::clone(&setup.plan);
             let shard = setup.shard;
             let tickets = Arc::clone(&tickets);
-            // The in-flight limit is the machine's: split it, remainder to the first workers.
-            let slots = (concurrency / workers + usize::from(k < concurrency % workers)) as u32;
+            // The in-flight limit is the machine's: split it by whole groups of slots sharing a
+            // connection, remainder to the first workers.
+            let (groups, p) = (groups(setup), parallel(setup));
+            let first = k * (groups / workers) + k.min(groups % workers);
+            let last = first + groups / workers + usize::from(k < groups % workers);
+            let slots = ((last * p).min(concurrency) - (first * p).min(concurrency)) as u32;
             let transport_config = setup.transport.clone();
             let tls = Arc::clone(&tls);
             let stop = stop.clone();
@@ -85,7 +99,8 @@ pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow
                             }
                         }
                     });
-                    let stats = stats.into_inner();
+                    let mut stats = stats.into_inner();
+                    stats.connections_mut().merge(&transport.connection_stats());
                     progress.finished[k].store(stats.total(), Ordering::Relaxed);
                     Ok(stats)
                 })

@@ -15,8 +15,9 @@ use flak_wire::h2::frame::{PREFACE, frame};
 /// Each behaviour's name and the error kind flak should report for it (`None`: a 200).
 pub const BEHAVIOURS: [(&str, Option<&str>); 8] = [
     ("ok", None),
+    // Sent once more (the server never processed it), refused again: counted once.
     ("goaway below the stream", Some("closed")),
-    ("REFUSED_STREAM", Some("other")),
+    ("REFUSED_STREAM", Some("reset")),
     ("fewer bytes than content-length", Some("body")),
     ("an index into the dynamic table set to 0", Some("protocol")),
     ("a window past 2^31-1", Some("protocol")),
@@ -50,6 +51,22 @@ fn answer(which: usize, s: u32) -> Vec<u8> {
         }
         _ => frame(0x1, 0x5, s, &[0x08, 0x81, 0x00]),
     }
+}
+
+/// The behaviour a request's path names (`/b3`), so that a request sent again meets the same
+/// one. flak's request blocks carry the path as a plain literal.
+fn chosen(block: &[u8]) -> Option<usize> {
+    let at = block.windows(2).position(|w| w == b"/b")?;
+    let digit = *block.get(at + 2)?;
+    digit
+        .is_ascii_digit()
+        .then(|| usize::from(digit - b'0'))
+        .filter(|&d| d < BEHAVIOURS.len())
+}
+
+/// The URL path that asks for behaviour `which`.
+pub fn path(which: usize) -> String {
+    format!("b{which}")
 }
 
 pub struct H2FaultServer {
@@ -116,7 +133,7 @@ fn serve(mut stream: TcpStream, requests: &AtomicU64) {
         if h[3] == 0x1 {
             let s = u32::from_be_bytes([h[5], h[6], h[7], h[8]]);
             let n = requests.fetch_add(1, Ordering::SeqCst);
-            let which = (n % BEHAVIOURS.len() as u64) as usize;
+            let which = chosen(&payload).unwrap_or((n % BEHAVIOURS.len() as u64) as usize);
             if stream.write_all(&answer(which, s)).is_err() {
                 return;
             }

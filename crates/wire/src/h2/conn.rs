@@ -1,22 +1,31 @@
-//! One HTTP/2 client connection (RFC 9113) for the hot path. A slot owns its connection and
-//! runs one stream at a time on it, so there is no connection task, no channel and no stream
-//! table: the exchange itself reads and answers frames (SETTINGS, PING, WINDOW_UPDATE, GOAWAY)
-//! and keeps the flow-control windows.
+//! One HTTP/2 client connection (RFC 9113) carrying many streams at once, without a connection
+//! task or channels: the streams share the connection through a `RefCell`, and whichever stream
+//! is polled drives it — flushes the frames every stream queued, reads what arrived and hands
+//! each frame to its stream, waking that stream only when it finished, failed or may send more
+//! body. The socket remembers only the last waker that found it empty (the "reader"), so a
+//! reader that leaves while other streams still wait wakes one of them to take its place.
+//!
+//! A stream error (RST_STREAM, a bad response head) ends that stream only; a connection error
+//! (a broken frame, HPACK) ends them all. Streams the server never processed (REFUSED_STREAM,
+//! above a GOAWAY's last stream id) come back marked so the transport can send them again.
 
+use std::cell::RefCell;
 use std::io::ErrorKind as Io;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use flak_core::{ErrorKind, RequestError};
-use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::frame::{
     self, ACK, CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE,
     PRIORITY, PUSH_PROMISE, RST_STREAM, SETTINGS, WINDOW_UPDATE, error_name, put_frame_header,
     put_window_update, unpad,
 };
-use super::hpack::{Head, decode_block};
+use super::hpack::{Decoder, Head};
 use super::protocol;
-use crate::Exchanged;
+use crate::{Exchanged, Unprocessed};
 
 /// The receive window granted to the connection and to each stream: large, so that responses
 /// up to half of it need no WINDOW_UPDATE at all.
@@ -32,30 +41,81 @@ pub(super) const MAX_STREAM_ID: u32 = (1 << 31) - 1;
 const MAX_WINDOW: i64 = (1 << 31) - 1;
 /// Each connection's read buffer starts this small and grows to a whole frame on demand.
 const INITIAL_BUFFER: usize = 4 * 1024;
+/// Reads in a row that found data before the driving stream gives way: a server that never
+/// stops sending must not keep the worker's one task from its timers, `-z` and Ctrl-C.
+const READ_BUDGET: u32 = 32;
+/// The HPACK dynamic table we allow the server (SETTINGS_HEADER_TABLE_SIZE). Servers such as
+/// h2o index response headers whatever a client advertises, so the decoder keeps a table
+/// anyway; the RFC's default costs nothing more.
+const HEADER_TABLE_SIZE: u32 = 0;
 
-/// One HTTP/2 connection over any byte stream (TCP with prior knowledge, or TLS after ALPN).
+/// One HTTP/2 connection over any byte stream (TCP with prior knowledge, or TLS after ALPN),
+/// shared by the streams in flight on it.
 pub struct H2Conn<S> {
+    inner: RefCell<Inner<S>>,
+}
+
+struct Inner<S> {
     io: S,
     /// Received bytes in `rbuf[start..end]`; the whole vector stays initialized, so reads need
     /// no zeroing.
     rbuf: Vec<u8>,
     start: usize,
     end: usize,
-    /// Frames waiting to be written: the preface before the first request, SETTINGS and PING
-    /// acknowledgements, window updates.
+    /// Frames waiting to be written (`wbuf[written..]`): the preface, requests, bodies,
+    /// acknowledgements, window updates, resets.
     wbuf: Vec<u8>,
-    /// A header block split over CONTINUATION frames, gathered here.
+    written: usize,
+    flush: bool,
+    /// A header block split over CONTINUATION frames: its stream, END_STREAM, and the bytes.
+    continuing: Option<(u32, bool)>,
     block: Vec<u8>,
+    decoder: Decoder,
     pub(super) next_stream: u32,
     /// The connection's send window, and the window each new stream starts with (the peer's
     /// SETTINGS_INITIAL_WINDOW_SIZE).
     send_window: i64,
     initial_send_window: i64,
     peer_max_frame: usize,
+    /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS.
+    max_streams: u32,
     /// DATA bytes received since the connection's receive window was last topped up.
     recv_used: u32,
-    /// False after GOAWAY, when stream ids run out, or once a response broke the protocol.
-    reusable: bool,
+    /// The streams in flight; a finished stream's place is reused.
+    streams: Vec<Option<StreamState>>,
+    open: u32,
+    /// Requests waiting for the server's stream limit to let them in.
+    waiting: Vec<Waker>,
+    /// The index of the stream whose waker the socket holds.
+    reader: Option<usize>,
+    /// The last stream id of a GOAWAY: no new streams.
+    goaway: Option<u32>,
+    /// Why the connection is finished, once it is.
+    dead: Option<RequestError>,
+    /// Streams that completed on this connection.
+    completed: u64,
+    /// The most streams in flight at once.
+    peak: u32,
+}
+
+/// One stream's progress.
+struct StreamState {
+    id: u32,
+    stage: Stage,
+    send_window: i64,
+    body_sent: usize,
+    /// DATA bytes received on this stream since its window was last topped up.
+    recv_used: u32,
+    head: Head,
+    status: u16,
+    bytes: u64,
+    started: Instant,
+    /// When the final response head arrived, counted from `started`.
+    ttfb: Duration,
+    want_location: bool,
+    done: bool,
+    failed: Option<(RequestError, Unprocessed)>,
+    waker: Option<Waker>,
 }
 
 fn io_error(e: &std::io::Error, stage: Stage) -> RequestError {
@@ -86,29 +146,39 @@ impl Stage {
 }
 
 /// One request to send: its header block and body, and what the response is read for.
-struct Ask<'a> {
-    block: &'a [u8],
-    body: &'a [u8],
-    head_request: bool,
-    want_location: bool,
-    started: Instant,
+pub struct Ask<'a> {
+    pub block: &'a [u8],
+    pub body: &'a [u8],
+    pub head_request: bool,
+    pub want_location: bool,
+    pub started: Instant,
 }
 
-/// The state of the one stream in flight.
-struct Exchange {
-    id: u32,
-    stage: Stage,
-    send_window: i64,
-    body_sent: usize,
-    /// DATA bytes received on this stream since its window was last topped up.
-    recv_used: u32,
-    head: Head,
-    status: u16,
-    bytes: u64,
-    started: Instant,
-    /// When the final response head arrived, counted from `started`.
-    ttfb: Duration,
-    done: bool,
+/// Why an exchange did not happen or did not complete.
+#[derive(Debug)]
+pub enum Failed {
+    /// The connection takes no new streams (GOAWAY, broken, out of stream ids): nothing was
+    /// sent; open another.
+    Unusable,
+    /// The request failed; `Unprocessed` says whether the server can have acted on it.
+    Error(RequestError, Unprocessed),
+}
+
+/// What a connection error does to a stream still in flight.
+fn stream_failure(error: &RequestError, stream: &StreamState) -> (RequestError, Unprocessed) {
+    let mut error = error.clone();
+    if stream.stage == Stage::Body && error.kind != ErrorKind::Protocol {
+        error.kind = ErrorKind::Body;
+    }
+    // Nothing of the response came back: the server may never have seen the request.
+    let unprocessed = if stream.stage == Stage::Request
+        && matches!(error.kind, ErrorKind::Closed | ErrorKind::Reset)
+    {
+        Unprocessed::Maybe
+    } else {
+        Unprocessed::No
+    };
+    (error, unprocessed)
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
@@ -118,9 +188,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         let mut wbuf = Vec::with_capacity(256);
         wbuf.extend_from_slice(PREFACE);
         let settings: [(u16, u32); 3] = [
-            (0x1, 0),           // SETTINGS_HEADER_TABLE_SIZE: no dynamic table for responses
-            (0x2, 0),           // SETTINGS_ENABLE_PUSH: off
-            (0x4, RECV_WINDOW), // SETTINGS_INITIAL_WINDOW_SIZE
+            (0x1, HEADER_TABLE_SIZE), // SETTINGS_HEADER_TABLE_SIZE
+            (0x2, 0),                 // SETTINGS_ENABLE_PUSH: off
+            (0x4, RECV_WINDOW),       // SETTINGS_INITIAL_WINDOW_SIZE
         ];
         put_frame_header(&mut wbuf, settings.len() * 6, SETTINGS, 0, 0);
         for (id, value) in settings {
@@ -129,70 +199,134 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         }
         put_window_update(&mut wbuf, 0, RECV_WINDOW - DEFAULT_WINDOW as u32);
         Self {
-            io,
-            rbuf: vec![0; INITIAL_BUFFER],
-            start: 0,
-            end: 0,
-            wbuf,
-            block: Vec::new(),
-            next_stream: 1,
-            send_window: DEFAULT_WINDOW,
-            initial_send_window: DEFAULT_WINDOW,
-            peer_max_frame: MAX_FRAME,
-            recv_used: 0,
-            reusable: true,
+            inner: RefCell::new(Inner {
+                io,
+                rbuf: vec![0; INITIAL_BUFFER],
+                start: 0,
+                end: 0,
+                wbuf,
+                written: 0,
+                flush: false,
+                continuing: None,
+                block: Vec::new(),
+                decoder: Decoder::new(HEADER_TABLE_SIZE as usize),
+                next_stream: 1,
+                send_window: DEFAULT_WINDOW,
+                initial_send_window: DEFAULT_WINDOW,
+                peer_max_frame: MAX_FRAME,
+                max_streams: u32::MAX,
+                recv_used: 0,
+                streams: Vec::new(),
+                open: 0,
+                waiting: Vec::new(),
+                reader: None,
+                goaway: None,
+                dead: None,
+                completed: 0,
+                peak: 0,
+            }),
         }
     }
 
-    /// Whether another request may be sent on this connection.
+    /// Whether new streams may be opened on this connection.
     pub fn is_reusable(&self) -> bool {
-        self.reusable
+        self.inner.borrow().usable()
     }
 
-    /// The underlying stream, e.g. to check whether the peer closed it while idle.
-    pub fn io(&self) -> &S {
-        &self.io
+    /// Whether the peer closed the connection while it was idle (no stream in flight), checked
+    /// without consuming anything.
+    pub fn closed_while_idle(&self, closed: impl FnOnce(&S) -> bool) -> bool {
+        let inner = self.inner.borrow();
+        inner.open == 0 && closed(&inner.io)
     }
 
-    /// Sends one request (its HPACK header block from [`encode_request`] and its body) on a new
-    /// stream and reads the whole response.
-    pub async fn exchange(
-        &mut self,
-        block: &[u8],
-        body: &[u8],
-        head_request: bool,
-        want_location: bool,
-        started: Instant,
-    ) -> Result<Exchanged, RequestError> {
-        let ask = Ask {
-            block,
-            body,
-            head_request,
-            want_location,
-            started,
-        };
-        let result = self.exchange_inner(ask).await;
-        if result.is_err() {
-            self.reusable = false;
+    /// Streams in flight.
+    pub fn in_flight(&self) -> u32 {
+        self.inner.borrow().open
+    }
+
+    /// Streams that completed on this connection.
+    pub fn completed(&self) -> u64 {
+        self.inner.borrow().completed
+    }
+
+    /// The most streams that were in flight at once.
+    pub fn peak(&self) -> u32 {
+        self.inner.borrow().peak
+    }
+
+    #[cfg(test)]
+    pub(super) fn set_next_stream(&self, id: u32) {
+        self.inner.borrow_mut().next_stream = id;
+    }
+
+    /// Sends one request on a new stream and reads the whole response. `waited` gets the time
+    /// spent waiting for the server's stream limit.
+    pub async fn exchange(&self, ask: Ask<'_>, waited: &mut Duration) -> Result<Exchanged, Failed> {
+        let mut wait_from = None;
+        let index = std::future::poll_fn(|cx| {
+            let result = self.inner.borrow_mut().poll_open(cx, &ask);
+            if result.is_pending() {
+                wait_from.get_or_insert_with(Instant::now);
+            }
+            result
+        })
+        .await?;
+        if let Some(from) = wait_from {
+            *waited = from.elapsed();
         }
-        result
+        let mut guard = Cancel {
+            conn: self,
+            index,
+            armed: true,
+        };
+        let result =
+            std::future::poll_fn(|cx| self.inner.borrow_mut().poll_stream(cx, index, &ask)).await;
+        guard.armed = false;
+        result.map_err(|(e, unprocessed)| Failed::Error(e, unprocessed))
+    }
+}
+
+/// Resets a stream whose request was abandoned (timeout, stop), so the connection lives on.
+struct Cancel<'a, S: AsyncRead + AsyncWrite + Unpin> {
+    conn: &'a H2Conn<S>,
+    index: usize,
+    armed: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Drop for Cancel<'_, S> {
+    fn drop(&mut self) {
+        if self.armed
+            && let Ok(mut inner) = self.conn.inner.try_borrow_mut()
+            && let Some(stream) = inner.streams.get(self.index).and_then(Option::as_ref)
+        {
+            let id = stream.id;
+            if inner.dead.is_none() {
+                put_frame_header(&mut inner.wbuf, 4, RST_STREAM, 0, id);
+                inner.wbuf.extend_from_slice(&8u32.to_be_bytes()); // CANCEL
+            }
+            inner.remove(self.index);
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
+    fn usable(&self) -> bool {
+        self.dead.is_none() && self.goaway.is_none() && self.next_stream <= MAX_STREAM_ID
     }
 
-    async fn exchange_inner(&mut self, ask: Ask<'_>) -> Result<Exchanged, RequestError> {
-        let Ask {
-            block,
-            body,
-            head_request,
-            want_location,
-            started,
-        } = ask;
+    /// Opens a stream for `ask` and queues its HEADERS, once the server's limit allows.
+    fn poll_open(&mut self, cx: &mut Context<'_>, ask: &Ask<'_>) -> Poll<Result<usize, Failed>> {
+        if !self.usable() {
+            return Poll::Ready(Err(Failed::Unusable));
+        }
+        if self.open >= self.max_streams {
+            self.waiting.push(cx.waker().clone());
+            return Poll::Pending;
+        }
         let id = self.next_stream;
         self.next_stream += 2;
-        if self.next_stream > MAX_STREAM_ID {
-            self.reusable = false;
-        }
-        self.put_headers(id, block, body.is_empty());
-        let mut ex = Exchange {
+        let stream = StreamState {
             id,
             stage: Stage::Request,
             send_window: self.initial_send_window,
@@ -201,50 +335,98 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
             head: Head::default(),
             status: 0,
             bytes: 0,
-            started,
+            started: ask.started,
             ttfb: Duration::ZERO,
+            want_location: ask.want_location,
             done: false,
+            failed: None,
+            waker: None,
         };
-        loop {
-            if ex.body_sent < body.len() {
-                if ex.done {
-                    // The server answered before taking the whole body: close our side.
-                    put_frame_header(&mut self.wbuf, 4, RST_STREAM, 0, id);
-                    self.wbuf.extend_from_slice(&0u32.to_be_bytes()); // NO_ERROR
-                } else {
-                    self.put_body(&mut ex, body);
-                }
+        let index = match self.streams.iter().position(Option::is_none) {
+            Some(i) => {
+                self.streams[i] = Some(stream);
+                i
             }
-            if !self.wbuf.is_empty() {
-                self.write_out(ex.stage).await?;
+            None => {
+                self.streams.push(Some(stream));
+                self.streams.len() - 1
             }
-            if ex.done {
-                break;
-            }
-            self.read_frame(&mut ex, want_location).await?;
+        };
+        self.open += 1;
+        self.peak = self.peak.max(self.open);
+        self.put_headers(id, ask.block, ask.body.is_empty());
+        Poll::Ready(Ok(index))
+    }
+
+    /// Ends stream `index`'s life on the connection; a waiting request may take its place.
+    fn remove(&mut self, index: usize) {
+        if self.streams[index].take().is_some() {
+            self.open -= 1;
         }
-        if self.goaway_buffered() {
-            self.reusable = false;
+        for waker in self.waiting.drain(..) {
+            waker.wake();
         }
-        let no_body = head_request || ex.status == 204 || ex.status == 304;
-        if let Some(length) = ex.head.content_length
-            && !no_body
-            && length != ex.bytes
-        {
-            return Err(RequestError::new(
-                ErrorKind::Body,
-                format!(
-                    "body: {} bytes received, content-length says {length}",
-                    ex.bytes
+        if self.reader == Some(index) {
+            // The socket's waker is this stream's, which is leaving: hand reading over.
+            self.reader = None;
+            if let Some(waker) = self.streams.iter().flatten().find_map(|s| s.waker.as_ref()) {
+                waker.wake_by_ref();
+            }
+        }
+    }
+
+    fn poll_stream(
+        &mut self,
+        cx: &mut Context<'_>,
+        index: usize,
+        ask: &Ask<'_>,
+    ) -> Poll<Result<Exchanged, (RequestError, Unprocessed)>> {
+        self.send_body(index, ask.body);
+        let yielded = self.drive(cx, index);
+        let stream = self.streams[index]
+            .as_mut()
+            .expect("a stream in flight stays in its place");
+        if let Some(failed) = stream.failed.take() {
+            self.remove(index);
+            return Poll::Ready(Err(failed));
+        }
+        if !stream.done {
+            if !yielded {
+                stream.waker = Some(cx.waker().clone());
+            }
+            return Poll::Pending;
+        }
+        let no_body = ask.head_request || stream.status == 204 || stream.status == 304;
+        let result = match stream.head.content_length {
+            Some(length) if !no_body && length != stream.bytes => Err((
+                RequestError::new(
+                    ErrorKind::Body,
+                    format!(
+                        "body: {} bytes received, content-length says {length}",
+                        stream.bytes
+                    ),
                 ),
-            ));
+                Unprocessed::No,
+            )),
+            _ => Ok(Exchanged {
+                status: stream.status,
+                bytes: stream.bytes,
+                ttfb: stream.ttfb,
+                location: stream.head.location.take(),
+            }),
+        };
+        if stream.body_sent < ask.body.len() {
+            // The server answered before taking the whole body: close our side.
+            put_frame_header(&mut self.wbuf, 4, RST_STREAM, 0, stream.id);
+            self.wbuf.extend_from_slice(&0u32.to_be_bytes()); // NO_ERROR
         }
-        Ok(Exchanged {
-            status: ex.status,
-            bytes: ex.bytes,
-            ttfb: ex.ttfb,
-            location: ex.head.location.take(),
-        })
+        self.completed += 1;
+        self.remove(index);
+        // Let the reset (if any) go out now rather than with the next request.
+        if self.written < self.wbuf.len() {
+            let _ = self.poll_write_out(cx);
+        }
+        Poll::Ready(result)
     }
 
     /// Queues HEADERS (and CONTINUATION frames for a block larger than a frame).
@@ -272,154 +454,277 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         }
     }
 
-    /// Queues as much of the body as the flow-control windows allow.
-    fn put_body(&mut self, ex: &mut Exchange, body: &[u8]) {
-        while ex.body_sent < body.len() {
-            let window = self.send_window.min(ex.send_window);
+    /// Queues as much of stream `index`'s body as the flow-control windows allow.
+    fn send_body(&mut self, index: usize, body: &[u8]) {
+        let Some(stream) = self.streams[index].as_mut() else {
+            return;
+        };
+        if stream.done || stream.failed.is_some() || self.dead.is_some() {
+            return;
+        }
+        while stream.body_sent < body.len() {
+            let window = self.send_window.min(stream.send_window);
             if window <= 0 {
                 return;
             }
-            let left = body.len() - ex.body_sent;
+            let left = body.len() - stream.body_sent;
             let n = left.min(self.peer_max_frame).min(window as usize);
             let flags = if n == left { END_STREAM } else { 0 };
-            put_frame_header(&mut self.wbuf, n, DATA, flags, ex.id);
+            put_frame_header(&mut self.wbuf, n, DATA, flags, stream.id);
             self.wbuf
-                .extend_from_slice(&body[ex.body_sent..ex.body_sent + n]);
-            ex.body_sent += n;
+                .extend_from_slice(&body[stream.body_sent..stream.body_sent + n]);
+            stream.body_sent += n;
             self.send_window -= n as i64;
-            ex.send_window -= n as i64;
+            stream.send_window -= n as i64;
         }
     }
 
-    async fn write_out(&mut self, stage: Stage) -> Result<(), RequestError> {
-        let result = async {
-            self.io.write_all(&self.wbuf).await?;
-            self.io.flush().await
+    /// Writes queued frames until done or the socket is full; errors end the connection.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        while self.written < self.wbuf.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &self.wbuf[self.written..]) {
+                Poll::Ready(Ok(0)) => {
+                    let e = std::io::Error::from(Io::WriteZero);
+                    self.fail(io_error(&e, Stage::Request));
+                    return Poll::Ready(());
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.written += n;
+                    self.flush = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.fail(io_error(&e, Stage::Request));
+                    return Poll::Ready(());
+                }
+                Poll::Pending => return Poll::Pending,
+            }
         }
-        .await;
         self.wbuf.clear();
-        result.map_err(|e| io_error(&e, stage))
+        self.written = 0;
+        if self.flush {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.flush = false,
+                Poll::Ready(Err(e)) => {
+                    self.fail(io_error(&e, Stage::Request));
+                    return Poll::Ready(());
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(())
     }
 
-    /// Makes sure `rbuf[start..start + need]` holds received bytes.
-    async fn fill(&mut self, need: usize, stage: Stage) -> Result<(), RequestError> {
-        while self.end - self.start < need {
-            if self.start + need > self.rbuf.len() {
+    /// Drives the connection on behalf of stream `me`: writes what is queued, reads and handles
+    /// every frame that arrived. Returns true when it stopped early to let the task yield (it
+    /// has woken the task itself).
+    fn drive(&mut self, cx: &mut Context<'_>, me: usize) -> bool {
+        let mut reads = 0;
+        loop {
+            if self.dead.is_some() {
+                return false;
+            }
+            self.handle_buffered();
+            if self.dead.is_some() {
+                return false;
+            }
+            let _ = self.poll_write_out(cx);
+            if self.dead.is_some() {
+                return false;
+            }
+            if reads == READ_BUDGET {
+                cx.waker().wake_by_ref();
+                return true;
+            }
+            if self.end == self.rbuf.len() {
+                // A frame larger than the buffer: make room (frames are at most MAX_FRAME).
                 self.rbuf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
-                if need > self.rbuf.len() {
-                    self.rbuf.resize(need.max(2 * self.rbuf.len()), 0);
+                if self.end == self.rbuf.len() {
+                    let len = self.rbuf.len();
+                    self.rbuf.resize((2 * len).max(9 + MAX_FRAME), 0);
                 }
             }
-            let n = self
-                .io
-                .read(&mut self.rbuf[self.end..])
-                .await
-                .map_err(|e| io_error(&e, stage))?;
-            if n == 0 {
-                let what = match stage {
-                    Stage::Request if self.end == self.start => {
-                        "connection closed before the response"
+            let mut buf = ReadBuf::new(&mut self.rbuf[self.end..]);
+            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) => {
+                    let n = buf.filled().len();
+                    if n == 0 {
+                        self.closed();
+                        return false;
                     }
-                    Stage::Request => "connection closed in the middle of the response head",
-                    Stage::Body => "body: connection closed in the middle of the response body",
-                };
-                let kind = match stage {
-                    Stage::Request => ErrorKind::Closed,
-                    Stage::Body => ErrorKind::Body,
-                };
-                return Err(RequestError::new(kind, what));
+                    self.end += n;
+                    reads += 1;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.fail(io_error(&e, Stage::Request));
+                    return false;
+                }
+                Poll::Pending => {
+                    self.reader = Some(me);
+                    return false;
+                }
             }
-            self.end += n;
         }
-        Ok(())
     }
 
-    /// Reads one whole frame: (type, flags, stream id, payload range in `rbuf`).
-    async fn next_frame(
-        &mut self,
-        stage: Stage,
-    ) -> Result<(u8, u8, u32, std::ops::Range<usize>), RequestError> {
-        self.fill(9, stage).await?;
-        let mut h = [0u8; 9];
-        h.copy_from_slice(&self.rbuf[self.start..self.start + 9]);
-        let (len, kind, flags, stream) = frame::parse_header(&h);
-        if len > MAX_FRAME {
-            return Err(protocol(format!(
-                "{len}-byte frame, larger than SETTINGS_MAX_FRAME_SIZE"
-            )));
+    /// The peer closed the connection.
+    fn closed(&mut self) {
+        let what = if self.completed == 0 && self.start == self.end {
+            "connection closed before the response"
+        } else {
+            "connection closed"
+        };
+        self.fail(RequestError::new(ErrorKind::Closed, what));
+    }
+
+    /// A connection error: every stream in flight fails with it.
+    fn fail(&mut self, error: RequestError) {
+        for stream in self.streams.iter_mut().flatten() {
+            if stream.failed.is_none() && !stream.done {
+                let mut failure = stream_failure(&error, stream);
+                if failure.0.kind == ErrorKind::Body
+                    && error.message.starts_with("connection closed")
+                {
+                    failure.0.message =
+                        "body: connection closed in the middle of the response body".into();
+                }
+                stream.failed = Some(failure);
+            }
+            if let Some(waker) = stream.waker.take() {
+                waker.wake();
+            }
         }
-        self.fill(9 + len, stage).await?;
-        let payload = self.start + 9..self.start + 9 + len;
-        self.start += 9 + len;
+        for waker in self.waiting.drain(..) {
+            waker.wake();
+        }
+        self.dead = Some(error);
+    }
+
+    /// Handles every whole frame in the read buffer.
+    fn handle_buffered(&mut self) {
+        let mut rbuf = std::mem::take(&mut self.rbuf);
+        while self.dead.is_none() {
+            let Some(h) = rbuf[..self.end].get(self.start..self.start + 9) else {
+                break;
+            };
+            let h: &[u8; 9] = h.try_into().expect("nine bytes");
+            let (len, kind, flags, stream) = frame::parse_header(h);
+            if len > MAX_FRAME {
+                let error = if rbuf[self.start..].starts_with(b"HTTP/1.") {
+                    protocol("the server answered HTTP/1.x (it does not speak HTTP/2 here)")
+                } else {
+                    protocol(format!(
+                        "{len}-byte frame, larger than SETTINGS_MAX_FRAME_SIZE"
+                    ))
+                };
+                self.fail(error);
+                break;
+            }
+            if self.end - self.start < 9 + len {
+                break;
+            }
+            let payload = &rbuf[self.start + 9..self.start + 9 + len];
+            self.start += 9 + len;
+            if let Err(e) = self.on_frame(kind, flags, stream, payload) {
+                self.fail(e);
+            }
+        }
         if self.start == self.end {
-            // Everything consumed: reads start at the front again (the payload stays readable
-            // until the next fill).
             self.start = 0;
             self.end = 0;
+        } else if self.start > rbuf.len() / 2 {
+            rbuf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
         }
-        Ok((kind, flags, stream, payload))
+        self.rbuf = rbuf;
     }
 
-    /// Whether a GOAWAY already sits, read but not yet handled, behind the response: it came
-    /// with the response's last frames, and a next request on this connection would be refused.
-    fn goaway_buffered(&self) -> bool {
-        let mut at = self.start;
-        while let Some(h) = self.rbuf[..self.end].get(at..at + 9) {
-            if h[3] == GOAWAY {
-                return true;
+    fn find(&self, id: u32) -> Option<usize> {
+        self.streams
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|s| s.id == id))
+    }
+
+    /// Whether `id` names a stream we never opened (RFC 9113 §5.1 "idle"): the server can only
+    /// speak on streams we opened.
+    fn idle(&self, id: u32) -> bool {
+        id.is_multiple_of(2) || id >= self.next_stream
+    }
+
+    /// Ends stream `index` with an error and wakes it.
+    fn fail_stream(&mut self, index: usize, error: RequestError, unprocessed: Unprocessed) {
+        if let Some(stream) = self.streams[index].as_mut() {
+            stream.failed = Some((error, unprocessed));
+            if let Some(waker) = stream.waker.take() {
+                waker.wake();
             }
-            at += 9 + ((usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]));
         }
-        false
     }
 
-    /// Reads one frame and acts on it.
-    async fn read_frame(
+    fn finish_stream(&mut self, index: usize) {
+        if let Some(stream) = self.streams[index].as_mut() {
+            stream.done = true;
+            if let Some(waker) = stream.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Acts on one frame; an `Err` is a connection error.
+    fn on_frame(
         &mut self,
-        ex: &mut Exchange,
-        want_location: bool,
+        kind: u8,
+        flags: u8,
+        stream: u32,
+        payload: &[u8],
     ) -> Result<(), RequestError> {
-        let (kind, flags, stream, range) = self.next_frame(ex.stage).await?;
-        let len = range.len();
+        let len = payload.len();
+        if self.continuing.is_some() && kind != CONTINUATION {
+            return Err(protocol("header block not continued"));
+        }
         match kind {
             DATA => {
                 if stream == 0 {
                     return Err(protocol("DATA on stream 0"));
+                }
+                if self.idle(stream) {
+                    return Err(protocol(format!("DATA on stream {stream}, never opened")));
                 }
                 self.recv_used += len as u32;
                 if self.recv_used >= RECV_WINDOW / 2 {
                     put_window_update(&mut self.wbuf, 0, self.recv_used);
                     self.recv_used = 0;
                 }
-                if stream != ex.id {
+                // A stream we already gave up on: its data only counts against the window.
+                let Some(index) = self.find(stream) else {
+                    return Ok(());
+                };
+                let data = unpad(payload, flags)?.len();
+                let s = self.streams[index].as_mut().expect("found");
+                if s.stage != Stage::Body {
+                    let e = protocol("DATA before the response head");
+                    self.reset(index, e);
                     return Ok(());
                 }
-                if ex.stage != Stage::Body {
-                    return Err(protocol("DATA before the response head"));
-                }
-                let payload = &self.rbuf[range];
-                let data = unpad(payload, flags)?;
-                ex.bytes += data.len() as u64;
+                s.bytes += data as u64;
                 if flags & END_STREAM != 0 {
-                    ex.done = true;
+                    self.finish_stream(index);
                 } else {
-                    ex.recv_used += len as u32;
-                    if ex.recv_used >= RECV_WINDOW / 2 {
-                        put_window_update(&mut self.wbuf, ex.id, ex.recv_used);
-                        ex.recv_used = 0;
+                    s.recv_used += len as u32;
+                    if s.recv_used >= RECV_WINDOW / 2 {
+                        put_window_update(&mut self.wbuf, s.id, s.recv_used);
+                        s.recv_used = 0;
                     }
                 }
             }
             HEADERS => {
-                if stream != ex.id {
+                if stream == 0 || self.idle(stream) {
                     return Err(protocol(format!(
-                        "HEADERS on stream {stream}, not {}",
-                        ex.id
+                        "HEADERS on stream {stream}, never opened"
                     )));
                 }
-                let payload = &self.rbuf[range];
                 let mut fragment = unpad(payload, flags)?;
                 if flags & PRIORITY != 0 {
                     fragment = fragment
@@ -428,176 +733,278 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
                 }
                 let end_stream = flags & END_STREAM != 0;
                 if flags & END_HEADERS != 0 {
-                    on_head(ex, fragment, end_stream, want_location)?;
+                    self.on_block(stream, fragment, end_stream)?;
                 } else {
-                    let mut block = std::mem::take(&mut self.block);
-                    block.clear();
-                    block.extend_from_slice(fragment);
-                    loop {
-                        let (kind, flags, s, range) = self.next_frame(ex.stage).await?;
-                        if kind != CONTINUATION || s != ex.id {
-                            return Err(protocol("header block not continued"));
-                        }
-                        block.extend_from_slice(&self.rbuf[range]);
-                        if block.len() > MAX_HEAD {
-                            return Err(protocol("response head larger than 256 KiB"));
-                        }
-                        if flags & END_HEADERS != 0 {
-                            break;
-                        }
-                    }
-                    let result = on_head(ex, &block, end_stream, want_location);
+                    self.block.clear();
+                    self.block.extend_from_slice(fragment);
+                    self.continuing = Some((stream, end_stream));
+                }
+            }
+            CONTINUATION => {
+                let Some((on, end_stream)) = self.continuing else {
+                    return Err(protocol("CONTINUATION without HEADERS"));
+                };
+                if stream != on {
+                    return Err(protocol("header block not continued"));
+                }
+                self.block.extend_from_slice(payload);
+                if self.block.len() > MAX_HEAD {
+                    return Err(protocol("response head larger than 256 KiB"));
+                }
+                if flags & END_HEADERS != 0 {
+                    self.continuing = None;
+                    let block = std::mem::take(&mut self.block);
+                    let result = self.on_block(stream, &block, end_stream);
                     self.block = block;
                     result?;
                 }
             }
-            RST_STREAM if stream == ex.id => {
-                let code = self.rbuf[range]
+            RST_STREAM => {
+                if stream == 0 {
+                    return Err(protocol("RST_STREAM on stream 0"));
+                }
+                if self.idle(stream) {
+                    return Err(protocol(format!(
+                        "RST_STREAM on stream {stream}, never opened"
+                    )));
+                }
+                let code = payload
                     .try_into()
                     .map(u32::from_be_bytes)
                     .map_err(|_| protocol("RST_STREAM of the wrong size"))?;
-                let kind = match ex.stage {
-                    Stage::Request => ErrorKind::Other,
-                    Stage::Body => ErrorKind::Body,
-                };
-                return Err(RequestError::new(
-                    kind,
-                    format!(
+                if let Some(index) = self.find(stream) {
+                    let s = self.streams[index].as_ref().expect("found");
+                    let (kind, unprocessed) = match (s.stage, code) {
+                        // REFUSED_STREAM: the server did nothing with the request (§8.7).
+                        (Stage::Request, 7) => (ErrorKind::Reset, Unprocessed::Certainly),
+                        (Stage::Request, _) => (ErrorKind::Reset, Unprocessed::No),
+                        (Stage::Body, _) => (ErrorKind::Body, Unprocessed::No),
+                    };
+                    let message = format!(
                         "{}: stream reset by the server: {}",
-                        ex.stage.what(),
+                        s.stage.what(),
                         error_name(code)
-                    ),
-                ));
+                    );
+                    self.fail_stream(index, RequestError::new(kind, message), unprocessed);
+                }
             }
             SETTINGS => {
                 if stream != 0 {
                     return Err(protocol("SETTINGS on a stream"));
                 }
                 if flags & ACK != 0 {
+                    if len != 0 {
+                        return Err(protocol("SETTINGS acknowledgement with a payload"));
+                    }
                     return Ok(());
                 }
-                if len % 6 != 0 {
+                if !len.is_multiple_of(6) {
                     return Err(protocol("SETTINGS of the wrong size"));
                 }
-                for s in self.rbuf[range].chunks_exact(6) {
+                for s in payload.chunks_exact(6) {
                     let id = u16::from_be_bytes([s[0], s[1]]);
                     let value = u32::from_be_bytes([s[2], s[3], s[4], s[5]]);
-                    match id {
-                        0x4 => {
-                            if value > MAX_STREAM_ID {
-                                return Err(protocol("SETTINGS_INITIAL_WINDOW_SIZE too large"));
-                            }
-                            let delta = i64::from(value) - self.initial_send_window;
-                            ex.send_window += delta;
-                            self.initial_send_window = i64::from(value);
-                            if ex.send_window > MAX_WINDOW {
-                                return Err(protocol(
-                                    "SETTINGS_INITIAL_WINDOW_SIZE takes the stream's window past 2^31-1",
-                                ));
-                            }
-                        }
-                        0x5 => {
-                            if !(16_384..=16_777_215).contains(&value) {
-                                return Err(protocol("SETTINGS_MAX_FRAME_SIZE out of range"));
-                            }
-                            self.peer_max_frame = value as usize;
-                        }
-                        // Header table size (our requests never index), concurrency (one
-                        // stream at a time), header list size, and anything unknown.
-                        _ => {}
-                    }
+                    self.on_setting(id, value)?;
                 }
                 put_frame_header(&mut self.wbuf, 0, SETTINGS, ACK, 0);
             }
             PING => {
+                if stream != 0 {
+                    return Err(protocol("PING on a stream"));
+                }
                 if len != 8 {
                     return Err(protocol("PING of the wrong size"));
                 }
                 if flags & ACK == 0 {
                     put_frame_header(&mut self.wbuf, 8, PING, ACK, 0);
-                    self.wbuf.extend_from_slice(&self.rbuf[range]);
+                    self.wbuf.extend_from_slice(payload);
                 }
             }
             GOAWAY => {
-                let p = &self.rbuf[range];
-                if p.len() < 8 {
+                if stream != 0 {
+                    return Err(protocol("GOAWAY on a stream"));
+                }
+                if len < 8 {
                     return Err(protocol("GOAWAY too short"));
                 }
+                let p = payload;
                 let last = u32::from_be_bytes([p[0], p[1], p[2], p[3]]) & MAX_STREAM_ID;
                 let code = u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
-                self.reusable = false;
-                if ex.id > last {
-                    return Err(RequestError::new(
+                self.goaway = Some(self.goaway.map_or(last, |l| l.min(last)));
+                // Streams above the last id were never processed: they may go again elsewhere.
+                let refused: Vec<(usize, Stage)> = self
+                    .streams
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+                    .filter(|(_, s)| s.id > last && !s.done && s.failed.is_none())
+                    .map(|(i, s)| (i, s.stage))
+                    .collect();
+                for (index, stage) in refused {
+                    let error = RequestError::new(
                         ErrorKind::Closed,
                         format!(
                             "{}: the server is closing the connection (GOAWAY {}) and did not take this request",
-                            ex.stage.what(),
+                            stage.what(),
                             error_name(code)
                         ),
-                    ));
+                    );
+                    self.fail_stream(index, error, Unprocessed::Certainly);
+                }
+                for waker in self.waiting.drain(..) {
+                    waker.wake();
                 }
             }
             WINDOW_UPDATE => {
-                let p = &self.rbuf[range];
-                if p.len() != 4 {
+                if len != 4 {
                     return Err(protocol("WINDOW_UPDATE of the wrong size"));
                 }
+                let p = payload;
                 let increment =
                     i64::from(u32::from_be_bytes([p[0], p[1], p[2], p[3]]) & MAX_STREAM_ID);
-                let window = if stream == 0 {
-                    &mut self.send_window
-                } else if stream == ex.id {
-                    &mut ex.send_window
-                } else {
-                    return Ok(());
-                };
-                if increment == 0 {
-                    return Err(protocol("WINDOW_UPDATE of 0"));
-                }
-                // A window past 2^31-1 is a FLOW_CONTROL_ERROR (RFC 9113 §6.9.1); unchecked, a
-                // server repeating updates would also overflow the i64 in the end.
-                *window += increment;
-                if *window > MAX_WINDOW {
-                    return Err(protocol("WINDOW_UPDATE takes a window past 2^31-1"));
+                if stream == 0 {
+                    if increment == 0 {
+                        return Err(protocol("WINDOW_UPDATE of 0"));
+                    }
+                    // A window past 2^31-1 is a FLOW_CONTROL_ERROR (RFC 9113 §6.9.1).
+                    self.send_window += increment;
+                    if self.send_window > MAX_WINDOW {
+                        return Err(protocol("WINDOW_UPDATE takes a window past 2^31-1"));
+                    }
+                    self.wake_senders();
+                } else if self.idle(stream) {
+                    return Err(protocol(format!(
+                        "WINDOW_UPDATE on stream {stream}, never opened"
+                    )));
+                } else if let Some(index) = self.find(stream) {
+                    if increment == 0 {
+                        self.reset(index, protocol("WINDOW_UPDATE of 0"));
+                        return Ok(());
+                    }
+                    let s = self.streams[index].as_mut().expect("found");
+                    s.send_window += increment;
+                    if s.send_window > MAX_WINDOW {
+                        self.reset(index, protocol("WINDOW_UPDATE takes a window past 2^31-1"));
+                        return Ok(());
+                    }
+                    if let Some(waker) = s.waker.take() {
+                        waker.wake();
+                    }
                 }
             }
             PUSH_PROMISE => return Err(protocol("PUSH_PROMISE, though push is off")),
-            CONTINUATION => return Err(protocol("CONTINUATION without HEADERS")),
             // PRIORITY and unknown frame types are ignored.
             _ => {}
         }
         Ok(())
     }
-}
 
-/// A complete header block on our stream: an interim (1xx) head, the final head, or trailers.
-fn on_head(
-    ex: &mut Exchange,
-    block: &[u8],
-    end_stream: bool,
-    want_location: bool,
-) -> Result<(), RequestError> {
-    if ex.stage == Stage::Body {
-        // Trailers: nothing in them is reported.
-        if !end_stream {
-            return Err(protocol("trailers without END_STREAM"));
+    fn on_setting(&mut self, id: u16, value: u32) -> Result<(), RequestError> {
+        match id {
+            0x2 if value > 1 => return Err(protocol("SETTINGS_ENABLE_PUSH above 1")),
+            0x3 => {
+                let more = value > self.max_streams;
+                self.max_streams = value;
+                if more {
+                    for waker in self.waiting.drain(..) {
+                        waker.wake();
+                    }
+                }
+            }
+            0x4 => {
+                if value > MAX_STREAM_ID {
+                    return Err(protocol("SETTINGS_INITIAL_WINDOW_SIZE too large"));
+                }
+                let delta = i64::from(value) - self.initial_send_window;
+                self.initial_send_window = i64::from(value);
+                for s in self.streams.iter_mut().flatten() {
+                    s.send_window += delta;
+                    if s.send_window > MAX_WINDOW {
+                        return Err(protocol(
+                            "SETTINGS_INITIAL_WINDOW_SIZE takes a stream's window past 2^31-1",
+                        ));
+                    }
+                }
+                if delta > 0 {
+                    self.wake_senders();
+                }
+            }
+            0x5 => {
+                if !(16_384..=16_777_215).contains(&value) {
+                    return Err(protocol("SETTINGS_MAX_FRAME_SIZE out of range"));
+                }
+                self.peer_max_frame = value as usize;
+            }
+            // Header table size (our requests never index), header list size, and anything
+            // unknown.
+            _ => {}
         }
-        ex.done = true;
-        return Ok(());
+        Ok(())
     }
-    let mut head = Head::default();
-    decode_block(block, want_location, &mut head)?;
-    let status = head.status.ok_or_else(|| protocol("no :status"))?;
-    if (100..200).contains(&status) {
+
+    /// Wakes streams that may have body left to send now that a window opened.
+    fn wake_senders(&mut self) {
+        for s in self.streams.iter_mut().flatten() {
+            if let Some(waker) = s.waker.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    /// A stream error: the stream fails and the server is told to stop sending on it.
+    fn reset(&mut self, index: usize, error: RequestError) {
+        if let Some(s) = self.streams[index].as_ref() {
+            put_frame_header(&mut self.wbuf, 4, RST_STREAM, 0, s.id);
+            self.wbuf.extend_from_slice(&1u32.to_be_bytes()); // PROTOCOL_ERROR
+            self.fail_stream(index, error, Unprocessed::No);
+        }
+    }
+
+    /// A complete header block: an interim (1xx) head, the final head, or trailers. Every
+    /// block is decoded, even on a stream we gave up on, to keep the HPACK table in step.
+    fn on_block(
+        &mut self,
+        stream: u32,
+        block: &[u8],
+        end_stream: bool,
+    ) -> Result<(), RequestError> {
+        let index = self.find(stream);
+        let want_location = index
+            .and_then(|i| self.streams[i].as_ref())
+            .is_some_and(|s| s.want_location && s.stage == Stage::Request);
+        let mut head = Head::default();
+        // An HPACK failure leaves the table out of step: a connection error.
+        self.decoder.decode(block, want_location, &mut head)?;
+        let Some(index) = index else {
+            return Ok(());
+        };
+        let s = self.streams[index].as_mut().expect("found");
+        if s.stage == Stage::Body {
+            // Trailers: nothing in them is reported.
+            if !end_stream {
+                self.reset(index, protocol("trailers without END_STREAM"));
+                return Ok(());
+            }
+            self.finish_stream(index);
+            return Ok(());
+        }
+        let Some(status) = head.status else {
+            self.reset(index, protocol("no :status"));
+            return Ok(());
+        };
+        if (100..200).contains(&status) {
+            if end_stream {
+                self.reset(index, protocol("interim response ends the stream"));
+            }
+            return Ok(());
+        }
+        s.status = status;
+        s.head = head;
+        s.ttfb = s.started.elapsed();
+        s.stage = Stage::Body;
         if end_stream {
-            return Err(protocol("interim response ends the stream"));
+            self.finish_stream(index);
         }
-        return Ok(());
+        Ok(())
     }
-    ex.status = status;
-    ex.head = head;
-    ex.ttfb = ex.started.elapsed();
-    ex.stage = Stage::Body;
-    ex.done = end_stream;
-    Ok(())
 }

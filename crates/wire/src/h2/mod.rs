@@ -11,7 +11,7 @@ mod tests;
 
 use flak_core::{ErrorKind, RequestError};
 
-pub use conn::H2Conn;
+pub use conn::{Ask, Failed, H2Conn};
 pub use hpack::encode_request;
 
 /// A response that breaks the protocol: the request failed, and the connection is not reused.

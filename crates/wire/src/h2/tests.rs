@@ -26,8 +26,19 @@ use super::conn::{MAX_FRAME, MAX_STREAM_ID};
 use super::frame::*;
 use super::hpack::encode::{put_int, put_string};
 use super::hpack::huffman;
-use super::{H2Conn, encode_request};
+use super::{Ask, H2Conn, encode_request};
 use crate::transport::{HttpTransport, TransportConfig};
+
+/// One request for [`H2Conn::exchange`], timed from now.
+fn ask<'a>(block: &'a [u8], body: &'a [u8], head_request: bool, want_location: bool) -> Ask<'a> {
+    Ask {
+        block,
+        body,
+        head_request,
+        want_location,
+        started: Instant::now(),
+    }
+}
 
 /// An HTTP/2 (prior knowledge) server: `/redirect` sends a 302 to `/final`, `/final` says
 /// `done`, `/echo` answers with the request body's length, `/big` sends 3 MB.
@@ -72,10 +83,8 @@ async fn server() -> String {
 async fn send(spec: RequestSpec, redirects: u32) -> (u16, u64) {
     let config = TransportConfig {
         http2: true,
-        insecure: false,
-        keepalive: true,
-        connect_timeout: None,
         redirects,
+        ..TransportConfig::default()
     };
     let url = spec.url.as_str().to_string();
     let transport = HttpTransport::new(config, None, std::slice::from_ref(&spec)).unwrap();
@@ -101,8 +110,8 @@ async fn send(spec: RequestSpec, redirects: u32) -> (u16, u64) {
 async fn redirects_bodies_and_flow_control_through_the_transport() {
     let base = server().await;
     let redirect = || RequestSpec::get(&format!("{base}/redirect")).unwrap();
-    // Bytes count every hop's body, as for HTTP/1.1.
-    assert_eq!(send(redirect(), 1).await, (200, 8), "redirect followed");
+    // Bytes are the final response's; the hop's own body is counted apart.
+    assert_eq!(send(redirect(), 1).await, (200, 4), "redirect followed");
     assert_eq!(send(redirect(), 0).await, (302, 4), "redirect reported");
     // A body larger than the server's flow-control windows.
     let post = RequestSpec::new("POST", &format!("{base}/echo"))
@@ -184,10 +193,8 @@ async fn scripted(script: impl Fn(&Sent) -> Vec<u8> + Send + Sync + 'static) -> 
 async fn send_n(spec: &RequestSpec, n: u64) -> Vec<Result<(u16, u64), ErrorKind>> {
     let config = TransportConfig {
         http2: true,
-        insecure: false,
-        keepalive: true,
-        connect_timeout: None,
         redirects: 0,
+        ..TransportConfig::default()
     };
     let url = spec.url.as_str().to_string();
     let transport = HttpTransport::new(config, None, std::slice::from_ref(spec)).unwrap();
@@ -315,22 +322,27 @@ async fn every_frame_a_server_may_send_is_handled_and_the_connection_reused() {
 type Answer = fn(u32) -> Vec<u8>;
 
 #[tokio::test]
-async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
-    let cases: Vec<(&str, Answer, ErrorKind)> = vec![
+async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_a_broken_connection_is_not_reused() {
+    // Connections opened for two requests: 2 for a connection error (the connection is not
+    // used again), 1 for a stream error (the stream is reset, the connection lives on).
+    let cases: Vec<(&str, Answer, ErrorKind, usize)> = vec![
         (
             "a frame over our SETTINGS_MAX_FRAME_SIZE",
             |s| frame(DATA, 0, s, &[0; MAX_FRAME + 1]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "GOAWAY below our stream",
             |_| frame(GOAWAY, 0, 0, &[0, 0, 0, 0, 0, 0, 0, 0]),
             ErrorKind::Closed,
+            4,
         ),
         (
             "REFUSED_STREAM",
             |s| frame(RST_STREAM, 0, s, &7u32.to_be_bytes()),
-            ErrorKind::Other,
+            ErrorKind::Reset,
+            1,
         ),
         (
             "RST_STREAM after the head",
@@ -340,6 +352,7 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 out
             },
             ErrorKind::Body,
+            1,
         ),
         (
             "fewer DATA bytes than content-length",
@@ -349,6 +362,7 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 out
             },
             ErrorKind::Body,
+            1,
         ),
         (
             "more DATA bytes than content-length",
@@ -358,11 +372,13 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 out
             },
             ErrorKind::Body,
+            1,
         ),
         (
             "content-length but END_STREAM on the head",
             |s| frame(HEADERS, END_HEADERS | END_STREAM, s, &ok_head(3)),
             ErrorKind::Body,
+            1,
         ),
         (
             "an index into the dynamic table we set to 0",
@@ -372,6 +388,7 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 frame(HEADERS, END_HEADERS | END_STREAM, s, &block)
             },
             ErrorKind::Protocol,
+            2,
         ),
         (
             "a dynamic table size update above 0",
@@ -384,11 +401,13 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 )
             },
             ErrorKind::Protocol,
+            2,
         ),
         (
             "invalid Huffman code (padding not all ones)",
             |s| frame(HEADERS, END_HEADERS | END_STREAM, s, &[0x08, 0x81, 0x00]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "Huffman EOS in a string",
@@ -397,6 +416,7 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 frame(HEADERS, END_HEADERS | END_STREAM, s, &block)
             },
             ErrorKind::Protocol,
+            2,
         ),
         (
             "an HPACK integer too large",
@@ -405,6 +425,7 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 frame(HEADERS, END_HEADERS | END_STREAM, s, &block)
             },
             ErrorKind::Protocol,
+            2,
         ),
         (
             "a string longer than the block",
@@ -417,6 +438,7 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 )
             },
             ErrorKind::Protocol,
+            2,
         ),
         (
             "padding longer than the frame",
@@ -426,21 +448,25 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 out
             },
             ErrorKind::Protocol,
+            2,
         ),
         (
             "HEADERS too short for its priority",
             |s| frame(HEADERS, END_HEADERS | PRIORITY, s, &[0x88]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "a connection window past 2^31-1",
             |_| frame(WINDOW_UPDATE, 0, 0, &MAX_STREAM_ID.to_be_bytes()),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "a stream window past 2^31-1",
             |s| frame(WINDOW_UPDATE, 0, s, &MAX_STREAM_ID.to_be_bytes()),
             ErrorKind::Protocol,
+            1,
         ),
         (
             "an initial window that takes the stream past 2^31-1",
@@ -450,61 +476,73 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 out
             },
             ErrorKind::Protocol,
+            2,
         ),
         (
             "WINDOW_UPDATE of 0",
             |s| frame(WINDOW_UPDATE, 0, s, &0u32.to_be_bytes()),
             ErrorKind::Protocol,
+            1,
         ),
         (
             "SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1",
             |_| settings(&[(0x4, 1 << 31)]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "SETTINGS_MAX_FRAME_SIZE under 16384",
             |_| settings(&[(0x5, 100)]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "SETTINGS of the wrong size",
             |_| frame(SETTINGS, 0, 0, &[0, 4, 0]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "PING of the wrong size",
             |_| frame(PING, 0, 0, b"ping"),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "PUSH_PROMISE though push is off",
             |s| frame(PUSH_PROMISE, END_HEADERS, s, &[0, 0, 0, 2, 0x82]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "DATA before the head",
             |s| frame(DATA, END_STREAM, s, b"x"),
             ErrorKind::Protocol,
+            1,
         ),
         (
             "DATA on stream 0",
             |_| frame(DATA, 0, 0, b"x"),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "an interim response that ends the stream",
             |s| frame(HEADERS, END_HEADERS | END_STREAM, s, &literal(8, b"100")),
             ErrorKind::Protocol,
+            1,
         ),
         (
             "a head without :status",
             |s| frame(HEADERS, END_HEADERS | END_STREAM, s, &content_length(0)),
             ErrorKind::Protocol,
+            1,
         ),
         (
             "CONTINUATION without HEADERS",
             |s| frame(CONTINUATION, END_HEADERS, s, &[0x88]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "a header block interrupted by another frame",
@@ -514,11 +552,13 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 out
             },
             ErrorKind::Protocol,
+            2,
         ),
         (
             "HEADERS on another stream",
             |s| frame(HEADERS, END_HEADERS | END_STREAM, s + 2, &[0x88]),
             ErrorKind::Protocol,
+            2,
         ),
         (
             "trailers without END_STREAM",
@@ -528,9 +568,10 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
                 out
             },
             ErrorKind::Protocol,
+            1,
         ),
     ];
-    for (what, answer, kind) in cases {
+    for (what, answer, kind, connections) in cases {
         let server = scripted(move |f| {
             if f.kind == HEADERS {
                 answer(f.stream)
@@ -540,9 +581,8 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_never_reused() {
         })
         .await;
         let spec = RequestSpec::get(&server.url).unwrap();
-        // Each request fails alone: the connection it broke is not used again.
         assert_eq!(send_n(&spec, 2).await, vec![Err(kind); 2], "{what}");
-        assert_eq!(server.connections.load(SeqCst), 2, "{what}");
+        assert_eq!(server.connections.load(SeqCst), connections, "{what}");
     }
 }
 
@@ -644,7 +684,7 @@ async fn a_smaller_initial_window_can_make_the_stream_window_negative() {
 }
 
 #[tokio::test]
-async fn an_abandoned_request_leaves_its_connection_behind() {
+async fn an_abandoned_request_resets_its_stream_and_keeps_the_connection() {
     let heads = Arc::new(AtomicUsize::new(0));
     let server = scripted(move |f| {
         // The first request is never answered.
@@ -659,10 +699,8 @@ async fn an_abandoned_request_leaves_its_connection_behind() {
     let spec = RequestSpec::get(&server.url).unwrap();
     let config = TransportConfig {
         http2: true,
-        insecure: false,
-        keepalive: true,
-        connect_timeout: None,
         redirects: 0,
+        ..TransportConfig::default()
     };
     let url = spec.url.as_str().to_string();
     let transport = HttpTransport::new(config, None, std::slice::from_ref(&spec)).unwrap();
@@ -681,7 +719,17 @@ async fn an_abandoned_request_leaves_its_connection_behind() {
             Err(_) => assert_eq!(index, 0),
         }
     }
-    assert_eq!(server.connections.load(SeqCst), 2);
+    assert_eq!(server.connections.load(SeqCst), 1);
+    // The abandoned stream was cancelled (RST_STREAM CANCEL), so the server stops on it.
+    let resets: Vec<u32> = server
+        .sent
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|f| f.kind == RST_STREAM)
+        .map(|f| f.stream)
+        .collect();
+    assert_eq!(resets, [1]);
 }
 
 #[tokio::test]
@@ -700,14 +748,14 @@ async fn the_last_stream_id_ends_the_connection() {
         .trim_start_matches("http://")
         .trim_end_matches('/');
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut conn = H2Conn::new(tcp);
-    conn.next_stream = MAX_STREAM_ID - 2;
+    let conn = H2Conn::new(tcp);
+    conn.set_next_stream(MAX_STREAM_ID - 2);
     let mut block = Vec::new();
     encode_request(&mut block, "GET", false, addr, "/", []);
     for last in [false, true] {
         assert!(conn.is_reusable());
         let r = conn
-            .exchange(&block, b"", false, false, Instant::now())
+            .exchange(ask(&block, b"", false, false), &mut Duration::default())
             .await
             .unwrap();
         assert_eq!((r.status, r.bytes), (200, 2));
@@ -791,13 +839,16 @@ async fn random_and_mutated_frames_never_panic() {
     let mut block = Vec::new();
     encode_request(&mut block, "POST", false, "h", "/", []);
     // The seed itself is a valid response.
-    let mut conn = H2Conn::new(Replay {
+    let conn = H2Conn::new(Replay {
         input: seed.clone(),
         at: 0,
         piece: 1000,
     });
     let r = conn
-        .exchange(&block, &[7; 100], false, true, Instant::now())
+        .exchange(
+            ask(&block, &[7; 100], false, true),
+            &mut Duration::default(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -822,14 +873,17 @@ async fn random_and_mutated_frames_never_panic() {
             input.truncate(rng.usize(..=input.len()));
         }
         let body = vec![7; rng.usize(..70_000)];
-        let mut conn = H2Conn::new(Replay {
+        let conn = H2Conn::new(Replay {
             input,
             at: 0,
             piece: rng.usize(1..5000),
         });
         // Ok or an error, never a panic; the input ends, so the exchange ends.
         let _ = conn
-            .exchange(&block, &body, rng.bool(), true, Instant::now())
+            .exchange(
+                ask(&block, &body, rng.bool(), true),
+                &mut Duration::default(),
+            )
             .await;
     }
 }
