@@ -8,6 +8,7 @@ mod common;
 mod cli;
 mod deploy;
 mod faults;
+mod multiplexing;
 mod netns;
 mod protocols;
 mod redirects;

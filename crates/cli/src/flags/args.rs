@@ -221,6 +221,11 @@ pub struct TargetArgs {
     /// 127.0.0.1 and localhost; clients need --insecure.
     #[arg(long)]
     pub tls: bool,
+
+    /// HTTP/2 streams the target lets each connection have open at once
+    /// (SETTINGS_MAX_CONCURRENT_STREAMS), to see requests wait for a free stream.
+    #[arg(long, value_name = "N")]
+    pub http2_max_streams: Option<u32>,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
-//! What `flak target` counts: requests (and how many over HTTP/2), in flight now and at peak,
-//! connections closed on request, and per-path counts up to a bound. Served at `/stats`.
+//! What `flak target` counts: connections accepted, requests (and how many over HTTP/2), in
+//! flight now and at peak, connections closed on request, request body bytes received on
+//! `/upload`, and per-path counts up to a bound. Served at `/stats`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,8 @@ pub(super) struct Counters {
     peak_in_flight: AtomicU64,
     pub(super) closed: AtomicU64,
     http2: AtomicU64,
+    pub(super) connections: AtomicU64,
+    pub(super) body_bytes: AtomicU64,
     paths: Mutex<BTreeMap<String, u64>>,
     other_paths: AtomicU64,
 }
@@ -30,6 +33,10 @@ pub(super) struct StatsBody {
     closed: u64,
     /// Requests that came over HTTP/2.
     http2: u64,
+    /// Connections accepted.
+    connections: u64,
+    /// Request body bytes received on `/upload`.
+    body_bytes: u64,
     distinct_paths: usize,
     other_paths: u64,
     paths: BTreeMap<String, u64>,
@@ -49,6 +56,8 @@ impl Counters {
             peak_in_flight: self.peak_in_flight.load(Ordering::SeqCst),
             closed: self.closed.load(Ordering::SeqCst),
             http2: self.http2.load(Ordering::SeqCst),
+            connections: self.connections.load(Ordering::SeqCst),
+            body_bytes: self.body_bytes.load(Ordering::SeqCst),
             distinct_paths: paths.len(),
             other_paths: self.other_paths.load(Ordering::SeqCst),
             paths,
@@ -61,6 +70,8 @@ impl Counters {
             .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         self.closed.store(0, Ordering::SeqCst);
         self.http2.store(0, Ordering::SeqCst);
+        self.connections.store(0, Ordering::SeqCst);
+        self.body_bytes.store(0, Ordering::SeqCst);
         self.other_paths.store(0, Ordering::SeqCst);
         self.paths
             .lock()

@@ -24,6 +24,7 @@ mod routes;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -40,7 +41,17 @@ use app_files::serve_app_file;
 use counters::Counters;
 use routes::{Reply, handle};
 
-async fn accept_loop<F, Fut, E>(listener: TcpListener, tls: Option<TlsAcceptor>, service: F)
+/// How a listener serves its connections.
+#[derive(Clone, Default)]
+struct Serving {
+    tls: Option<TlsAcceptor>,
+    /// Counts accepted connections.
+    counters: Option<Arc<Counters>>,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS for HTTP/2 (hyper's default otherwise).
+    max_streams: Option<u32>,
+}
+
+async fn accept_loop<F, Fut, E>(listener: TcpListener, serving: Serving, service: F)
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<Reply, E>> + Send + 'static,
@@ -53,11 +64,18 @@ where
             continue;
         };
         let _ = stream.set_nodelay(true);
+        if let Some(counters) = &serving.counters {
+            counters.connections.fetch_add(1, Ordering::SeqCst);
+        }
         let service = service.clone();
-        let tls = tls.clone();
+        let tls = serving.tls.clone();
+        let max_streams = serving.max_streams;
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(service);
-            let builder = auto::Builder::new(TokioExecutor::new());
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            if let Some(n) = max_streams {
+                builder.http2().max_concurrent_streams(n);
+            }
             match tls {
                 Some(acceptor) => {
                     if let Ok(stream) = acceptor.accept(stream).await {
@@ -136,11 +154,19 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
         out.flush()?;
         drop(out);
         if let Some((app_listener, root)) = app {
-            tokio::spawn(accept_loop(app_listener, None, move |req| {
+            tokio::spawn(accept_loop(app_listener, Serving::default(), move |req| {
                 serve_app_file(req, Arc::clone(&root))
             }));
         }
-        accept_loop(listener, tls, move |req| handle(req, Arc::clone(&counters))).await;
+        let serving = Serving {
+            tls,
+            counters: Some(Arc::clone(&counters)),
+            max_streams: args.http2_max_streams,
+        };
+        accept_loop(listener, serving, move |req| {
+            handle(req, Arc::clone(&counters))
+        })
+        .await;
         Ok(())
     })
 }

@@ -140,9 +140,17 @@ pub(super) async fn handle(
             counters.closed.fetch_add(1, Ordering::SeqCst);
             Err(Drop_)
         }
+        "upload" => {
+            use http_body_util::BodyExt as _;
+            // Read whole, so a test can check that every byte sent arrived.
+            let body = req.into_body().collect().await.map_err(|_| Drop_)?;
+            let n = body.to_bytes().len() as u64;
+            counters.body_bytes.fetch_add(n, Ordering::SeqCst);
+            Ok(text(StatusCode::OK, format!("{n}\n")))
+        }
         _ => Ok(text(
             StatusCode::NOT_FOUND,
-            "not found: try /, /delay/<ms>, /status/<code>, /bytes/<n>, /jitter/<min>-<max>, /close, /stats\n",
+            "not found: try /, /delay/<ms>, /status/<code>, /bytes/<n>, /jitter/<min>-<max>, /close, /upload, /stats\n",
         )),
     }
 }

@@ -10,6 +10,7 @@
 //! above a GOAWAY's last stream id) come back marked so the transport can send them again.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::ErrorKind as Io;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -79,13 +80,18 @@ struct Inner<S> {
     peer_max_frame: usize,
     /// The peer's SETTINGS_MAX_CONCURRENT_STREAMS.
     max_streams: u32,
+    /// Whether the peer's first SETTINGS arrived: until then one stream at a time, so that a
+    /// server with a low stream limit is not sent more than it takes (and refuses).
+    settings_seen: bool,
     /// DATA bytes received since the connection's receive window was last topped up.
     recv_used: u32,
     /// The streams in flight; a finished stream's place is reused.
     streams: Vec<Option<StreamState>>,
     open: u32,
-    /// Requests waiting for the server's stream limit to let them in.
-    waiting: Vec<Waker>,
+    /// Requests waiting for the server's stream limit to let them in, first come first served
+    /// (a slot whose stream just ended must not jump the queue and starve the others).
+    waiting: VecDeque<(u64, Waker)>,
+    next_ticket: u64,
     /// The index of the stream whose waker the socket holds.
     reader: Option<usize>,
     /// The last stream id of a GOAWAY: no new streams.
@@ -215,10 +221,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
                 initial_send_window: DEFAULT_WINDOW,
                 peer_max_frame: MAX_FRAME,
                 max_streams: u32::MAX,
+                settings_seen: false,
                 recv_used: 0,
                 streams: Vec::new(),
                 open: 0,
-                waiting: Vec::new(),
+                waiting: VecDeque::new(),
+                next_ticket: 0,
                 reader: None,
                 goaway: None,
                 dead: None,
@@ -264,14 +272,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
     /// spent waiting for the server's stream limit.
     pub async fn exchange(&self, ask: Ask<'_>, waited: &mut Duration) -> Result<Exchanged, Failed> {
         let mut wait_from = None;
+        let mut queued = Queued {
+            conn: self,
+            ticket: None,
+        };
         let index = std::future::poll_fn(|cx| {
-            let result = self.inner.borrow_mut().poll_open(cx, &ask);
-            if result.is_pending() {
+            let mut inner = self.inner.borrow_mut();
+            let result = inner.poll_open(cx, &ask, &mut queued.ticket);
+            // Only the server's limit counts as waiting, not the first round trip for SETTINGS.
+            if result.is_pending() && inner.settings_seen {
                 wait_from.get_or_insert_with(Instant::now);
             }
             result
         })
         .await?;
+        drop(queued);
         if let Some(from) = wait_from {
             *waited = from.elapsed();
         }
@@ -284,6 +299,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
             std::future::poll_fn(|cx| self.inner.borrow_mut().poll_stream(cx, index, &ask)).await;
         guard.armed = false;
         result.map_err(|(e, unprocessed)| Failed::Error(e, unprocessed))
+    }
+}
+
+/// A request's place in the queue for a stream; leaving it (done, or abandoned by a timeout)
+/// lets the next one in.
+struct Queued<'a, S: AsyncRead + AsyncWrite + Unpin> {
+    conn: &'a H2Conn<S>,
+    ticket: Option<u64>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Drop for Queued<'_, S> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket
+            && let Ok(mut inner) = self.conn.inner.try_borrow_mut()
+        {
+            inner.waiting.retain(|(t, _)| *t != ticket);
+            inner.wake_next();
+        }
     }
 }
 
@@ -315,14 +348,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.dead.is_none() && self.goaway.is_none() && self.next_stream <= MAX_STREAM_ID
     }
 
-    /// Opens a stream for `ask` and queues its HEADERS, once the server's limit allows.
-    fn poll_open(&mut self, cx: &mut Context<'_>, ask: &Ask<'_>) -> Poll<Result<usize, Failed>> {
+    /// Opens a stream for `ask` and queues its HEADERS, once the server's limit allows and
+    /// every request that came first has its stream.
+    fn poll_open(
+        &mut self,
+        cx: &mut Context<'_>,
+        ask: &Ask<'_>,
+        ticket: &mut Option<u64>,
+    ) -> Poll<Result<usize, Failed>> {
         if !self.usable() {
             return Poll::Ready(Err(Failed::Unusable));
         }
-        if self.open >= self.max_streams {
-            self.waiting.push(cx.waker().clone());
+        let limit = if self.settings_seen {
+            self.max_streams
+        } else {
+            1
+        };
+        let first = match *ticket {
+            None => self.waiting.is_empty(),
+            Some(t) => self.waiting.front().is_some_and(|(f, _)| *f == t),
+        };
+        if !first || self.open >= limit {
+            match *ticket {
+                Some(t) => {
+                    if let Some(entry) = self.waiting.iter_mut().find(|(w, _)| *w == t) {
+                        entry.1 = cx.waker().clone();
+                    }
+                }
+                None => {
+                    let t = self.next_ticket;
+                    self.next_ticket += 1;
+                    *ticket = Some(t);
+                    self.waiting.push_back((t, cx.waker().clone()));
+                }
+            }
             return Poll::Pending;
+        }
+        if ticket.take().is_some() {
+            self.waiting.pop_front();
         }
         let id = self.next_stream;
         self.next_stream += 2;
@@ -355,6 +418,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         self.open += 1;
         self.peak = self.peak.max(self.open);
         self.put_headers(id, ask.block, ask.body.is_empty());
+        // Room for more: the next in line may go too.
+        if self.open < limit {
+            self.wake_next();
+        }
         Poll::Ready(Ok(index))
     }
 
@@ -363,15 +430,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         if self.streams[index].take().is_some() {
             self.open -= 1;
         }
-        for waker in self.waiting.drain(..) {
-            waker.wake();
-        }
+        self.wake_next();
         if self.reader == Some(index) {
             // The socket's waker is this stream's, which is leaving: hand reading over.
             self.reader = None;
             if let Some(waker) = self.streams.iter().flatten().find_map(|s| s.waker.as_ref()) {
                 waker.wake_by_ref();
             }
+        }
+    }
+
+    /// Wakes the first request waiting for a stream.
+    fn wake_next(&self) {
+        if let Some((_, waker)) = self.waiting.front() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Wakes every request waiting for a stream (the connection ended, or its limits changed).
+    fn wake_waiting(&self) {
+        for (_, waker) in &self.waiting {
+            waker.wake_by_ref();
         }
     }
 
@@ -595,9 +674,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 waker.wake();
             }
         }
-        for waker in self.waiting.drain(..) {
-            waker.wake();
-        }
+        self.wake_waiting();
         self.dead = Some(error);
     }
 
@@ -806,6 +883,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     let value = u32::from_be_bytes([s[2], s[3], s[4], s[5]]);
                     self.on_setting(id, value)?;
                 }
+                if !self.settings_seen {
+                    self.settings_seen = true;
+                    self.wake_waiting();
+                }
                 put_frame_header(&mut self.wbuf, 0, SETTINGS, ACK, 0);
             }
             PING => {
@@ -851,9 +932,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     );
                     self.fail_stream(index, error, Unprocessed::Certainly);
                 }
-                for waker in self.waiting.drain(..) {
-                    waker.wake();
-                }
+                self.wake_waiting();
             }
             WINDOW_UPDATE => {
                 if len != 4 {
@@ -906,9 +985,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 let more = value > self.max_streams;
                 self.max_streams = value;
                 if more {
-                    for waker in self.waiting.drain(..) {
-                        waker.wake();
-                    }
+                    self.wake_waiting();
                 }
             }
             0x4 => {
