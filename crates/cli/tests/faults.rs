@@ -731,3 +731,106 @@ fn http2_misbehaviour_is_counted_once_per_request_in_the_right_kind() {
         "connections opened as the server counted them"
     );
 }
+
+/// A server that never stops sending must not keep a request past its timeout, a run past its
+/// duration, or Ctrl-C from stopping the run: whatever arrives, the timers win.
+#[test]
+fn an_http2_server_that_floods_cannot_hold_timeouts_duration_or_ctrl_c() {
+    use crate::common::h2_fault_server::{H2FaultServer, H2Flood};
+    let _load = exclusive();
+    for flood in [
+        H2Flood::InterimHeads,
+        H2Flood::EmptyContinuations,
+        H2Flood::WindowUpdates,
+    ] {
+        let server = H2FaultServer::flooding(flood);
+        let started = Instant::now();
+        let out = Running::spawn(
+            FLAK,
+            &[
+                "--http2",
+                "-n",
+                "10",
+                "-c",
+                "10",
+                "-t",
+                "1s",
+                "--output",
+                "json",
+                &server.url(),
+            ],
+        )
+        .finish(Duration::from_secs(15));
+        let wall = started.elapsed();
+        assert_success(&out);
+        let report = parse_json(&out.stdout);
+        assert_accounts(&report);
+        assert_eq!(
+            counts(&report["errors"]),
+            map(&[("timeout", 10)]),
+            "{flood:?}"
+        );
+        assert!(
+            wall < Duration::from_secs(4),
+            "{flood:?}: -t 1s took {wall:?}"
+        );
+
+        let started = Instant::now();
+        let out = Running::spawn(
+            FLAK,
+            &[
+                "--http2",
+                "-z",
+                "2s",
+                "-c",
+                "4",
+                "-t",
+                "30s",
+                "--output",
+                "json",
+                &server.url(),
+            ],
+        )
+        .finish(Duration::from_secs(15));
+        let wall = started.elapsed();
+        assert_success(&out);
+        assert!(
+            wall < Duration::from_secs(5),
+            "{flood:?}: -z 2s took {wall:?}"
+        );
+
+        let run = Running::spawn(
+            FLAK,
+            &[
+                "--http2",
+                "-z",
+                "60s",
+                "-c",
+                "4",
+                "-t",
+                "60s",
+                "--grace",
+                "1s",
+                "--output",
+                "json",
+                &server.url(),
+            ],
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        let started = Instant::now();
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &run.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+        let out = run.finish(Duration::from_secs(15));
+        let wall = started.elapsed();
+        assert_eq!(out.status.code(), Some(130), "{flood:?}");
+        let report = parse_json(&out.stdout);
+        assert_accounts(&report);
+        assert!(
+            wall < Duration::from_secs(4),
+            "{flood:?}: Ctrl-C took {wall:?} to stop the run"
+        );
+    }
+}

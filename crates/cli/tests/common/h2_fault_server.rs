@@ -69,6 +69,20 @@ pub fn path(which: usize) -> String {
     format!("b{which}")
 }
 
+/// What a flooding server sends, without end, in answer to a request.
+#[derive(Clone, Copy, Debug)]
+pub enum H2Flood {
+    /// `:status 100` heads, one after another.
+    InterimHeads,
+    /// A head that is never finished: empty CONTINUATION frames.
+    EmptyContinuations,
+    /// WINDOW_UPDATEs on the connection.
+    WindowUpdates,
+}
+
+/// How long a flood lasts at most, so a test that fails cannot leave it running.
+const FLOOD_FOR: Duration = Duration::from_secs(20);
+
 pub struct H2FaultServer {
     addr: SocketAddr,
     requests: Arc<AtomicU64>,
@@ -78,6 +92,15 @@ pub struct H2FaultServer {
 impl H2FaultServer {
     /// Listens on a free loopback port; the accepting thread lives as long as the test process.
     pub fn start() -> Self {
+        Self::serving(None)
+    }
+
+    /// A server that answers every request with an endless `flood` (for at most 20 s).
+    pub fn flooding(flood: H2Flood) -> Self {
+        Self::serving(Some(flood))
+    }
+
+    fn serving(flood: Option<H2Flood>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the HTTP/2 fault server");
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
@@ -88,7 +111,7 @@ impl H2FaultServer {
                 let Ok(stream) = stream else { return };
                 c.fetch_add(1, Ordering::SeqCst);
                 let r = Arc::clone(&r);
-                std::thread::spawn(move || serve(stream, &r));
+                std::thread::spawn(move || serve(stream, &r, flood));
             }
         });
         Self {
@@ -111,7 +134,7 @@ impl H2FaultServer {
     }
 }
 
-fn serve(mut stream: TcpStream, requests: &AtomicU64) {
+fn serve(mut stream: TcpStream, requests: &AtomicU64, flood: Option<H2Flood>) {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
@@ -133,9 +156,47 @@ fn serve(mut stream: TcpStream, requests: &AtomicU64) {
         if h[3] == 0x1 {
             let s = u32::from_be_bytes([h[5], h[6], h[7], h[8]]);
             let n = requests.fetch_add(1, Ordering::SeqCst);
+            if let Some(flood) = flood {
+                send_flood(&mut stream, flood, s);
+                return;
+            }
             let which = chosen(&payload).unwrap_or((n % BEHAVIOURS.len() as u64) as usize);
             if stream.write_all(&answer(which, s)).is_err() {
                 return;
+            }
+        }
+    }
+}
+
+/// Writes `flood` for stream `s` until the client goes away or [`FLOOD_FOR`] passes.
+fn send_flood(stream: &mut TcpStream, flood: H2Flood, s: u32) {
+    // :status 100, a literal with the static name :status (index 8).
+    let interim = [0x08, 0x03, b'1', b'0', b'0'];
+    let mut chunk = Vec::new();
+    if let H2Flood::EmptyContinuations = flood {
+        // The head starts, and never ends.
+        chunk.extend(frame(0x1, 0, s, &[0x88]));
+    }
+    let unit = match flood {
+        H2Flood::InterimHeads => frame(0x1, 0x4, s, &interim),
+        H2Flood::EmptyContinuations => frame(0x9, 0, s, &[]),
+        H2Flood::WindowUpdates => frame(0x8, 0, 0, &1u32.to_be_bytes()),
+    };
+    while chunk.len() < 64 * 1024 {
+        chunk.extend_from_slice(&unit);
+    }
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    let until = std::time::Instant::now() + FLOOD_FOR;
+    let mut first = true;
+    while std::time::Instant::now() < until {
+        if stream.write_all(&chunk).is_err() {
+            return;
+        }
+        if first {
+            first = false;
+            chunk.clear();
+            while chunk.len() < 64 * 1024 {
+                chunk.extend_from_slice(&unit);
             }
         }
     }

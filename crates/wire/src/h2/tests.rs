@@ -220,6 +220,42 @@ async fn send_n(spec: &RequestSpec, n: u64) -> Vec<Result<(u16, u64), ErrorKind>
     out
 }
 
+#[tokio::test]
+async fn an_http1_server_is_named_as_such() {
+    let server = scripted(|f| {
+        if f.kind == SETTINGS {
+            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nBad Request".to_vec()
+        } else {
+            Vec::new()
+        }
+    })
+    .await;
+    let config = TransportConfig {
+        http2: true,
+        ..TransportConfig::default()
+    };
+    let spec = RequestSpec::get(&server.url).unwrap();
+    let url = server.url.clone();
+    let transport = HttpTransport::new(config, None, std::slice::from_ref(&spec)).unwrap();
+    let request = Request {
+        index: 0,
+        spec_index: 0,
+        spec: &spec,
+        url: &url,
+    };
+    match transport.send(&mut transport.session(0), &request).await {
+        Outcome::Error(e) => {
+            assert_eq!(e.kind, ErrorKind::Protocol);
+            assert!(
+                e.message.contains("the server answered HTTP/1.x"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// An HPACK literal without indexing, with a static-table name.
 fn literal(index: u8, value: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -499,6 +535,48 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_a_broken_connectio
         (
             "SETTINGS of the wrong size",
             |_| frame(SETTINGS, 0, 0, &[0, 4, 0]),
+            ErrorKind::Protocol,
+            2,
+        ),
+        (
+            "SETTINGS_ENABLE_PUSH above 1",
+            |_| settings(&[(0x2, 2)]),
+            ErrorKind::Protocol,
+            2,
+        ),
+        (
+            "a SETTINGS acknowledgement with a payload",
+            |_| frame(SETTINGS, ACK, 0, &[0; 6]),
+            ErrorKind::Protocol,
+            2,
+        ),
+        (
+            "PING on a stream",
+            |s| frame(PING, 0, s, b"pingpong"),
+            ErrorKind::Protocol,
+            2,
+        ),
+        (
+            "DATA on a stream never opened",
+            |s| frame(DATA, 0, s + 2, b"x"),
+            ErrorKind::Protocol,
+            2,
+        ),
+        (
+            "RST_STREAM on stream 0",
+            |_| frame(RST_STREAM, 0, 0, &8u32.to_be_bytes()),
+            ErrorKind::Protocol,
+            2,
+        ),
+        (
+            "RST_STREAM before the head",
+            |s| frame(RST_STREAM, 0, s, &8u32.to_be_bytes()),
+            ErrorKind::Reset,
+            1,
+        ),
+        (
+            "an HTTP/1.1 answer",
+            |_| b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".to_vec(),
             ErrorKind::Protocol,
             2,
         ),
