@@ -144,3 +144,24 @@ fn bad_parallel_values_are_one_line_and_exit_2() {
         assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
     }
 }
+
+#[test]
+fn asking_for_http2_from_a_server_without_it_says_what_was_negotiated() {
+    let _load = exclusive();
+    let target = Target::start_with(&["--threads", "2", "--tls", "--http1-only"]);
+    let url = target.url("");
+    let args = ["--http2", "--insecure", "-n", "20", "-c", "2", &url];
+    let mut json_args = vec!["--output", "json"];
+    json_args.extend_from_slice(&args);
+    let report = flak_json(&json_args);
+    assert_eq!(num(&report, "succeeded"), 20);
+    let c = &report["connections"];
+    assert_eq!(c["asked"], "h2", "{c}");
+    assert_eq!(c["opened"], serde_json::json!({"http/1.1": 2}), "{c}");
+    let out = flak(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("asked for h2, but the server negotiated http/1.1"),
+        "{text}"
+    );
+}

@@ -226,6 +226,10 @@ pub struct TargetArgs {
     /// (SETTINGS_MAX_CONCURRENT_STREAMS), to see requests wait for a free stream.
     #[arg(long, value_name = "N")]
     pub http2_max_streams: Option<u32>,
+
+    /// Speak HTTP/1.1 only (ALPN offers only http/1.1; no h2c), like a server without HTTP/2.
+    #[arg(long, conflicts_with = "http2_max_streams")]
+    pub http1_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -49,6 +49,8 @@ struct Serving {
     counters: Option<Arc<Counters>>,
     /// SETTINGS_MAX_CONCURRENT_STREAMS for HTTP/2 (hyper's default otherwise).
     max_streams: Option<u32>,
+    /// Speak HTTP/1.1 only (no h2c either).
+    http1_only: bool,
 }
 
 async fn accept_loop<F, Fut, E>(listener: TcpListener, serving: Serving, service: F)
@@ -70,9 +72,13 @@ where
         let service = service.clone();
         let tls = serving.tls.clone();
         let max_streams = serving.max_streams;
+        let http1_only = serving.http1_only;
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(service);
             let mut builder = auto::Builder::new(TokioExecutor::new());
+            if http1_only {
+                builder = builder.http1_only();
+            }
             if let Some(n) = max_streams {
                 builder.http2().max_concurrent_streams(n);
             }
@@ -100,7 +106,7 @@ async fn bind(addr: &str, what: &str) -> anyhow::Result<(TcpListener, SocketAddr
 
 /// A TLS acceptor with a new self-signed certificate for 127.0.0.1, ::1 and localhost, offering
 /// HTTP/2 and HTTP/1.1.
-fn self_signed() -> anyhow::Result<TlsAcceptor> {
+fn self_signed(http1_only: bool) -> anyhow::Result<TlsAcceptor> {
     let names = vec![
         "127.0.0.1".to_string(),
         "::1".to_string(),
@@ -115,7 +121,11 @@ fn self_signed() -> anyhow::Result<TlsAcceptor> {
         .with_no_client_auth()
         .with_single_cert(vec![cert.cert.der().clone()], key.into())
         .context("TLS certificate")?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = if http1_only {
+        vec![b"http/1.1".to_vec()]
+    } else {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    };
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
@@ -131,7 +141,11 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let (listener, local) = bind(&args.listen, "target").await?;
         let counters = Arc::new(Counters::default());
-        let tls = if args.tls { Some(self_signed()?) } else { None };
+        let tls = if args.tls {
+            Some(self_signed(args.http1_only)?)
+        } else {
+            None
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
         let mut out = std::io::stdout().lock();
         writeln!(out, "flak target listening on {scheme}://{local}/")?;
@@ -162,6 +176,7 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
             tls,
             counters: Some(Arc::clone(&counters)),
             max_streams: args.http2_max_streams,
+            http1_only: args.http1_only,
         };
         accept_loop(listener, serving, move |req| {
             handle(req, Arc::clone(&counters))
