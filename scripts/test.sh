@@ -57,6 +57,9 @@ kill "$target_pid"
 step "end-to-end tests of the built app in headless Chromium"
 FLAK_BIN="$FLAK_ROOT/target/debug/flak" node --test tests/e2e/ 2>&1 | tee -a "$results"
 
+step "interop: the real binary against nginx, Apache, Caddy, h2o, Node http2, hypercorn (docs/INTEROP.md)"
+scripts/interop.sh 2>&1 | tee -a "$results"
+
 step "native tests (unit, integration through the real binary, cross binary under qemu)"
 cargo test --workspace 2>&1 | tee -a "$results"
 

@@ -7,7 +7,7 @@ ones, and the server's own access log counts the same number of requests. Cases 
 known-failures.txt are expected to fail; one of them passing fails the suite, so the list
 cannot rot. Servers that are not installed are skipped with a line saying so.
 
-Usage: run.py [--only SUBSTRING] [--matrix FILE] [--command TEXT]
+Usage: run.py [--only SUBSTRING] [--matrix FILE]
 Environment: FLAK_BIN (default target/debug/flak).
 """
 
@@ -220,7 +220,8 @@ def make_www(run: Path):
 
 
 def curl(case: Case, url: str, *extra) -> subprocess.CompletedProcess:
-    proto = {"h1": ["--http1.1"], "h2": ["--http2"], "h2c": ["--http2-prior-knowledge"], "h3": ["--http3"]}[case.proto]
+    # Debian's curl has no HTTP/3: the h3 cases take their reference (same server, same file) over h2.
+    proto = {"h1": ["--http1.1"], "h2": ["--http2"], "h2c": ["--http2-prior-knowledge"], "h3": ["--http2"]}[case.proto]
     return subprocess.run(["curl", "-sk", "--max-time", "10", *proto, *extra, url], capture_output=True, timeout=20)
 
 
@@ -287,22 +288,32 @@ def cases(features: set) -> list:
             if server != "h2o":
                 add(Case(server, proto, "204", port, "/204", 200, 10, status=204, body_bytes=0))
             if server in ("node", "hypercorn"):
-                add(Case(server, proto, "upload-1mb", port, "/upload" + query, 50, 5, args=["-m", "POST"] + upload_args))
+                add(Case(server, proto, "upload-1mb", port, "/upload" + query, 50, 20, args=["-m", "POST"] + upload_args))
                 add(Case(server, proto, "headers-24k", port, "/bigheaders", 200, 10, body_bytes=3))
             if server == "hypercorn":
                 add(Case(server, proto, "chunked", port, "/chunked", 200, 10, body_bytes=64 * 1024))
             if server == "nginx":
-                add(Case(server, proto, "upload-1mb", port, "/upload/f", 50, 5, status=None, args=["-m", "PUT"] + upload_args,
+                add(Case(server, proto, "upload-1mb", port, "/upload/f", 50, 20, status=None, args=["-m", "PUT"] + upload_args,
                          log="nginx-upload.log", check=nginx_upload_check))
                 add(Case(server, proto, "headers-24k", port, "/bigheaders", 200, 10, body_bytes=6))
     # Per-connection limits: the server closes (HTTP/1.1) or sends GOAWAY (HTTP/2) every 100
     # requests; nothing may be lost.
     nginx_limit = connection_limit("nginx-ka.log", -1, 100)
-    add(Case("nginx", "h1", "keepalive-100", "NGINX_H1_KA", "/", 1000, 10, log="nginx-ka.log", check=nginx_limit))
-    add(Case("nginx", "h2", "goaway-100", "NGINX_H2_KA", "/", 1000, 10, log="nginx-ka.log", check=nginx_limit))
+    add(Case("nginx", "h1", "keepalive-100", "NGINX_H1_KA", "/", 5000, 20, log="nginx-ka.log", check=nginx_limit))
+    add(Case("nginx", "h2", "goaway-100", "NGINX_H2_KA", "/", 5000, 20, log="nginx-ka.log", check=nginx_limit))
     # Apache numbers the first request 0 and allows MaxKeepAliveRequests more after it.
-    add(Case("apache", "h1", "keepalive-100", "APACHE_H1", "/", 1000, 10, check=connection_limit("apache-access.log", -1, 100)))
-    add(Case("node", "h2", "goaway-100", "NODE_H2_GOAWAY", "/", 1000, 10, check=connection_limit("node-access.log", -1, 100)))
+    add(Case("apache", "h1", "keepalive-100", "APACHE_H1", "/", 5000, 20, check=connection_limit("apache-access.log", -1, 100)))
+    add(Case("node", "h2", "goaway-100", "NODE_H2_GOAWAY", "/", 5000, 20, check=connection_limit("node-access.log", -1, 100)))
+    # mod_http2 applies MaxKeepAliveRequests too: GOAWAY after 100 streams (its log has no
+    # per-connection number for HTTP/2, so only the count is checked).
+    add(Case("apache", "h2", "goaway-100", "APACHE_H2", "/", 5000, 20))
+    add(Case("apache", "h2c", "goaway-100", "APACHE_H1", "/", 5000, 20))
+    # The same limits with 200 in flight: many requests are on the wire when the server closes.
+    for server, proto, name, port in [("nginx", "h1", "keepalive-100", "NGINX_H1_KA"), ("nginx", "h2", "goaway-100", "NGINX_H2_KA"),
+                                      ("apache", "h1", "keepalive-100", "APACHE_H1"), ("apache", "h2", "goaway-100", "APACHE_H2"),
+                                      ("apache", "h2c", "goaway-100", "APACHE_H1"), ("node", "h2", "goaway-100", "NODE_H2_GOAWAY")]:
+        n = 10000 if server == "apache" else 5000  # Apache's closes race less often; Node is slow
+        add(Case(server, proto, name + "-c200", port, "/", n, 200, log="nginx-ka.log" if server == "nginx" else None))
     # One stream at a time, however many flak would like.
     add(Case("nginx", "h2", "max-streams-1", "NGINX_H2_MCS1", "/", 300, 10))
     add(Case("node", "h2", "max-streams-1", "NODE_H2_MCS1", "/", 300, 10))
@@ -417,8 +428,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", help="run only cases whose id contains this")
     parser.add_argument("--matrix", help="write the matrix (markdown) into this file between the INTEROP markers")
-    parser.add_argument("--command", default="scripts/interop.sh", help="the command named next to the matrix")
     opts = parser.parse_args()
+    command = "scripts/interop.sh" + "".join(f" --{k} {v}" for k, v in (("only", opts.only), ("matrix", opts.matrix)) if v)
     started = time.monotonic()
     flak = os.environ.get("FLAK_BIN", str(ROOT / "target/debug/flak"))
     features = flak_features(flak)
@@ -475,11 +486,13 @@ def main():
     print(f"interop: {counts['pass']} pass, {counts['known failure']} known failures, {counts['skip']} skipped, "
           f"{failed} failed in {elapsed:.0f}s")
     if opts.matrix:
-        write_matrix(Path(opts.matrix), table, rows, opts.command, elapsed)
+        write_matrix(Path(opts.matrix), table, rows, command, elapsed)
     # The totals scripts/test.sh adds up (the same lines node's test runner prints).
-    print(f"# pass {counts['pass'] + counts['known failure']}")
+    # Known failures count as neither: they are todo items, not passes.
+    print(f"# pass {counts['pass']}")
     print(f"# fail {failed}")
-    print(f"{counts['pass'] + counts['known failure']} passed, {failed} failed, {counts['skip']} skipped")
+    print(f"# todo {counts['known failure']}")
+    print(f"{counts['pass']} passed, {failed} failed, {counts['skip']} skipped")
     return 1 if failed else 0
 
 
