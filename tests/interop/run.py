@@ -120,7 +120,7 @@ def hypercorn_installed():
 
 
 SERVERS = {
-    "nginx": Server("nginx", "nginx", ["NGINX_H1", "NGINX_H2", "NGINX_H2C", "NGINX_H1_KA", "NGINX_H2_KA", "NGINX_H2_MCS1"], "nginx-access.log", start_nginx),
+    "nginx": Server("nginx", "nginx", ["NGINX_H1", "NGINX_H2", "NGINX_H2C", "NGINX_H1_KA", "NGINX_H2_KA", "NGINX_H2_MCS1", "NGINX_H2_PREREAD0"], "nginx-access.log", start_nginx),
     "apache": Server("apache", "apache2", ["APACHE_H1", "APACHE_H2"], "apache-access.log", start_apache),
     "caddy": Server("caddy", "caddy", ["CADDY_H1", "CADDY_H2"], "caddy-access.log", start_caddy),
     "h2o": Server("h2o", "h2o", ["H2O_H1", "H2O_H2"], "h2o-access.log", start_h2o),
@@ -317,6 +317,8 @@ def cases(features: set) -> list:
     # One stream at a time, however many flak would like.
     add(Case("nginx", "h2", "max-streams-1", "NGINX_H2_MCS1", "/", 300, 10))
     add(Case("node", "h2", "max-streams-1", "NODE_H2_MCS1", "/", 300, 10))
+    add(Case("nginx", "h2", "upload-preread-0", "NGINX_H2_PREREAD0", "/upload/f", 50, 20, status=None, args=["-m", "PUT", "-D", "__UPLOAD__"],
+             log="nginx-upload.log", check=nginx_upload_check))
     # The HPACK dynamic table: h2o indexes its response headers and refers back to them.
     add(Case("h2o", "h2", "hpack-dynamic", "H2O_H2", "/hello.txt", 500, 10, body_bytes=6))
     return all_cases
