@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every check and test: format, clippy (native and wasm32),
 # native unit and integration tests, wasm tests in headless Chromium, cross-compiled CLI builds
-# (the aarch64 one run under qemu), the release app build, and the end-to-end browser tests.
+# (the aarch64 one run under qemu), the release app build, the end-to-end browser tests, and the
+# interop suite against servers nobody here wrote (scripts/interop.sh).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$FLAK_ROOT"
