@@ -311,13 +311,14 @@ def cases() -> list:
     # per-connection number for HTTP/2, so only the count is checked).
     add(Case("apache", "h2", "goaway-100", "APACHE_H2", "/", 5000, 20))
     add(Case("apache", "h2c", "goaway-100", "APACHE_H1", "/", 5000, 20))
-    # The same limits with 200 in flight: many requests are on the wire when the server closes.
-    for server, proto, name, port in [("nginx", "h1", "keepalive-100", "NGINX_H1_KA"), ("nginx", "h2", "goaway-100", "NGINX_H2_KA"),
-                                      ("apache", "h1", "keepalive-100", "APACHE_H1"), ("apache", "h2", "goaway-100", "APACHE_H2"),
-                                      ("apache", "h2c", "goaway-100", "APACHE_H1"), ("node", "h2", "goaway-100", "NODE_H2_GOAWAY")]:
+    # 200 in flight on the same listeners: the server closes connections (or sends GOAWAY) while
+    # many requests are on the wire. Apache's event MPM does so on its own whenever it is busy,
+    # well before its 100-request limit, so these cases are about closes, not that limit.
+    for server, proto, port in [("nginx", "h1", "NGINX_H1_KA"), ("nginx", "h2", "NGINX_H2_KA"), ("apache", "h1", "APACHE_H1"),
+                                ("apache", "h2", "APACHE_H2"), ("apache", "h2c", "APACHE_H1"), ("node", "h2", "NODE_H2_GOAWAY")]:
         # Apache's closes race less often: more requests, so a client that loses some loses some every run.
         n = 20000 if server == "apache" else 5000
-        add(Case(server, proto, name + "-c200", port, "/", n, 200, log="nginx-ka.log" if server == "nginx" else None))
+        add(Case(server, proto, "closes-c200", port, "/", n, 200, log="nginx-ka.log" if server == "nginx" else None))
     # One stream at a time, however many flak would like.
     add(Case("nginx", "h2", "max-streams-1", "NGINX_H2_MCS1", "/", 300, 10))
     add(Case("node", "h2", "max-streams-1", "NODE_H2_MCS1", "/", 300, 10))
