@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every check and test: format, clippy (native and wasm32),
 # native unit and integration tests, wasm tests in headless Chromium, cross-compiled CLI builds
-# (the aarch64 one run under qemu), the release app build, and the end-to-end browser tests.
+# (the aarch64 one run under qemu), the release app build, the end-to-end browser tests, and the
+# interop suite against servers nobody here wrote (scripts/interop.sh).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$FLAK_ROOT"
@@ -56,6 +57,9 @@ kill "$target_pid"
 
 step "end-to-end tests of the built app in headless Chromium"
 FLAK_BIN="$FLAK_ROOT/target/debug/flak" node --test tests/e2e/ 2>&1 | tee -a "$results"
+
+step "interop: the real binary against nginx, Apache, Caddy, h2o, Node http2, hypercorn (docs/INTEROP.md)"
+scripts/interop.sh 2>&1 | tee -a "$results"
 
 step "native tests (unit, integration through the real binary, cross binary under qemu)"
 cargo test --workspace 2>&1 | tee -a "$results"
