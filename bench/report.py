@@ -407,7 +407,7 @@ def main():
     runs = load_runs(out)
     notes = [l for l in read(os.path.join(out, "notes.txt")).splitlines() if l.strip()]
     quick = meta.get("quick") == "1"
-    scen = {s: aggregate(runs, s) for s in ("a", "b", "c", "d", "e1e6", "e1e7", "e10k")}
+    scen = {s: aggregate(runs, s) for s in ("a", "b", "m", "c", "d", "e1e6", "e1e7", "e10k")}
 
     def g(s, tool, key):
         a = scen[s].get(tool)
@@ -466,6 +466,10 @@ def main():
     targets.append(target(check(None if r_h2 is None else r_h2 <= 0.8),
                           "CPU per request, HTTP/2 over TLS: flak ≤ 0.8× oha",
                           f"flak ÷ oha = {fmt_ratio(r_h2, 3)}"))
+    r_m = ratio(g("m", "flak", "cpu_per_100k"), g("m", "h2load", "cpu_per_100k"))
+    targets.append(target(check(None if r_m is None else r_m <= 0.8),
+                          "CPU per request, multiplexed HTTP/2 (one connection, 50 streams): flak ≤ 0.8× h2load",
+                          f"flak ÷ h2load = {fmt_ratio(r_m, 3)}"))
     rss6, rss7 = g("e1e6", "flak", "rss_kib"), g("e1e7", "flak", "rss_kib")
     if rss6 is not None and rss7 is not None:
         grow = rss7 / rss6 - 1
@@ -574,6 +578,15 @@ def main():
              "h2load prints no latency percentiles.")
     L.append("")
     throughput_table(scen["b"], L)
+    L.append("")
+
+    L.append(f"## (m) Multiplexed HTTP/2 over TLS, nginx, one connection with 50 streams, {d} s")
+    L.append("")
+    L.append(f"`h2load -t1 -c1 -m50 -D {d}`, `flak --threads 1 --http2 --insecure -z {d}s -c 50 -p 50`: "
+             "the same 50 requests in flight, on one connection instead of 50 (nginx's default "
+             "http2_max_concurrent_streams is 128).")
+    L.append("")
+    throughput_table(scen["m"], L)
     L.append("")
 
     ad = meta.get("acc_dur", "?")

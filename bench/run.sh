@@ -296,7 +296,7 @@ if [ "$NGINX_OK" = 1 ] && have wrk; then
     timeout 10 taskset -c "$LOAD_CPU" wrk -t1 -c"$CONC" -d1s "$URL_NGINX" >/dev/null 2>&1
 fi
 
-# --- 6. Scenarios (a)-(d), interleaved: for each repetition, every tool in turn ------------------
+# --- 6. Scenarios (a)-(d) and (m), interleaved: for each repetition, every tool in turn ------------------
 
 LIM=$((DUR + 30))
 for rep in $(seq 1 "$REPS"); do
@@ -321,6 +321,14 @@ for rep in $(seq 1 "$REPS"); do
         run b flak "$rep" "$LIM" "${FLAK:-flak}" --threads 1 --http2 --insecure -z "${DUR}s" -c "$CONC" --output json --no-progress "$URL_NGINX_TLS"
     elif [ "$rep" = 1 ]; then
         for t in oha h2load flak; do skip b "$t" "nginx with TLS did not start"; done
+    fi
+
+    # (m) Multiplexed HTTP/2 over TLS: one connection carrying 50 streams.
+    if [ "$NGINX_TLS_OK" = 1 ]; then
+        run m h2load "$rep" "$LIM" h2load -t1 -c1 -m50 -D "$DUR" "$URL_NGINX_TLS"
+        run m flak "$rep" "$LIM" "${FLAK:-flak}" --threads 1 --http2 --insecure -z "${DUR}s" -c 50 -p 50 --output json --no-progress "$URL_NGINX_TLS"
+    elif [ "$rep" = 1 ]; then
+        for t in h2load flak; do skip m "$t" "nginx with TLS did not start"; done
     fi
 
     # (c) Accuracy: flak target /delay/20 (one thread, CPU 0), 100 connections.

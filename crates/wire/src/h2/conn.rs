@@ -356,13 +356,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         ask: &Ask<'_>,
         ticket: &mut Option<u64>,
     ) -> Poll<Result<usize, Failed>> {
+        // A request with a body waits for the server's SETTINGS (and so sends our
+        // acknowledgement first): servers with a small receive window (nginx's
+        // http2_body_preread_size) refuse a body that comes before it. Nothing else reads
+        // the connection yet, so this request does.
+        let wants_settings = !self.settings_seen && !ask.body.is_empty();
+        if wants_settings && self.open == 0 && self.dead.is_none() {
+            self.drive(cx, usize::MAX);
+        }
+        if let Some(e) = &self.dead {
+            return Poll::Ready(Err(Failed::Error(e.clone(), Unprocessed::No)));
+        }
         if !self.usable() {
             return Poll::Ready(Err(Failed::Unusable));
         }
-        let limit = if self.settings_seen {
-            self.max_streams
-        } else {
-            1
+        let limit = match (self.settings_seen, wants_settings) {
+            (true, _) => self.max_streams,
+            (false, false) => 1,
+            (false, true) => 0,
         };
         let first = match *ticket {
             None => self.waiting.is_empty(),
@@ -851,6 +862,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                     .map_err(|_| protocol("RST_STREAM of the wrong size"))?;
                 if let Some(index) = self.find(stream) {
                     let s = self.streams[index].as_ref().expect("found");
+                    if s.done {
+                        // After a complete response: the server stops reading the rest of our
+                        // body (RFC 9113 §8.1), which is no failure.
+                        return Ok(());
+                    }
                     let (kind, unprocessed) = match (s.stage, code) {
                         // REFUSED_STREAM: the server did nothing with the request (§8.7).
                         (Stage::Request, 7) => (ErrorKind::Reset, Unprocessed::Certainly),
