@@ -122,6 +122,8 @@ struct StreamState {
     done: bool,
     failed: Option<(RequestError, Unprocessed)>,
     waker: Option<Waker>,
+    /// Not yet polled since its HEADERS were queued.
+    fresh: bool,
 }
 
 fn io_error(e: &std::io::Error, stage: Stage) -> RequestError {
@@ -415,6 +417,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             done: false,
             failed: None,
             waker: None,
+            fresh: true,
         };
         let index = match self.streams.iter().position(Option::is_none) {
             Some(i) => {
@@ -471,8 +474,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         index: usize,
         ask: &Ask<'_>,
     ) -> Poll<Result<Exchanged, (RequestError, Unprocessed)>> {
-        self.send_body(index, ask.body);
-        let yielded = self.drive(cx, index);
+        if let Some(stream) = self.streams[index].as_mut()
+            && std::mem::take(&mut stream.fresh)
+            && self.open > 1
+        {
+            // Other streams are in flight, and their slots are likely being polled in this same
+            // round, each queueing its next request: come back after them, so that one write
+            // carries every request queued in between (h2load batches the same way).
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        // A stream another one finished for returns without driving: the frames other slots
+        // queue in this round then go out together, in one write.
+        let finished = self.streams[index]
+            .as_ref()
+            .is_some_and(|s| s.done || s.failed.is_some());
+        let yielded = if finished {
+            false
+        } else {
+            self.send_body(index, ask.body);
+            self.drive(cx, index)
+        };
         let stream = self.streams[index]
             .as_mut()
             .expect("a stream in flight stays in its place");
@@ -505,15 +527,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 location: stream.head.location.take(),
             }),
         };
-        if stream.body_sent < ask.body.len() {
+        let reset = stream.body_sent < ask.body.len();
+        if reset {
             // The server answered before taking the whole body: close our side.
             put_frame_header(&mut self.wbuf, 4, RST_STREAM, 0, stream.id);
             self.wbuf.extend_from_slice(&0u32.to_be_bytes()); // NO_ERROR
         }
         self.completed += 1;
         self.remove(index);
-        // Let the reset (if any) go out now rather than with the next request.
-        if self.written < self.wbuf.len() {
+        if reset {
+            // Let the reset go out now rather than with the next request. (Otherwise frames
+            // queued by other streams wait for their own poll, so that they go out together.)
             let _ = self.poll_write_out(cx);
         }
         Poll::Ready(result)
