@@ -12,3 +12,4 @@ mod netns;
 mod protocols;
 mod redirects;
 mod scenario;
+mod server_quirks;
