@@ -14,7 +14,7 @@ use super::frame::{
     PRIORITY, PUSH_PROMISE, RST_STREAM, SETTINGS, WINDOW_UPDATE, error_name, put_frame_header,
     put_window_update, unpad,
 };
-use super::hpack::{Head, decode_block};
+use super::hpack::{Decoder, Head, TABLE_SIZE};
 use super::protocol;
 use crate::Exchanged;
 
@@ -46,6 +46,8 @@ pub struct H2Conn<S> {
     wbuf: Vec<u8>,
     /// A header block split over CONTINUATION frames, gathered here.
     block: Vec<u8>,
+    /// The HPACK dynamic table: every header block received must go through it, in order.
+    hpack: Decoder,
     pub(super) next_stream: u32,
     /// The connection's send window, and the window each new stream starts with (the peer's
     /// SETTINGS_INITIAL_WINDOW_SIZE).
@@ -118,9 +120,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         let mut wbuf = Vec::with_capacity(256);
         wbuf.extend_from_slice(PREFACE);
         let settings: [(u16, u32); 3] = [
-            (0x1, 0),           // SETTINGS_HEADER_TABLE_SIZE: no dynamic table for responses
-            (0x2, 0),           // SETTINGS_ENABLE_PUSH: off
-            (0x4, RECV_WINDOW), // SETTINGS_INITIAL_WINDOW_SIZE
+            (0x1, TABLE_SIZE as u32), // SETTINGS_HEADER_TABLE_SIZE: see hpack::TABLE_SIZE
+            (0x2, 0),                 // SETTINGS_ENABLE_PUSH: off
+            (0x4, RECV_WINDOW),       // SETTINGS_INITIAL_WINDOW_SIZE
         ];
         put_frame_header(&mut wbuf, settings.len() * 6, SETTINGS, 0, 0);
         for (id, value) in settings {
@@ -135,6 +137,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
             end: 0,
             wbuf,
             block: Vec::new(),
+            hpack: Decoder::new(TABLE_SIZE),
             next_stream: 1,
             send_window: DEFAULT_WINDOW,
             initial_send_window: DEFAULT_WINDOW,
@@ -428,7 +431,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
                 }
                 let end_stream = flags & END_STREAM != 0;
                 if flags & END_HEADERS != 0 {
-                    on_head(ex, fragment, end_stream, want_location)?;
+                    on_head(&mut self.hpack, ex, fragment, end_stream, want_location)?;
                 } else {
                     let mut block = std::mem::take(&mut self.block);
                     block.clear();
@@ -446,7 +449,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
                             break;
                         }
                     }
-                    let result = on_head(ex, &block, end_stream, want_location);
+                    let result = on_head(&mut self.hpack, ex, &block, end_stream, want_location);
                     self.block = block;
                     result?;
                 }
@@ -572,13 +575,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
 
 /// A complete header block on our stream: an interim (1xx) head, the final head, or trailers.
 fn on_head(
+    hpack: &mut Decoder,
     ex: &mut Exchange,
     block: &[u8],
     end_stream: bool,
     want_location: bool,
 ) -> Result<(), RequestError> {
     if ex.stage == Stage::Body {
-        // Trailers: nothing in them is reported.
+        // Trailers: nothing in them is reported, but they may change the HPACK table.
+        hpack.decode(block, false, &mut Head::default())?;
         if !end_stream {
             return Err(protocol("trailers without END_STREAM"));
         }
@@ -586,7 +591,7 @@ fn on_head(
         return Ok(());
     }
     let mut head = Head::default();
-    decode_block(block, want_location, &mut head)?;
+    hpack.decode(block, want_location, &mut head)?;
     let status = head.status.ok_or_else(|| protocol("no :status"))?;
     if (100..200).contains(&status) {
         if end_stream {

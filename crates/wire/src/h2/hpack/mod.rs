@@ -5,5 +5,5 @@ pub mod decode;
 pub mod encode;
 pub mod huffman;
 
-pub use decode::{Head, decode_block};
+pub use decode::{Decoder, Head, TABLE_SIZE};
 pub use encode::encode_request;
