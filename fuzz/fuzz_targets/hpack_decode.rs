@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
         let result = wanting.decode(block, want_location, &mut head);
         let mut other = H2Head::default();
         let other_result = plain.decode(block, false, &mut other);
-        assert!(wanting.table_size() <= limit, "table {} > {limit}", wanting.table_size());
+        assert!(
+            wanting.table_size() <= limit,
+            "table {} > {limit}",
+            wanting.table_size()
+        );
         if let Some(status) = head.status {
             assert!((100..1000).contains(&status), "status {status}");
         }

@@ -131,3 +131,47 @@ fn ctrl_c_stops_endless_responses() {
         assert_eq!(written, report, "{path}");
     }
 }
+
+/// A response head with 150 header lines (more than the 64 parsed on the stack) is read.
+#[test]
+fn a_head_with_150_header_lines_succeeds() {
+    let _load = exclusive();
+    let server = FaultServer::start();
+    let url = server.url("many-headers");
+    let (report, _) = run(
+        &["-n", "20", "-c", "2", "--output", "json", &url],
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        (num(&report, "succeeded"), num(&report, "failed")),
+        (20, 0),
+        "{}",
+        report["error_messages"]
+    );
+    assert_eq!(
+        report["status_codes"]["200"], 20,
+        "{}",
+        report["status_codes"]
+    );
+    assert_eq!(server.count("/many-headers"), 20);
+}
+
+/// Status 000 is not a response: a protocol error, not a success.
+#[test]
+fn status_000_is_a_protocol_error() {
+    let _load = exclusive();
+    let server = FaultServer::start();
+    let url = server.url("status/000");
+    let (report, _) = run(
+        &["-n", "5", "-c", "1", "--output", "json", &url],
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        errors(&report),
+        BTreeMap::from([("protocol".to_string(), 5)]),
+        "{}",
+        report["error_messages"]
+    );
+    let message = report["error_messages"]["protocol"].as_str().unwrap();
+    assert!(message.contains("status 000"), "{message}");
+}
