@@ -1,11 +1,13 @@
 //! HPACK header blocks as an HTTP/2 server sends them, several in sequence on one decoder
 //! (`HpackDecoder`), so the dynamic table carries entries, evictions and size updates from one
 //! block to the next. Input: byte 0 bit 0 says whether Location is wanted, bits 1-2 pick the
-//! advertised table size (0, 64, 256 or 4096); then blocks, each a length byte and that many
-//! bytes (the last one may be shorter). Besides never panicking: the table never exceeds the
-//! advertised size; a decoder that wants Location and one that does not, fed the same blocks,
-//! agree on every status, length, success and table (Location is the only field skipped); a
-//! decoded status has three digits; Location is kept only when wanted.
+//! table size (0, 64, 256 or 4096), bit 3 whether that is advertised (`new`: the default 4096
+//! holds until the server's first size update) or the table's fixed maximum (`with_max`);
+//! then blocks, each a length byte and that many bytes (the last one may be shorter).
+//! Besides never panicking: the table never exceeds its bound; a decoder that wants Location
+//! and one that does not, fed the same blocks, agree on every status, length, success and
+//! table (Location is the only field skipped); a decoded status has three digits; Location
+//! is kept only when wanted.
 #![no_main]
 
 use flak_wire::fuzz_bridge::{H2Head, HpackDecoder};
@@ -17,8 +19,19 @@ fuzz_target!(|data: &[u8]| {
     };
     let want_location = flags & 1 != 0;
     let limit = [0, 64, 256, 4096][usize::from((flags >> 1) & 3)];
-    let mut wanting = HpackDecoder::new(limit);
-    let mut plain = HpackDecoder::new(limit);
+    let (mut wanting, mut plain, bound) = if flags & 8 != 0 {
+        (
+            HpackDecoder::new(limit),
+            HpackDecoder::new(limit),
+            limit.max(4096),
+        )
+    } else {
+        (
+            HpackDecoder::with_max(limit),
+            HpackDecoder::with_max(limit),
+            limit,
+        )
+    };
     while let Some((&len, after)) = rest.split_first() {
         let (block, next) = after.split_at(usize::from(len).min(after.len()));
         rest = next;
@@ -27,8 +40,8 @@ fuzz_target!(|data: &[u8]| {
         let mut other = H2Head::default();
         let other_result = plain.decode(block, false, &mut other);
         assert!(
-            wanting.table_size() <= limit,
-            "table {} > {limit}",
+            wanting.table_size() <= bound,
+            "table {} > {bound}",
             wanting.table_size()
         );
         if let Some(status) = head.status {

@@ -120,7 +120,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         let mut wbuf = Vec::with_capacity(256);
         wbuf.extend_from_slice(PREFACE);
         let settings: [(u16, u32); 3] = [
-            (0x1, TABLE_SIZE as u32), // SETTINGS_HEADER_TABLE_SIZE: see hpack::TABLE_SIZE
+            (0x1, TABLE_SIZE as u32), // SETTINGS_HEADER_TABLE_SIZE: why 0 in hpack::TABLE_SIZE
             (0x2, 0),                 // SETTINGS_ENABLE_PUSH: off
             (0x4, RECV_WINDOW),       // SETTINGS_INITIAL_WINDOW_SIZE
         ];

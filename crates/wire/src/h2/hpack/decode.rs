@@ -22,11 +22,18 @@ pub struct Head {
     pub location: Option<String>,
 }
 
-/// The dynamic table size the connection advertises (`SETTINGS_HEADER_TABLE_SIZE`): HTTP/2's
-/// default, what browsers and curl advertise, so servers answer flak as they answer them. Some
-/// ignore a smaller value (h2o 2.2.5 indexes response fields whatever flak says), and with the
-/// default there is no window before the server's SETTINGS ACK in which two sizes apply.
-pub const TABLE_SIZE: usize = 4096;
+/// The dynamic table size the connection advertises (`SETTINGS_HEADER_TABLE_SIZE`): none.
+/// Servers that honour it (nginx, hyper's h2) then start their first block with a size update
+/// to 0 and insert nothing, so every field flak skips costs no Huffman decoding at all; with
+/// HTTP/2's default 4096, nginx would have flak insert five entries per response (it sends
+/// date, server, content-type, content-length and last-modified with incremental indexing).
+/// Servers that ignore the setting (h2o 2.2.5 indexes responses whatever flak says) still
+/// decode: see [`Decoder::new`].
+pub const TABLE_SIZE: usize = 0;
+
+/// HTTP/2's initial table size (RFC 9113 §6.5.2), which an encoder uses until it signals
+/// another.
+const DEFAULT_TABLE_SIZE: usize = 4096;
 
 /// Status codes of static-table entries 8 to 14.
 const STATIC_STATUS: [u16; 7] = [200, 204, 206, 304, 400, 404, 500];
@@ -151,13 +158,27 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// A decoder for a connection that advertised a table of `limit` bytes.
-    pub fn new(limit: usize) -> Self {
+    /// A decoder for a connection that advertised a table of `advertised` bytes. A size
+    /// update above `advertised` is an error; but until the server's first size update the
+    /// table may hold HTTP/2's default 4096 bytes, as it may before the server has read our
+    /// SETTINGS. Lenient on purpose: a server that never signals the smaller size (h2o 2.2.5)
+    /// keeps the default, and its responses still decode.
+    pub fn new(advertised: usize) -> Self {
         Self {
             table: VecDeque::new(),
             size: 0,
-            max: limit,
-            limit,
+            max: DEFAULT_TABLE_SIZE,
+            limit: advertised,
+        }
+    }
+
+    /// A decoder whose table is `max` bytes from the start and may never grow past it (the
+    /// RFC 7541 Appendix C examples assume one).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn with_max(max: usize) -> Self {
+        Self {
+            max,
+            ..Self::new(max)
         }
     }
 
@@ -489,7 +510,7 @@ mod tests {
     /// Decodes `blocks` in sequence on one decoder; after each, the head and the table's
     /// (entries, size) as RFC 7541 Appendix C lists them.
     fn sequence(limit: usize, blocks: &[&str]) -> Vec<(Head, (usize, usize))> {
-        let mut d = Decoder::new(limit);
+        let mut d = Decoder::with_max(limit);
         blocks
             .iter()
             .map(|b| {
@@ -615,7 +636,7 @@ mod tests {
             .unwrap_err();
         assert!(err.message.contains("after a header field"), "{err:?}");
         // An entry larger than the table empties it and is not added (§4.4).
-        let mut d = Decoder::new(40);
+        let mut d = Decoder::with_max(40);
         d.decode(&[0x40, 3, b'x', b'-', b'a', 1, b'b'], false, &mut head)
             .unwrap();
         d.decode(
@@ -627,6 +648,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!((d.table_len(), d.table_size()), (0, 0));
+    }
+
+    /// What flak advertises (0): a server that honours it starts with a size update to 0 and
+    /// leaves nothing in the table; one that ignores it may fill HTTP/2's default 4096 bytes.
+    #[test]
+    fn with_0_advertised_the_default_table_holds_until_the_server_shrinks_it() {
+        let insert_and_read = [0x40, 3, b'x', b'-', b'a', 1, b'b', 0x88, 0x80 | 62];
+        let mut head = Head::default();
+        let mut ignores = Decoder::new(TABLE_SIZE);
+        for _ in 0..200 {
+            ignores.decode(&insert_and_read, false, &mut head).unwrap();
+        }
+        assert_eq!(
+            ignores.table_size(),
+            4096 / 36 * 36,
+            "bounded by the default 4096"
+        );
+        let mut honours = Decoder::new(TABLE_SIZE);
+        let mut block = vec![0x20];
+        block.extend(&insert_and_read[..7]);
+        honours.decode(&block, false, &mut head).unwrap();
+        assert_eq!((honours.table_len(), honours.table_size()), (0, 0));
+        assert!(honours.decode(&[0x80 | 62], false, &mut head).is_err());
+        // Growing past what was advertised is an error, even back to the default.
+        let err = honours
+            .decode(&[0x3f, 0xe1, 0x1f], false, &mut head)
+            .unwrap_err();
+        assert!(err.message.contains("above the advertised 0"), "{err:?}");
     }
 
     #[test]
