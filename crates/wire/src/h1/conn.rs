@@ -65,7 +65,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         if self.buf.capacity() - self.buf.len() < 512 {
             self.buf.reserve(READ_CHUNK);
         }
-        self.budget.read(self.io.read_buf(&mut self.buf)).await
+        self.budget.spend().await;
+        self.io.read_buf(&mut self.buf).await
     }
 
     /// Sends `request` (complete bytes) and reads the whole response.
@@ -80,6 +81,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             .write_all(request)
             .await
             .map_err(|e| io_error(&e, "sending the request"))?;
+        self.budget.refill();
         let mut ttfb = None;
         // Skip interim 1xx responses (100 Continue, 103 Early Hints).
         let head = loop {

@@ -45,19 +45,28 @@ pub fn parse(
     // Uninitialised slots: zeroing 64 headers (2 KiB) cost more than parsing nginx's eight.
     let mut headers = [const { Slot::uninit() }; MAX_HEADERS];
     match parse_with(buf, &mut headers, head_request, want_location) {
-        Err(Failed::TooManyHeaders) => {
-            // Every header line ends in a newline, so this many slots are enough.
-            let lines = buf.iter().filter(|&&b| b == b'\n').count();
-            let mut many = Vec::with_capacity(lines);
-            many.resize_with(lines, Slot::uninit);
-            match parse_with(buf, &mut many, head_request, want_location) {
-                Err(Failed::TooManyHeaders) => Err(protocol("too many headers")),
-                Err(Failed::Bad(e)) => Err(e),
-                Ok(head) => Ok(head),
-            }
-        }
-        Err(Failed::Bad(e)) => Err(e),
         Ok(head) => Ok(head),
+        Err(Failed::Bad(e)) => Err(e),
+        Err(Failed::TooManyHeaders) => parse_many(buf, head_request, want_location),
+    }
+}
+
+/// [`parse`] for a head with more lines than the stack slots, kept out of the common path.
+#[cold]
+#[inline(never)]
+fn parse_many(
+    buf: &[u8],
+    head_request: bool,
+    want_location: bool,
+) -> Result<Option<Head>, RequestError> {
+    // Every header line ends in a newline, so this many slots are enough.
+    let lines = buf.iter().filter(|&&b| b == b'\n').count();
+    let mut many = Vec::with_capacity(lines);
+    many.resize_with(lines, Slot::uninit);
+    match parse_with(buf, &mut many, head_request, want_location) {
+        Ok(head) => Ok(head),
+        Err(Failed::Bad(e)) => Err(e),
+        Err(Failed::TooManyHeaders) => Err(protocol("too many headers")),
     }
 }
 
@@ -73,6 +82,7 @@ impl From<RequestError> for Failed {
     }
 }
 
+#[inline(always)]
 fn parse_with<'b>(
     buf: &'b [u8],
     headers: &mut [Slot<'b>],
