@@ -233,59 +233,41 @@ impl Decoder {
             }
             fields = true;
             // A literal, with incremental indexing (01), without (0000) or never indexed (0001).
+            // Into a table of 0 bytes (what servers that honour our setting have) an indexed
+            // literal leaves nothing, so it is read like the others.
             let indexing = first & 0x40 != 0;
-            let prefix = if indexing { 6 } else { 4 };
-            let index = get_int(&mut b, prefix)?;
-            let (name, name_len) = match index {
+            let insert = indexing && self.max > 0;
+            let index = get_int(&mut b, if indexing { 6 } else { 4 })?;
+            let mut literal_name_raw = None;
+            let name = match index {
                 0 => {
                     let (huffman, raw) = get_string(&mut b)?;
-                    let len = if indexing && self.max > 0 {
-                        decoded_len(huffman, raw)?
-                    } else {
-                        0
-                    };
-                    (literal_name(huffman, raw), len)
+                    if insert {
+                        literal_name_raw = Some((huffman, raw));
+                    }
+                    literal_name(huffman, raw)
                 }
-                8..=14 => (NAME_STATUS, 7),
-                i if i <= STATIC_ENTRIES => (i, usize::from(STATIC_NAME_LEN[i - 1])),
-                i => {
-                    let e = self.entry(i)?;
-                    (e.name, e.name_len)
-                }
+                8..=14 => NAME_STATUS,
+                i if i <= STATIC_ENTRIES => i,
+                i => self.entry(i)?.name,
             };
             let (huffman, raw) = get_string(&mut b)?;
-            let value = match name {
+            match name {
                 NAME_STATUS => {
                     let n = digits(huffman, raw).filter(|n| (100..1000).contains(n));
-                    let status = n.ok_or_else(|| protocol("bad :status"))? as u16;
-                    head.status = Some(status);
-                    Value::Status(status)
+                    head.status = Some(n.ok_or_else(|| protocol("bad :status"))? as u16);
                 }
                 NAME_CONTENT_LENGTH => {
                     let n = digits(huffman, raw).ok_or_else(|| protocol("bad content-length"))?;
                     set_length(head, n)?;
-                    Value::Length(n)
                 }
-                NAME_LOCATION if want_location || (indexing && self.max > 0) => {
-                    let bytes = string(huffman, raw)?;
-                    if want_location {
-                        head.location = String::from_utf8(bytes.clone()).ok();
-                    }
-                    Value::Location(bytes.into_boxed_slice())
+                NAME_LOCATION if want_location => {
+                    head.location = String::from_utf8(string(huffman, raw)?).ok();
                 }
-                _ => Value::Ignored,
-            };
-            if indexing && self.max > 0 {
-                let value_len = match &value {
-                    Value::Location(bytes) => bytes.len(),
-                    _ => decoded_len(huffman, raw)?,
-                };
-                self.insert(Entry {
-                    name,
-                    name_len,
-                    size: name_len + value_len + ENTRY_OVERHEAD,
-                    value,
-                });
+                _ => {}
+            }
+            if insert {
+                self.insert_literal(index, literal_name_raw, name, (huffman, raw), head)?;
             }
         }
         Ok(())
@@ -302,6 +284,44 @@ impl Decoder {
                     STATIC_ENTRIES + self.table.len()
                 ))
             })
+    }
+
+    /// Adds the literal just read into `head` to the table: `index` is its name's index (0 for
+    /// the literal name `name_raw`), `name` what [`Self::decode`] made of it, `value` its value.
+    #[inline(never)]
+    fn insert_literal(
+        &mut self,
+        index: usize,
+        name_raw: Option<(bool, &[u8])>,
+        name: usize,
+        (huffman, raw): (bool, &[u8]),
+        head: &Head,
+    ) -> Result<(), RequestError> {
+        let name_len = match (index, name_raw) {
+            (0, Some((huffman, raw))) => decoded_len(huffman, raw)?,
+            (0, None) => 0,
+            (8..=14, _) => 7,
+            (i, _) if i <= STATIC_ENTRIES => usize::from(STATIC_NAME_LEN[i - 1]),
+            (i, _) => self.entry(i)?.name_len,
+        };
+        // `decode` has just put this literal's value into `head` when it is one flak reads.
+        let value = match (name, head.status, head.content_length) {
+            (NAME_STATUS, Some(status), _) => Value::Status(status),
+            (NAME_CONTENT_LENGTH, _, Some(n)) => Value::Length(n),
+            (NAME_LOCATION, _, _) => Value::Location(string(huffman, raw)?.into_boxed_slice()),
+            _ => Value::Ignored,
+        };
+        let value_len = match &value {
+            Value::Location(bytes) => bytes.len(),
+            _ => decoded_len(huffman, raw)?,
+        };
+        self.insert(Entry {
+            name,
+            name_len,
+            size: name_len + value_len + ENTRY_OVERHEAD,
+            value,
+        });
+        Ok(())
     }
 
     /// §4.4: an entry larger than the table empties it and is not added.
