@@ -44,30 +44,31 @@ pub fn parse(
 ) -> Result<Option<Head>, RequestError> {
     // Uninitialised slots: zeroing 64 headers (2 KiB) cost more than parsing nginx's eight.
     let mut headers = [const { Slot::uninit() }; MAX_HEADERS];
-    match parse_with(buf, &mut headers, head_request, want_location) {
-        Ok(head) => Ok(head),
-        Err(Failed::Bad(e)) => Err(e),
-        Err(Failed::TooManyHeaders) => parse_many(buf, head_request, want_location),
+    let mut many = Vec::new();
+    let mut slots: &mut [Slot<'_>] = &mut headers;
+    // One call site of the parser, so it stays inlined in the common case.
+    loop {
+        match parse_with(buf, slots, head_request, want_location) {
+            Ok(head) => return Ok(head),
+            Err(Failed::Bad(e)) => return Err(e),
+            Err(Failed::TooManyHeaders) if many.is_empty() => {
+                many = more_slots(buf);
+                slots = &mut many;
+            }
+            Err(Failed::TooManyHeaders) => return Err(protocol("too many headers")),
+        }
     }
 }
 
-/// [`parse`] for a head with more lines than the stack slots, kept out of the common path.
+/// Slots for a head with more lines than [`MAX_HEADERS`]: every header line ends in a newline,
+/// so as many as the buffer has newlines are enough.
 #[cold]
 #[inline(never)]
-fn parse_many(
-    buf: &[u8],
-    head_request: bool,
-    want_location: bool,
-) -> Result<Option<Head>, RequestError> {
-    // Every header line ends in a newline, so this many slots are enough.
-    let lines = buf.iter().filter(|&&b| b == b'\n').count();
+fn more_slots(buf: &[u8]) -> Vec<Slot<'_>> {
+    let lines = buf.iter().filter(|&&b| b == b'\n').count().max(1);
     let mut many = Vec::with_capacity(lines);
     many.resize_with(lines, Slot::uninit);
-    match parse_with(buf, &mut many, head_request, want_location) {
-        Ok(head) => Ok(head),
-        Err(Failed::Bad(e)) => Err(e),
-        Err(Failed::TooManyHeaders) => Err(protocol("too many headers")),
-    }
+    many
 }
 
 enum Failed {
