@@ -13,3 +13,4 @@ mod netns;
 mod protocols;
 mod redirects;
 mod scenario;
+mod server_quirks;

@@ -9,7 +9,7 @@ pub use crate::h1::head::{Framing, Head as H1Head, parse as h1_head};
 pub use crate::h2::frame::parse_header as h2_frame_header;
 pub use crate::h2::hpack::encode::put_int as hpack_put_int;
 pub use crate::h2::hpack::huffman::{decode as huffman_decode, encode as huffman_encode};
-pub use crate::h2::hpack::{Head as H2Head, decode_block as hpack_decode};
+pub use crate::h2::hpack::{Decoder as HpackDecoder, Head as H2Head};
 use crate::{Exchanged, RequestError};
 
 /// One HTTP/1.1 exchange over `io`: the request bytes are written, the response read whole.

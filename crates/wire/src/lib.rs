@@ -6,6 +6,7 @@
 //! A failed request is data, not an `Err` that ends a run: every error is a
 //! [`RequestError`] with an [`ErrorKind`] the report counts.
 
+mod budget;
 mod connect;
 #[cfg(feature = "fuzzing")]
 pub mod fuzz_bridge;

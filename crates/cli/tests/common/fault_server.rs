@@ -11,6 +11,11 @@
 //! | `/garbage` | `SSH-2.0-nope\r\n\r\n`, not HTTP, then closes |
 //! | `/short` | headers with `Content-Length: 100`, 10 body bytes, then closes (FIN) |
 //! | `/status/500` | 500 with a small body (keep-alive) |
+//! | `/flood/continue` | `HTTP/1.1 100 Continue` heads, endlessly (at most [`FLOOD_LIMIT`]) |
+//! | `/flood/chunks` | a chunked 200 whose one-byte chunks never end (at most [`FLOOD_LIMIT`]) |
+//! | `/flood/trailers` | a chunked 200 whose trailer lines never end (at most [`FLOOD_LIMIT`]) |
+//! | `/many-headers` | 200 with 150 header lines (keep-alive) |
+//! | `/status/000` | a status line with status `000` (keep-alive) |
 //! | anything else | 404 |
 //!
 //! How `/reset` resets without `SO_LINGER`: `TcpStream::set_linger` is still unstable
@@ -22,6 +27,8 @@
 //! The server counts every request it receives, per path, so tests can compare with what `flak`
 //! reports; and it can stop accepting (dropping its listener and every live connection) and start
 //! again on the same port, to play a server that is killed and restarted mid-run.
+//!
+//! Plain TCP only: the floods are not served over TLS (this server has no TLS).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -33,7 +40,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// The paths with a behaviour, in the order of [`FaultServer::counts`].
-pub const PATHS: [&str; 8] = [
+pub const PATHS: [&str; 13] = [
     "/ok",
     "/reset",
     "/close",
@@ -42,7 +49,15 @@ pub const PATHS: [&str; 8] = [
     "/garbage",
     "/short",
     "/status/500",
+    "/flood/continue",
+    "/flood/chunks",
+    "/flood/trailers",
+    "/many-headers",
+    "/status/000",
 ];
+
+/// Longest a `/flood/...` response is sent.
+pub const FLOOD_LIMIT: Duration = Duration::from_secs(30);
 
 /// Longest a `/stall` request is held.
 pub const STALL_LIMIT: Duration = Duration::from_secs(30);
@@ -380,6 +395,24 @@ fn serve(stream: &TcpStream, shared: &Shared) {
                 shared,
                 b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 6\r\n\r\nerror\n",
             ),
+            "/many-headers" => respond(stream, shared, &many_headers(150)),
+            "/status/000" => respond(
+                stream,
+                shared,
+                b"HTTP/1.1 000 Nothing\r\nContent-Length: 2\r\n\r\nok",
+            ),
+            "/flood/continue" => {
+                flood(stream, shared, b"", b"HTTP/1.1 100 Continue\r\n\r\n");
+                false
+            }
+            "/flood/chunks" => {
+                flood(stream, shared, CHUNKED, b"1\r\nx\r\n");
+                false
+            }
+            "/flood/trailers" => {
+                flood(stream, shared, TRAILERS, b"X-Trailer: more\r\n");
+                false
+            }
             "/close" => false,
             "/stall" => {
                 stall(stream, shared);
@@ -441,4 +474,34 @@ fn trickle(mut stream: &TcpStream, shared: &Shared) -> bool {
         }
     }
     true
+}
+
+/// The head of a chunked response, before the endless chunks.
+const CHUNKED: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+/// A chunked response up to its last chunk, before the endless trailers.
+const TRAILERS: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n";
+
+/// Sends `start`, then `item` over and over, as fast as the client reads, until the client
+/// leaves, the server stops, or [`FLOOD_LIMIT`] passes.
+fn flood(mut stream: &TcpStream, shared: &Shared, start: &[u8], item: &[u8]) {
+    if !respond(stream, shared, start) {
+        return;
+    }
+    let batch = item.repeat(64 * 1024 / item.len());
+    let until = Instant::now() + FLOOD_LIMIT;
+    while Instant::now() < until && !shared.over() {
+        if stream.write_all(&batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// A 200 with `n` header lines and a 2-byte body.
+fn many_headers(n: usize) -> Vec<u8> {
+    let mut r = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..n {
+        r.extend_from_slice(format!("X-Header-{i}: value {i}\r\n").as_bytes());
+    }
+    r.extend_from_slice(b"Content-Length: 2\r\n\r\nok");
+    r
 }

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use super::head::{self, Framing};
 use super::protocol;
 use crate::Exchanged;
+use crate::budget::ReadBudget;
 
 /// A response head larger than this is refused (hyper's default limit is ~400 KiB).
 const MAX_HEAD: usize = 256 * 1024;
@@ -26,6 +27,8 @@ pub struct H1Conn<S> {
     buf: BytesMut,
     /// False once the server said `Connection: close`, or framed the body by closing.
     reusable: bool,
+    /// A server that never stops sending must not starve the timeout racing this exchange.
+    budget: ReadBudget,
 }
 
 fn io_error(e: &std::io::Error, stage: &str) -> RequestError {
@@ -43,6 +46,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             io,
             buf: BytesMut::with_capacity(INITIAL_BUFFER),
             reusable: true,
+            budget: ReadBudget::default(),
         }
     }
 
@@ -61,6 +65,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         if self.buf.capacity() - self.buf.len() < 512 {
             self.buf.reserve(READ_CHUNK);
         }
+        self.budget.spend().await;
         self.io.read_buf(&mut self.buf).await
     }
 
@@ -76,6 +81,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             .write_all(request)
             .await
             .map_err(|e| io_error(&e, "sending the request"))?;
+        self.budget.refill();
         let mut ttfb = None;
         // Skip interim 1xx responses (100 Continue, 103 Early Hints).
         let head = loop {

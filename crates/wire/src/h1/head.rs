@@ -6,8 +6,12 @@ use flak_core::RequestError;
 
 use super::protocol;
 
-/// Responses with more header lines than this are refused as not HTTP we can load-test.
+/// Header slots on the stack; a head with more lines is parsed again with as many slots as it
+/// has lines (bounded by the connection's 256 KiB head limit), so the common case costs
+/// nothing more.
 const MAX_HEADERS: usize = 64;
+
+type Slot<'b> = std::mem::MaybeUninit<httparse::Header<'b>>;
 
 /// How the body of a response is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,18 +43,69 @@ pub fn parse(
     want_location: bool,
 ) -> Result<Option<Head>, RequestError> {
     // Uninitialised slots: zeroing 64 headers (2 KiB) cost more than parsing nginx's eight.
-    let mut headers = [const { std::mem::MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut headers = [const { Slot::uninit() }; MAX_HEADERS];
+    let mut many = Vec::new();
+    let mut slots: &mut [Slot<'_>] = &mut headers;
+    // One call site of the parser, so it stays inlined in the common case.
+    loop {
+        match parse_with(buf, slots, head_request, want_location) {
+            Ok(head) => return Ok(head),
+            Err(Failed::Bad(e)) => return Err(e),
+            Err(Failed::TooManyHeaders) if many.is_empty() => {
+                many = more_slots(buf);
+                slots = &mut many;
+            }
+            Err(Failed::TooManyHeaders) => return Err(protocol("too many headers")),
+        }
+    }
+}
+
+/// Slots for a head with more lines than [`MAX_HEADERS`]: every header line ends in a newline,
+/// so as many as the buffer has newlines are enough.
+#[cold]
+#[inline(never)]
+fn more_slots(buf: &[u8]) -> Vec<Slot<'_>> {
+    let lines = buf.iter().filter(|&&b| b == b'\n').count().max(1);
+    let mut many = Vec::with_capacity(lines);
+    many.resize_with(lines, Slot::uninit);
+    many
+}
+
+enum Failed {
+    /// More header lines than slots: try again with more.
+    TooManyHeaders,
+    Bad(RequestError),
+}
+
+impl From<RequestError> for Failed {
+    fn from(e: RequestError) -> Self {
+        Self::Bad(e)
+    }
+}
+
+#[inline(always)]
+fn parse_with<'b>(
+    buf: &'b [u8],
+    headers: &mut [Slot<'b>],
+    head_request: bool,
+    want_location: bool,
+) -> Result<Option<Head>, Failed> {
     let mut response = httparse::Response::new(&mut []);
     let used = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
         &mut response,
         buf,
-        &mut headers,
+        headers,
     ) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(protocol(e)),
+        Err(httparse::Error::TooManyHeaders) => return Err(Failed::TooManyHeaders),
+        Err(e) => return Err(protocol(e).into()),
     };
     let status = response.code.unwrap_or(0);
+    // RFC 9110 §15: a status code is three digits from 100 to 599.
+    if !(100..600).contains(&status) {
+        return Err(protocol(format!("status {status:03} outside 100-599")).into());
+    }
     let mut length = None;
     let mut chunked = false;
     let mut close = response.version == Some(0);
@@ -62,7 +117,7 @@ pub fn parse(
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .ok_or_else(|| protocol("bad Content-Length"))?;
             if length.is_some_and(|l| l != n) {
-                return Err(protocol("conflicting Content-Length headers"));
+                return Err(protocol("conflicting Content-Length headers").into());
             }
             length = Some(n);
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
@@ -99,4 +154,51 @@ pub fn parse(
         close,
         used,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn many_headers(n: usize) -> Vec<u8> {
+        let mut r = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..n {
+            r.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
+        }
+        r.extend_from_slice(b"Location: /far\r\nContent-Length: 2\r\n\r\nok");
+        r
+    }
+
+    #[test]
+    fn any_number_of_header_lines_is_read() {
+        for n in [0, 62, 63, 64, 150, 5000] {
+            let buf = many_headers(n);
+            let head = parse(&buf, false, true).unwrap().unwrap();
+            assert_eq!(head.status, 200, "{n} lines");
+            assert_eq!(head.framing, Framing::Length(2), "{n} lines");
+            assert_eq!(head.location.as_deref(), Some("/far"), "{n} lines");
+            assert_eq!(head.used, buf.len() - 2, "{n} lines");
+            // Incomplete, with more lines than the stack slots: wait for the rest.
+            assert!(parse(&buf[..buf.len() - 6], false, true).unwrap().is_none());
+        }
+    }
+
+    #[test]
+    fn statuses_outside_100_to_599_are_protocol_errors() {
+        for status in ["000", "099", "600", "999"] {
+            let buf = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
+            let err = parse(buf.as_bytes(), false, false).unwrap_err();
+            assert_eq!(err.kind, flak_core::ErrorKind::Protocol, "{status}");
+            assert!(err.message.contains("outside 100-599"), "{}", err.message);
+        }
+        for status in [100, 101, 200, 599] {
+            let buf = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
+            assert_eq!(
+                parse(buf.as_bytes(), false, false).unwrap().unwrap().status,
+                status
+            );
+        }
+    }
 }

@@ -24,7 +24,7 @@ use super::frame::{
     PRIORITY, PUSH_PROMISE, RST_STREAM, SETTINGS, WINDOW_UPDATE, error_name, put_frame_header,
     put_window_update, unpad,
 };
-use super::hpack::{Decoder, Head};
+use super::hpack::{Decoder, Head, TABLE_SIZE};
 use super::protocol;
 use crate::{Exchanged, Unprocessed};
 
@@ -45,10 +45,6 @@ const INITIAL_BUFFER: usize = 4 * 1024;
 /// Reads in a row that found data before the driving stream gives way: a server that never
 /// stops sending must not keep the worker's one task from its timers, `-z` and Ctrl-C.
 const READ_BUDGET: u32 = 32;
-/// The HPACK dynamic table we allow the server (SETTINGS_HEADER_TABLE_SIZE). Servers such as
-/// h2o index response headers whatever a client advertises, so the decoder keeps a table
-/// anyway; the RFC's default costs nothing more.
-const HEADER_TABLE_SIZE: u32 = 0;
 
 /// One HTTP/2 connection over any byte stream (TCP with prior knowledge, or TLS after ALPN),
 /// shared by the streams in flight on it.
@@ -196,7 +192,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
         let mut wbuf = Vec::with_capacity(256);
         wbuf.extend_from_slice(PREFACE);
         let settings: [(u16, u32); 3] = [
-            (0x1, HEADER_TABLE_SIZE), // SETTINGS_HEADER_TABLE_SIZE
+            (0x1, TABLE_SIZE as u32), // SETTINGS_HEADER_TABLE_SIZE (see hpack::TABLE_SIZE)
             (0x2, 0),                 // SETTINGS_ENABLE_PUSH: off
             (0x4, RECV_WINDOW),       // SETTINGS_INITIAL_WINDOW_SIZE
         ];
@@ -217,7 +213,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
                 flush: false,
                 continuing: None,
                 block: Vec::new(),
-                decoder: Decoder::new(HEADER_TABLE_SIZE as usize),
+                decoder: Decoder::new(TABLE_SIZE),
                 next_stream: 1,
                 send_window: DEFAULT_WINDOW,
                 initial_send_window: DEFAULT_WINDOW,

@@ -1,7 +1,7 @@
 //! The lean HTTP/2 client, the sibling of `h1/`: `frame` (frame headers and constants), `conn`
 //! (one connection: streams, flow control, SETTINGS/PING/GOAWAY), `hpack` (header blocks).
-//! The connection advertises a zero-size HPACK dynamic table, so response header blocks decode
-//! without one, and only `:status`, `content-length` and (for redirects) `location` are read.
+//! Response header blocks go through the connection's HPACK decoder (dynamic table included),
+//! and only `:status`, `content-length` and (for redirects) `location` are read.
 
 mod conn;
 pub mod frame;

@@ -417,10 +417,10 @@ async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_a_broken_connectio
             1,
         ),
         (
-            "an index into the dynamic table we set to 0",
+            "an index past the end of the dynamic table",
             |s| {
-                // x-a: b with incremental indexing, then index 62 as if it were kept.
-                let block = [0x40, 3, b'x', b'-', b'a', 1, b'b', 0x88, 0x80 | 62];
+                // x-a: b with incremental indexing (index 62), then index 63.
+                let block = [0x40, 3, b'x', b'-', b'a', 1, b'b', 0x88, 0x80 | 63];
                 frame(HEADERS, END_HEADERS | END_STREAM, s, &block)
             },
             ErrorKind::Protocol,

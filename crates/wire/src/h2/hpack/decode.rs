@@ -1,6 +1,12 @@
 //! HPACK decoding of response header blocks (RFC 7541 §6), reading only what flak reports
 //! (`:status`, `content-length`, `location`) and building no header map.
+//!
+//! The dynamic table (§2.3.2, §4) is kept in a compact form: for each entry its size, which of
+//! the three read names it has, and its value only when it has one of them. A field that is
+//! neither read nor inserted costs no allocation and no Huffman decoding; one inserted with a
+//! name flak ignores costs only counting its decoded length (the entry's size, for eviction).
 
+use std::collections::VecDeque;
 use std::sync::OnceLock;
 
 use flak_core::RequestError;
@@ -16,6 +22,19 @@ pub struct Head {
     pub location: Option<String>,
 }
 
+/// The dynamic table size the connection advertises (`SETTINGS_HEADER_TABLE_SIZE`): none.
+/// Servers that honour it (nginx, hyper's h2) then start their first block with a size update
+/// to 0 and insert nothing, so every field flak skips costs no Huffman decoding at all; with
+/// HTTP/2's default 4096, nginx would have flak insert five entries per response (it sends
+/// date, server, content-type, content-length and last-modified with incremental indexing).
+/// Servers that ignore the setting (h2o 2.2.5 indexes responses whatever flak says) still
+/// decode: see [`Decoder::new`].
+pub const TABLE_SIZE: usize = 0;
+
+/// HTTP/2's initial table size (RFC 9113 §6.5.2), which an encoder uses until it signals
+/// another.
+const DEFAULT_TABLE_SIZE: usize = 4096;
+
 /// Status codes of static-table entries 8 to 14.
 const STATIC_STATUS: [u16; 7] = [200, 204, 206, 304, 400, 404, 500];
 const NAME_STATUS: usize = 8;
@@ -23,72 +42,362 @@ const NAME_CONTENT_LENGTH: usize = 28;
 const NAME_LOCATION: usize = 46;
 const STATIC_ENTRIES: usize = 61;
 
-/// Decodes a response header block, given the zero-size dynamic table this connection
-/// advertised: every field is either a static-table entry or a literal.
-pub fn decode_block(
-    mut b: &[u8],
-    want_location: bool,
-    head: &mut Head,
-) -> Result<(), RequestError> {
-    while let Some(&first) = b.first() {
-        if first & 0x80 != 0 {
-            let index = get_int(&mut b, 7)?;
-            match index {
-                8..=14 => head.status = Some(STATIC_STATUS[index - 8]),
-                1..=STATIC_ENTRIES => {}
-                _ => return Err(protocol(format!("HPACK index {index} out of the table"))),
-            }
-            continue;
-        }
-        if first & 0xe0 == 0x20 {
-            if get_int(&mut b, 5)? != 0 {
-                return Err(protocol("HPACK table size above the advertised 0"));
-            }
-            continue;
-        }
-        // A literal, with incremental indexing (01), without (0000) or never indexed (0001).
-        // With a zero-size table an indexed literal leaves no entry behind.
-        let prefix = if first & 0x40 != 0 { 6 } else { 4 };
-        let index = get_int(&mut b, prefix)?;
-        let name = match index {
-            0 => {
-                let (huffman, raw) = get_string(&mut b)?;
-                literal_name(huffman, raw)
-            }
-            8..=14 => NAME_STATUS,
-            i if i <= STATIC_ENTRIES => i,
-            _ => return Err(protocol(format!("HPACK index {index} out of the table"))),
-        };
-        let (huffman, value) = get_string(&mut b)?;
-        match name {
-            NAME_STATUS => {
-                let n = digits(huffman, value).filter(|n| (100..1000).contains(n));
-                head.status = Some(n.ok_or_else(|| protocol("bad :status"))? as u16);
-            }
-            NAME_CONTENT_LENGTH => {
-                let n = digits(huffman, value).ok_or_else(|| protocol("bad content-length"))?;
-                if head.content_length.is_some_and(|l| l != n) {
-                    return Err(protocol("conflicting content-length headers"));
-                }
-                head.content_length = Some(n);
-            }
-            NAME_LOCATION if want_location => {
-                let mut s = Vec::with_capacity(value.len() * 2);
-                if huffman {
-                    huffman::decode(value, |c| {
-                        s.push(c);
-                        true
-                    })
-                    .ok_or_else(|| protocol("bad Huffman string"))?;
-                } else {
-                    s.extend_from_slice(value);
-                }
-                head.location = String::from_utf8(s).ok();
-            }
-            _ => {}
+/// Lengths of the static table's names (RFC 7541 Appendix A), for the size of an entry
+/// inserted with a static name.
+const STATIC_NAME_LEN: [u8; STATIC_ENTRIES] = {
+    const NAMES: [&str; STATIC_ENTRIES] = [
+        ":authority",
+        ":method",
+        ":method",
+        ":path",
+        ":path",
+        ":scheme",
+        ":scheme",
+        ":status",
+        ":status",
+        ":status",
+        ":status",
+        ":status",
+        ":status",
+        ":status",
+        "accept-charset",
+        "accept-encoding",
+        "accept-language",
+        "accept-ranges",
+        "accept",
+        "access-control-allow-origin",
+        "age",
+        "allow",
+        "authorization",
+        "cache-control",
+        "content-disposition",
+        "content-encoding",
+        "content-language",
+        "content-length",
+        "content-location",
+        "content-range",
+        "content-type",
+        "cookie",
+        "date",
+        "etag",
+        "expect",
+        "expires",
+        "from",
+        "host",
+        "if-match",
+        "if-modified-since",
+        "if-none-match",
+        "if-range",
+        "if-unmodified-since",
+        "last-modified",
+        "link",
+        "location",
+        "max-forwards",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "range",
+        "referer",
+        "refresh",
+        "retry-after",
+        "server",
+        "set-cookie",
+        "strict-transport-security",
+        "transfer-encoding",
+        "user-agent",
+        "vary",
+        "via",
+        "www-authenticate",
+    ];
+    let mut lens = [0u8; STATIC_ENTRIES];
+    let mut i = 0;
+    while i < STATIC_ENTRIES {
+        lens[i] = NAMES[i].len() as u8;
+        i += 1;
+    }
+    lens
+};
+
+/// RFC 7541 §4.1: an entry's size is its name and value lengths plus 32.
+const ENTRY_OVERHEAD: usize = 32;
+
+/// The part of a dynamic-table entry flak reads.
+#[derive(Debug)]
+enum Value {
+    /// A name flak does not read.
+    Ignored,
+    Status(u16),
+    Length(u64),
+    /// Decoded bytes (not necessarily UTF-8).
+    Location(Box<[u8]>),
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// `NAME_STATUS`, `NAME_CONTENT_LENGTH`, `NAME_LOCATION`, or 0 for any other name.
+    name: usize,
+    name_len: usize,
+    /// Name and value lengths plus 32.
+    size: usize,
+    value: Value,
+}
+
+/// One connection's HPACK decoding context: its dynamic table, bounded by the
+/// `SETTINGS_HEADER_TABLE_SIZE` the connection advertised. Every header block the connection
+/// receives must go through [`Decoder::decode`], in order, even those whose fields are not
+/// wanted (trailers, other streams), or the table falls out of step with the server's.
+#[derive(Debug)]
+pub struct Decoder {
+    /// Newest first: index 62 is `table[0]`.
+    table: VecDeque<Entry>,
+    /// Sum of the entries' sizes.
+    size: usize,
+    /// The current maximum, as last set by the server (at most `limit`).
+    max: usize,
+    /// What we advertised: a size update above it is an error.
+    limit: usize,
+}
+
+impl Decoder {
+    /// A decoder for a connection that advertised a table of `advertised` bytes. A size
+    /// update above `advertised` is an error; but until the server's first size update the
+    /// table may hold HTTP/2's default 4096 bytes, as it may before the server has read our
+    /// SETTINGS. Lenient on purpose: a server that never signals the smaller size (h2o 2.2.5)
+    /// keeps the default, and its responses still decode.
+    pub fn new(advertised: usize) -> Self {
+        Self {
+            table: VecDeque::new(),
+            size: 0,
+            max: DEFAULT_TABLE_SIZE,
+            limit: advertised,
         }
     }
+
+    /// A decoder whose table is `max` bytes from the start and may never grow past it (the
+    /// RFC 7541 Appendix C examples assume one).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn with_max(max: usize) -> Self {
+        Self {
+            max,
+            ..Self::new(max)
+        }
+    }
+
+    /// Sum of the dynamic table's entry sizes (RFC 7541 §4.1).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn table_size(&self) -> usize {
+        self.size
+    }
+
+    /// Entries in the dynamic table.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn table_len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Decodes one complete header block into `head` (`location` only if `want_location`),
+    /// updating the dynamic table. After an error the table is out of step with the server's:
+    /// the connection must not be used again (HPACK errors are connection errors).
+    pub fn decode(
+        &mut self,
+        mut b: &[u8],
+        want_location: bool,
+        head: &mut Head,
+    ) -> Result<(), RequestError> {
+        let mut fields = false;
+        while let Some(&first) = b.first() {
+            if first & 0x80 != 0 {
+                fields = true;
+                let index = get_int(&mut b, 7)?;
+                match index {
+                    8..=14 => head.status = Some(STATIC_STATUS[index - 8]),
+                    1..=STATIC_ENTRIES => {}
+                    _ => self.entry(index)?.apply(head, want_location)?,
+                }
+                continue;
+            }
+            if first & 0xe0 == 0x20 {
+                // §4.2: only at the start of a block.
+                if fields {
+                    return Err(protocol("HPACK table size update after a header field"));
+                }
+                let max = get_int(&mut b, 5)?;
+                if max > self.limit {
+                    return Err(protocol(format!(
+                        "HPACK table size update to {max}, above the advertised {}",
+                        self.limit
+                    )));
+                }
+                self.max = max;
+                self.evict(0);
+                continue;
+            }
+            fields = true;
+            // A literal, with incremental indexing (01), without (0000) or never indexed (0001).
+            // Into a table of 0 bytes (what servers that honour our setting have) an indexed
+            // literal leaves nothing, so it is read like the others.
+            let indexing = first & 0x40 != 0;
+            let insert = indexing && self.max > 0;
+            let index = get_int(&mut b, if indexing { 6 } else { 4 })?;
+            let mut literal_name_raw = None;
+            let name = match index {
+                0 => {
+                    let (huffman, raw) = get_string(&mut b)?;
+                    if insert {
+                        literal_name_raw = Some((huffman, raw));
+                    }
+                    literal_name(huffman, raw)
+                }
+                8..=14 => NAME_STATUS,
+                i if i <= STATIC_ENTRIES => i,
+                i => self.entry(i)?.name,
+            };
+            let (huffman, raw) = get_string(&mut b)?;
+            match name {
+                NAME_STATUS => {
+                    let n = digits(huffman, raw).filter(|n| (100..1000).contains(n));
+                    head.status = Some(n.ok_or_else(|| protocol("bad :status"))? as u16);
+                }
+                NAME_CONTENT_LENGTH => {
+                    let n = digits(huffman, raw).ok_or_else(|| protocol("bad content-length"))?;
+                    set_length(head, n)?;
+                }
+                NAME_LOCATION if want_location => {
+                    head.location = String::from_utf8(string(huffman, raw)?).ok();
+                }
+                _ => {}
+            }
+            if insert {
+                self.insert_literal(index, literal_name_raw, name, (huffman, raw), head)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The dynamic-table entry at HPACK index `index` (above the static table's 61).
+    fn entry(&self, index: usize) -> Result<&Entry, RequestError> {
+        index
+            .checked_sub(STATIC_ENTRIES + 1)
+            .and_then(|i| self.table.get(i))
+            .ok_or_else(|| {
+                protocol(format!(
+                    "HPACK index {index} out of the table ({} entries)",
+                    STATIC_ENTRIES + self.table.len()
+                ))
+            })
+    }
+
+    /// Adds the literal just read into `head` to the table: `index` is its name's index (0 for
+    /// the literal name `name_raw`), `name` what [`Self::decode`] made of it, `value` its value.
+    #[inline(never)]
+    fn insert_literal(
+        &mut self,
+        index: usize,
+        name_raw: Option<(bool, &[u8])>,
+        name: usize,
+        (huffman, raw): (bool, &[u8]),
+        head: &Head,
+    ) -> Result<(), RequestError> {
+        let name_len = match (index, name_raw) {
+            (0, Some((huffman, raw))) => decoded_len(huffman, raw)?,
+            (0, None) => 0,
+            (8..=14, _) => 7,
+            (i, _) if i <= STATIC_ENTRIES => usize::from(STATIC_NAME_LEN[i - 1]),
+            (i, _) => self.entry(i)?.name_len,
+        };
+        // `decode` has just put this literal's value into `head` when it is one flak reads.
+        let value = match (name, head.status, head.content_length) {
+            (NAME_STATUS, Some(status), _) => Value::Status(status),
+            (NAME_CONTENT_LENGTH, _, Some(n)) => Value::Length(n),
+            (NAME_LOCATION, _, _) => Value::Location(string(huffman, raw)?.into_boxed_slice()),
+            _ => Value::Ignored,
+        };
+        let value_len = match &value {
+            Value::Location(bytes) => bytes.len(),
+            _ => decoded_len(huffman, raw)?,
+        };
+        self.insert(Entry {
+            name,
+            name_len,
+            size: name_len + value_len + ENTRY_OVERHEAD,
+            value,
+        });
+        Ok(())
+    }
+
+    /// §4.4: an entry larger than the table empties it and is not added.
+    fn insert(&mut self, entry: Entry) {
+        if entry.size > self.max {
+            self.table.clear();
+            self.size = 0;
+            return;
+        }
+        self.evict(entry.size);
+        self.size += entry.size;
+        self.table.push_front(entry);
+    }
+
+    /// Drops the oldest entries until `room` more bytes fit under the maximum.
+    fn evict(&mut self, room: usize) {
+        while self.size + room > self.max {
+            let Some(old) = self.table.pop_back() else {
+                break;
+            };
+            self.size -= old.size;
+        }
+    }
+}
+
+impl Entry {
+    /// An indexed field naming this entry: what it says goes into `head`.
+    fn apply(&self, head: &mut Head, want_location: bool) -> Result<(), RequestError> {
+        match &self.value {
+            Value::Ignored => {}
+            Value::Status(s) => head.status = Some(*s),
+            Value::Length(n) => set_length(head, *n)?,
+            Value::Location(bytes) => {
+                if want_location {
+                    head.location = String::from_utf8(bytes.to_vec()).ok();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn set_length(head: &mut Head, n: u64) -> Result<(), RequestError> {
+    if head.content_length.is_some_and(|l| l != n) {
+        return Err(protocol("conflicting content-length headers"));
+    }
+    head.content_length = Some(n);
     Ok(())
+}
+
+/// A string literal's bytes, Huffman-decoded if coded.
+fn string(huffman: bool, raw: &[u8]) -> Result<Vec<u8>, RequestError> {
+    if !huffman {
+        return Ok(raw.to_vec());
+    }
+    let mut s = Vec::with_capacity(raw.len() * 8 / 5 + 1);
+    huffman::decode(raw, |c| {
+        s.push(c);
+        true
+    })
+    .ok_or_else(|| protocol("bad Huffman string"))?;
+    Ok(s)
+}
+
+/// A string literal's decoded length, without keeping the bytes.
+fn decoded_len(huffman: bool, raw: &[u8]) -> Result<usize, RequestError> {
+    if !huffman {
+        return Ok(raw.len());
+    }
+    let mut n = 0;
+    huffman::decode(raw, |_| {
+        n += 1;
+        true
+    })
+    .ok_or_else(|| protocol("bad Huffman string"))?;
+    Ok(n)
 }
 
 /// The static-table name index a literal name stands for, when it is one flak reads (else 0).
@@ -179,7 +488,8 @@ mod tests {
 
     #[test]
     fn response_heads_decode_without_a_table() {
-        let mut block = vec![0x48]; // :status, literal with indexing, static name
+        // A table size update to 0, then :status as a literal with indexing, static name.
+        let mut block = vec![0x20, 0x48];
         block.push(0x80 | 2);
         block.extend(huffman::encode(b"302"));
         block.extend([0x0f, 46 - 15]); // location (46), literal without indexing
@@ -190,9 +500,8 @@ mod tests {
         block.extend(b"content-length");
         block.extend([2]);
         block.extend(b"42");
-        block.push(0x20); // table size update to 0
         let mut head = Head::default();
-        decode_block(&block, true, &mut head).unwrap();
+        Decoder::new(0).decode(&block, true, &mut head).unwrap();
         assert_eq!(head.status, Some(302));
         assert_eq!(head.location.as_deref(), Some("https://www.example.com"));
         assert_eq!(head.content_length, Some(42));
@@ -202,11 +511,212 @@ mod tests {
         block.extend(&name);
         block.extend([2, b'/', b'x']);
         let mut head = Head::default();
-        decode_block(&block, true, &mut head).unwrap();
+        Decoder::new(0).decode(&block, true, &mut head).unwrap();
         assert_eq!(head.location.as_deref(), Some("/x"));
         let mut head = Head::default();
-        assert!(decode_block(&[0x80 | 62], false, &mut head).is_err());
-        assert!(decode_block(&[0x3f, 0xe1, 0x1f], false, &mut head).is_err());
+        let mut d = Decoder::new(0);
+        assert!(d.decode(&[0x80 | 62], false, &mut head).is_err());
+        assert!(d.decode(&[0x3f, 0xe1, 0x1f], false, &mut head).is_err());
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
+        digits
+            .chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    /// Decodes `blocks` in sequence on one decoder; after each, the head and the table's
+    /// (entries, size) as RFC 7541 Appendix C lists them.
+    fn sequence(limit: usize, blocks: &[&str]) -> Vec<(Head, (usize, usize))> {
+        let mut d = Decoder::with_max(limit);
+        blocks
+            .iter()
+            .map(|b| {
+                let mut head = Head::default();
+                d.decode(&hex(b), true, &mut head).unwrap();
+                (head, (d.table_len(), d.table_size()))
+            })
+            .collect()
+    }
+
+    /// RFC 7541 C.3 (requests, raw) and C.4 (the same, Huffman-coded): the table grows.
+    #[test]
+    fn rfc_7541_request_examples_fill_the_table() {
+        let raw = [
+            "8286 8441 0f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
+            "8286 84be 5808 6e6f 2d63 6163 6865",
+            "8287 85bf 400a 6375 7374 6f6d 2d6b 6579 0c63 7573 746f 6d2d 7661 6c75 65",
+        ];
+        let coded = [
+            "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff",
+            "8286 84be 5886 a8eb 1064 9cbf",
+            "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
+        ];
+        for blocks in [raw, coded] {
+            let tables: Vec<_> = sequence(4096, &blocks).into_iter().map(|r| r.1).collect();
+            assert_eq!(tables, [(1, 57), (2, 110), (3, 164)]);
+        }
+    }
+
+    /// RFC 7541 C.5 (responses, raw) and C.6 (Huffman-coded) with a 256-byte table: entries
+    /// are evicted, and later blocks refer to the survivors by index.
+    #[test]
+    fn rfc_7541_response_examples_evict_and_index() {
+        let raw = [
+            "4803 3330 3258 0770 7269 7661 7465 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 \
+             2032 303a 3133 3a32 3120 474d 546e 1768 7474 7073 3a2f 2f77 7777 2e65 7861 6d70 \
+             6c65 2e63 6f6d",
+            "4803 3330 37c1 c0bf",
+            "88c1 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 303a 3133 3a32 3220 474d \
+             54c0 5a04 677a 6970 7738 666f 6f3d 4153 444a 4b48 514b 425a 584f 5157 454f 5049 \
+             5541 5851 5745 4f49 553b 206d 6178 2d61 6765 3d33 3630 303b 2076 6572 7369 6f6e \
+             3d31",
+        ];
+        let coded = [
+            "4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6 \
+             2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
+            "4883 640e ffc1 c0bf",
+            "88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab \
+             77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f \
+             9587 3160 65c0 03ed 4ee5 b106 3d50 07",
+        ];
+        for blocks in [raw, coded] {
+            let got: Vec<_> = sequence(256, &blocks)
+                .into_iter()
+                .map(|(h, t)| (h.status, h.location, t))
+                .collect();
+            let location = || Some("https://www.example.com".to_string());
+            assert_eq!(
+                got,
+                [
+                    (Some(302), location(), (4, 222)),
+                    // :status 307 evicts :status 302; location comes from the table (index 63).
+                    (Some(307), location(), (4, 222)),
+                    // Three entries in, four out; location is index 63 before the inserts.
+                    (Some(200), location(), (3, 215)),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn indexed_fields_read_status_length_and_location_from_the_table() {
+        let mut d = Decoder::new(4096);
+        // content-length: 42, :status 404 and location /next, each with incremental indexing.
+        let mut block = vec![0x40 | 28, 2, b'4', b'2', 0x48, 3, b'4', b'0', b'4'];
+        block.extend([0x40 | 46, 5]);
+        block.extend(b"/next");
+        let mut head = Head::default();
+        d.decode(&block, false, &mut head).unwrap();
+        assert_eq!((head.status, head.content_length), (Some(404), Some(42)));
+        assert_eq!(head.location, None, "not wanted");
+        // Now all three by index: location 62, :status 63, content-length 64.
+        let mut head = Head::default();
+        d.decode(&[0x80 | 62, 0x80 | 63, 0x80 | 64], true, &mut head)
+            .unwrap();
+        assert_eq!((head.status, head.content_length), (Some(404), Some(42)));
+        assert_eq!(head.location.as_deref(), Some("/next"));
+        // A literal without indexing naming a dynamic entry's name (64: content-length, a
+        // 4-bit prefix: 15 then 49) with a new value.
+        let mut head = Head::default();
+        d.decode(&[0x88, 15, 64 - 15, 1, b'7'], false, &mut head)
+            .unwrap();
+        assert_eq!(head.content_length, Some(7));
+        assert_eq!(
+            (d.table_len(), d.table_size()),
+            (3, 14 + 2 + 7 + 3 + 8 + 5 + 96)
+        );
+    }
+
+    #[test]
+    fn size_updates_evict_and_are_bounded_by_what_was_advertised() {
+        let mut d = Decoder::new(4096);
+        let mut head = Head::default();
+        // x-a: b with indexing (size 3 + 1 + 32 = 36), twice over with different values.
+        d.decode(&[0x40, 3, b'x', b'-', b'a', 1, b'b'], false, &mut head)
+            .unwrap();
+        d.decode(&[0x40, 3, b'x', b'-', b'a', 1, b'c'], false, &mut head)
+            .unwrap();
+        assert_eq!((d.table_len(), d.table_size()), (2, 72));
+        // Down to 40 bytes: the older entry goes; then to 0 and back up: all go.
+        d.decode(&[0x20 | 31, 40 - 31, 0x88], false, &mut head)
+            .unwrap();
+        assert_eq!((d.table_len(), d.table_size()), (1, 36));
+        d.decode(&[0x20, 0x3f, 0xe1, 0x1f], false, &mut head)
+            .unwrap();
+        assert_eq!((d.table_len(), d.table_size()), (0, 0));
+        // 4096 is the limit; 4097 is above it.
+        let err = d.decode(&[0x3f, 0xe2, 0x1f], false, &mut head).unwrap_err();
+        assert!(err.message.contains("above the advertised 4096"), "{err:?}");
+        // An update after a field is an error (§4.2: only at the start of a block).
+        let err = Decoder::new(4096)
+            .decode(&[0x88, 0x20], false, &mut head)
+            .unwrap_err();
+        assert!(err.message.contains("after a header field"), "{err:?}");
+        // An entry larger than the table empties it and is not added (§4.4).
+        let mut d = Decoder::with_max(40);
+        d.decode(&[0x40, 3, b'x', b'-', b'a', 1, b'b'], false, &mut head)
+            .unwrap();
+        d.decode(
+            &[
+                0x40, 3, b'x', b'-', b'a', 6, b'l', b'o', b'n', b'g', b'e', b'r',
+            ],
+            false,
+            &mut head,
+        )
+        .unwrap();
+        assert_eq!((d.table_len(), d.table_size()), (0, 0));
+    }
+
+    /// What flak advertises (0): a server that honours it starts with a size update to 0 and
+    /// leaves nothing in the table; one that ignores it may fill HTTP/2's default 4096 bytes.
+    #[test]
+    fn with_0_advertised_the_default_table_holds_until_the_server_shrinks_it() {
+        let insert_and_read = [0x40, 3, b'x', b'-', b'a', 1, b'b', 0x88, 0x80 | 62];
+        let mut head = Head::default();
+        let mut ignores = Decoder::new(TABLE_SIZE);
+        for _ in 0..200 {
+            ignores.decode(&insert_and_read, false, &mut head).unwrap();
+        }
+        assert_eq!(
+            ignores.table_size(),
+            4096 / 36 * 36,
+            "bounded by the default 4096"
+        );
+        let mut honours = Decoder::new(TABLE_SIZE);
+        let mut block = vec![0x20];
+        block.extend(&insert_and_read[..7]);
+        honours.decode(&block, false, &mut head).unwrap();
+        assert_eq!((honours.table_len(), honours.table_size()), (0, 0));
+        assert!(honours.decode(&[0x80 | 62], false, &mut head).is_err());
+        // Growing past what was advertised is an error, even back to the default.
+        let err = honours
+            .decode(&[0x3f, 0xe1, 0x1f], false, &mut head)
+            .unwrap_err();
+        assert!(err.message.contains("above the advertised 0"), "{err:?}");
+    }
+
+    #[test]
+    fn indices_past_the_table_are_errors() {
+        let mut head = Head::default();
+        let mut d = Decoder::new(4096);
+        for block in [&[0x80 | 62][..], &[0x80][..], &[0x40 | 62, 1, b'x'][..]] {
+            let err = Decoder::new(4096)
+                .decode(block, false, &mut head)
+                .unwrap_err();
+            assert_eq!(err.kind, flak_core::ErrorKind::Protocol, "{block:?}");
+        }
+        d.decode(&[0x40, 1, b'a', 1, b'b'], false, &mut head)
+            .unwrap();
+        d.decode(&[0x80 | 62], false, &mut head).unwrap();
+        let err = d.decode(&[0x80 | 63], false, &mut head).unwrap_err();
+        assert!(
+            err.message
+                .contains("HPACK index 63 out of the table (62 entries)"),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -229,7 +739,7 @@ mod tests {
                 b.insert(rng.usize(..=b.len()), rng.u8(..));
             }
             let mut head = Head::default();
-            let _ = decode_block(&b, true, &mut head);
+            let _ = Decoder::new(4096).decode(&b, true, &mut head);
             let _ = huffman::decode(&b, |_| true);
         }
     }

@@ -5,23 +5,5 @@ pub mod decode;
 pub mod encode;
 pub mod huffman;
 
-pub use decode::{Head, decode_block};
+pub use decode::{Decoder, Head, TABLE_SIZE};
 pub use encode::encode_request;
-
-/// Decodes response header blocks (placeholder until the dynamic table lands in `decode`).
-pub struct Decoder;
-
-impl Decoder {
-    pub fn new(_max_size: usize) -> Self {
-        Self
-    }
-
-    pub fn decode(
-        &mut self,
-        block: &[u8],
-        want_location: bool,
-        head: &mut Head,
-    ) -> Result<(), flak_core::RequestError> {
-        decode_block(block, want_location, head)
-    }
-}
