@@ -21,19 +21,23 @@ use crate::target::Target;
 use crate::{USER_AGENT, h2};
 
 /// Transport settings from the command line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TransportConfig {
     pub http2: bool,
     pub insecure: bool,
     pub keepalive: bool,
     pub connect_timeout: Option<Duration>,
     pub redirects: u32,
+    /// `--cacert`, `--cert`/`--key`, `--sni`.
+    pub tls_options: crate::tls::TlsOptions,
+    /// `--connect-to`, `--unix-socket`, `--proxy`, `-4`/`-6`, and the pre-run DNS lookup.
+    pub route: crate::route::Route,
 }
 
 impl TransportConfig {
     /// The rustls configuration for this run's https connections.
     pub fn tls(&self) -> Arc<rustls::ClientConfig> {
-        crate::tls::client_config(self.insecure, self.http2)
+        crate::tls::client_config(self.insecure, self.http2, &self.tls_options)
     }
 }
 
@@ -112,6 +116,7 @@ impl HttpTransport {
                         spec.body.as_bytes(),
                         USER_AGENT,
                     );
+                    config.proxy_form(&mut out, t);
                     out
                 });
                 let method = Method::from_bytes(spec.method.as_bytes()).map_err(|e| {
@@ -135,7 +140,7 @@ impl HttpTransport {
             })
             .collect::<Result<Vec<_>, RequestError>>()?;
         Ok(Self {
-            connector: Connector::new(tls_config, config.http2, config.connect_timeout),
+            connector: Connector::new(tls_config, &config),
             config,
             prepared,
         })
@@ -189,6 +194,7 @@ impl HttpTransport {
                                 body,
                                 USER_AGENT,
                             );
+                            self.config.proxy_form(&mut session.scratch, target);
                             &session.scratch
                         }
                     };

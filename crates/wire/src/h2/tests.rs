@@ -76,6 +76,7 @@ async fn send(spec: RequestSpec, redirects: u32) -> (u16, u64) {
         keepalive: true,
         connect_timeout: None,
         redirects,
+        ..TransportConfig::default()
     };
     let url = spec.url.as_str().to_string();
     let transport = HttpTransport::new(config, None, std::slice::from_ref(&spec)).unwrap();
@@ -188,6 +189,7 @@ async fn send_n(spec: &RequestSpec, n: u64) -> Vec<Result<(u16, u64), ErrorKind>
         keepalive: true,
         connect_timeout: None,
         redirects: 0,
+        ..TransportConfig::default()
     };
     let url = spec.url.as_str().to_string();
     let transport = HttpTransport::new(config, None, std::slice::from_ref(spec)).unwrap();
@@ -663,6 +665,7 @@ async fn an_abandoned_request_leaves_its_connection_behind() {
         keepalive: true,
         connect_timeout: None,
         redirects: 0,
+        ..TransportConfig::default()
     };
     let url = spec.url.as_str().to_string();
     let transport = HttpTransport::new(config, None, std::slice::from_ref(&spec)).unwrap();
