@@ -341,7 +341,16 @@ impl Transport for HttpTransport {
             }
         };
         session.busy = false;
-        if !self.config.keepalive || result.is_err() {
+        // A proxy may close a client connection after any response without saying so
+        // (tinyproxy does after every one), and the next request would race its close: plain
+        // http through a proxy uses each connection once.
+        if !self.config.keepalive
+            || result.is_err()
+            || self
+                .config
+                .route
+                .is_absolute_form(&target, self.config.http2)
+        {
             session.conn = None;
         }
         match result {
