@@ -2,8 +2,7 @@
 //! and the absolute-form request line (`GET http://host/path HTTP/1.1`) for plain http.
 
 use flak_core::{ErrorKind, RequestError};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use crate::USER_AGENT;
 use crate::route::Proxy;
@@ -11,12 +10,12 @@ use crate::target::Target;
 use crate::transport::TransportConfig;
 
 /// Largest CONNECT response head read; a proxy's answer is a few hundred bytes.
-const MAX_HEAD: usize = 16 << 10;
+pub const MAX_HEAD: usize = 16 << 10;
 
 /// Asks the proxy on `tcp` for a tunnel to `host:port` and returns once it stands. A refusal
 /// (any status but 2xx) is `connect_refused` with the proxy's status line.
-pub async fn tunnel(
-    tcp: &mut TcpStream,
+pub async fn tunnel<S: AsyncRead + AsyncWrite + Unpin>(
+    tcp: &mut S,
     proxy: &Proxy,
     host: &str,
     port: u16,

@@ -339,6 +339,19 @@ mod tests {
     }
 
     #[test]
+    fn connections_take_a_hosts_addresses_in_turn() {
+        let resolved = Resolved::default();
+        let addrs: Addrs = ["127.0.0.1:80", "[::1]:80", "127.0.0.2:80"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let picks: Vec<SocketAddr> = (0..6).map(|_| resolved.pick(&addrs).unwrap()).collect();
+        assert_eq!(picks[..3], addrs[..]);
+        assert_eq!(picks[3..], addrs[..]);
+        assert_eq!(resolved.pick(&[]), None);
+    }
+
+    #[test]
     fn a_family_keeps_only_its_addresses() {
         let mut route = Route {
             family: Family::V6,
