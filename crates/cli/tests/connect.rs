@@ -270,7 +270,7 @@ fn unix_socket_carries_the_urls_host_and_path() {
     let _load = exclusive();
     let dir = TempDir::new("unix");
     let path = dir.path("flak.sock");
-    let server = recording_server::unix(&path);
+    let server = recording_server::unix(&path, None);
     let report = run_json(&[
         "--unix-socket",
         s(&path),
@@ -306,6 +306,30 @@ fn unix_socket_carries_the_urls_host_and_path() {
         report["error_messages"]
     );
     assert_eq!(server.seen().iter().filter(|r| r.http2).count(), 20);
+
+    // https over the socket: the URL's host is the TLS name.
+    let pki = Pki::new();
+    let tls_path = dir.path("tls.sock");
+    let tls = recording_server::unix(&tls_path, Some(pki.server(false)));
+    let ca = pki.path("ca.pem");
+    let report = run_json(&[
+        "--unix-socket",
+        s(&tls_path),
+        "--cacert",
+        &ca,
+        "-n",
+        "10",
+        "-c",
+        "2",
+        "https://flak.test/",
+    ]);
+    assert_eq!(
+        num(&report, "succeeded"),
+        10,
+        "{}",
+        report["error_messages"]
+    );
+    assert_eq!(tls.seen().len(), 10);
 }
 
 #[test]
@@ -464,6 +488,16 @@ fn through_tinyproxy_http_in_absolute_form_and_https_through_connect() {
         "absolute form:\n{}",
         proxy.log()
     );
+    // HTTP/2 with prior knowledge cannot go in absolute form: it takes a tunnel.
+    let report = run_json(&["--http2", "-x", &proxy.url(""), "-n", "20", "-c", "2", &url]);
+    assert_eq!(
+        num(&report, "succeeded"),
+        20,
+        "{}",
+        report["error_messages"]
+    );
+    let stats = plain.stats();
+    assert_eq!((num(&stats, "requests"), num(&stats, "http2")), (50, 20));
 
     let tls = recording_server::tls(Pki::new().server(false));
     let https = format!("https://{}/", tls.addr.unwrap());

@@ -115,7 +115,7 @@ pub struct RunArgs {
     )]
     pub timeout: String,
 
-    /// Timeout for opening a connection (TCP and TLS).
+    /// Timeout for opening a connection (TCP, a proxy's CONNECT, TLS).
     #[arg(long = "connect-timeout", default_value = "10s")]
     pub connect_timeout: String,
 

@@ -1,6 +1,6 @@
 //! A hyper server that records what each request looked like (Host, Accept-Encoding, HTTP
 //! version, whether the TLS client showed a certificate), on TCP with TLS (a given certificate,
-//! optionally requiring client certificates) or plain on a unix socket. `/gzip` answers with a
+//! optionally requiring client certificates) or on a unix socket (plain or TLS). `/gzip` answers with a
 //! real gzip body, for counting bytes as received.
 #![allow(dead_code)] // not every test uses every part
 
@@ -122,8 +122,9 @@ pub fn tls(config: rustls::ServerConfig) -> Recording {
     }
 }
 
-/// Plain HTTP on a unix socket at `path`.
-pub fn unix(path: &Path) -> Recording {
+/// HTTP on a unix socket at `path`, over TLS when given a server configuration.
+pub fn unix(path: &Path, tls: Option<rustls::ServerConfig>) -> Recording {
+    let acceptor = tls.map(|config| tokio_rustls::TlsAcceptor::from(Arc::new(config)));
     let seen = Arc::new(Mutex::new(Vec::new()));
     let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
     listener.set_nonblocking(true).unwrap();
@@ -135,7 +136,17 @@ pub fn unix(path: &Path) -> Recording {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                serve(stream, false, Arc::clone(&records));
+                let records = Arc::clone(&records);
+                match acceptor.clone() {
+                    None => serve(stream, false, records),
+                    Some(acceptor) => {
+                        tokio::spawn(async move {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                serve(tls, false, records);
+                            }
+                        });
+                    }
+                }
             }
         });
     });
