@@ -162,8 +162,8 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
     })
 }
 
-/// Where connections go (`--connect-to`, `--unix-socket`, `-x`, `-4`/`-6`), with the fixed
-/// URLs' hosts looked up now, before the clock starts.
+/// Where connections go (`--connect-to`, `--unix-socket`, `-x`, `-4`/`-6`), with the hosts
+/// of the URLs looked up now, before the clock starts (not those chosen by a template field).
 fn route(args: &RunArgs, plan: &Plan) -> anyhow::Result<Route> {
     let connect_to = args
         .connect_to
@@ -196,11 +196,21 @@ fn route(args: &RunArgs, plan: &Plan) -> anyhow::Result<Route> {
     let targets = plan
         .requests
         .iter()
-        .filter(|spec| spec.url.is_fixed())
-        .filter_map(|spec| Target::parse(spec.url.as_str()).ok())
+        .filter_map(|spec| fixed_origin(spec.url.as_str()))
         .collect::<Vec<_>>();
     route.look_up(&targets).map_err(|e| anyhow!(e))?;
     Ok(route)
+}
+
+/// The scheme, host and port of a URL whose fields (if any) are all after the host, so that
+/// templated paths are looked up before the run too.
+fn fixed_origin(url: &str) -> Option<Target> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains('{') {
+        return None;
+    }
+    Target::parse(&format!("{scheme}://{authority}/")).ok()
 }
 
 /// `I/N` with 0 <= I < N.
