@@ -20,7 +20,7 @@ for t in "${targets[@]}"; do
 done
 
 # --- Debian packages --------------------------------------------------------------------------
-debs=(chromium chromium-driver)
+debs=(chromium chromium-driver tinyproxy)
 [ "$cross" = 1 ] && debs+=(musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64 qemu-user-static)
 missing=()
 for d in "${debs[@]}"; do

@@ -6,6 +6,7 @@
 mod common;
 
 mod cli;
+mod connect;
 mod deploy;
 mod faults;
 mod multiplexing;

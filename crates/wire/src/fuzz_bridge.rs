@@ -12,6 +12,20 @@ pub use crate::h2::hpack::huffman::{decode as huffman_decode, encode as huffman_
 pub use crate::h2::hpack::{Decoder as HpackDecoder, Head as H2Head};
 use crate::{Exchanged, RequestError};
 
+pub use crate::proxy::MAX_HEAD as PROXY_MAX_HEAD;
+
+/// A CONNECT to `h:443` through a proxy whose answer is read from `io`.
+pub async fn proxy_connect<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut S,
+) -> Result<(), RequestError> {
+    let proxy = crate::route::Proxy {
+        host: "p".into(),
+        port: 1,
+        authorization: None,
+    };
+    crate::proxy::tunnel(io, &proxy, "h", 443).await
+}
+
 /// One HTTP/1.1 exchange over `io`: the request bytes are written, the response read whole.
 pub async fn h1_exchange<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,

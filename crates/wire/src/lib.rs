@@ -1,5 +1,5 @@
 //! flak's HTTP clients, lean for the hot path: `h1/` (HTTP/1.1), `h2/` (HTTP/2 with its frame
-//! codec and HPACK), `tls` (rustls settings), `connect` (DNS, TCP, TLS, ALPN), and `transport`,
+//! codec and HPACK), `tls` (rustls settings), `connect` (DNS, TCP, TLS, ALPN), `route` (`--connect-to`, unix socket, proxy, IP family, the pre-run DNS lookup), `proxy` (CONNECT tunnels, absolute form), and `transport`,
 //! which implements flak-core's `Transport` over them. No command-line types: the CLI fills a
 //! [`TransportConfig`].
 //!
@@ -12,6 +12,8 @@ mod connect;
 pub mod fuzz_bridge;
 pub mod h1;
 pub mod h2;
+mod proxy;
+pub mod route;
 mod stream;
 mod target;
 pub mod tls;
@@ -21,7 +23,9 @@ use std::time::Duration;
 
 pub use connect::{Conn, Connector};
 pub use flak_core::{ErrorKind, RequestError};
+pub use route::{ConnectTo, Family, Proxy, Route};
 pub use target::Target;
+pub use tls::TlsOptions;
 pub use transport::{HttpTransport, Session, TransportConfig};
 
 /// Whether a failed request may have been acted on by the server, which decides whether it may

@@ -39,6 +39,10 @@ pub struct TransportConfig {
     pub keepalive: bool,
     pub connect_timeout: Option<Duration>,
     pub redirects: u32,
+    /// `--cacert`, `--cert`/`--key`, `--sni`.
+    pub tls_options: crate::tls::TlsOptions,
+    /// `--connect-to`, `--unix-socket`, `--proxy`, `-4`/`-6`, and the pre-run DNS lookup.
+    pub route: crate::route::Route,
 }
 
 impl Default for TransportConfig {
@@ -50,6 +54,8 @@ impl Default for TransportConfig {
             keepalive: true,
             connect_timeout: None,
             redirects: 0,
+            tls_options: crate::TlsOptions::default(),
+            route: crate::Route::default(),
         }
     }
 }
@@ -57,7 +63,7 @@ impl Default for TransportConfig {
 impl TransportConfig {
     /// The rustls configuration for this run's https connections.
     pub fn tls(&self) -> Arc<rustls::ClientConfig> {
-        crate::tls::client_config(self.insecure, self.http2)
+        crate::tls::client_config(self.insecure, self.http2, &self.tls_options)
     }
 }
 
@@ -214,6 +220,7 @@ impl HttpTransport {
                         spec.body.as_bytes(),
                         USER_AGENT,
                     );
+                    config.proxy_form(&mut out, t);
                     out
                 });
                 let method = Method::from_bytes(spec.method.as_bytes()).map_err(|e| {
@@ -238,7 +245,7 @@ impl HttpTransport {
             .collect::<Result<Vec<_>, RequestError>>()?;
         let asked = if config.http2 { "h2" } else { "http/1.1" };
         Ok(Self {
-            connector: Connector::new(tls_config, config.http2, config.connect_timeout),
+            connector: Connector::new(tls_config, &config),
             config,
             prepared,
             groups: RefCell::default(),
@@ -356,6 +363,7 @@ impl HttpTransport {
                             body,
                             USER_AGENT,
                         );
+                        self.config.proxy_form(&mut session.scratch, target);
                         &session.scratch
                     }
                 };
@@ -633,7 +641,15 @@ impl Transport for HttpTransport {
             }
         };
         session.busy = false;
-        if !self.config.keepalive {
+        // A proxy may close a client connection after any response without saying so
+        // (tinyproxy does after every one), and the next request would race its close: plain
+        // http through a proxy uses each connection once.
+        if !self.config.keepalive
+            || self
+                .config
+                .route
+                .is_absolute_form(&target, self.config.http2)
+        {
             session.conn = None;
         }
         match result {

@@ -11,10 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Fire concurrent HTTP requests at an endpoint and tell the truth about what came back.",
     after_help = "Examples:\n  flak -n 2000 -c 50 http://127.0.0.1:8081/\n  flak -z 30s -q 500 'http://127.0.0.1:8081/users/{rand:1-100000}'\n  flak -z 10s --fail-if 'p99>250ms' --fail-if 'errors>1%' -o results.json http://127.0.0.1:8081/\n  flak target --listen 127.0.0.1:8081\n\nExit codes: 0 ok, 1 a --fail-if threshold was broken, 2 bad input, 130 interrupted.",
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true,
-    // So that `-q -5` reaches our own check ("rate must be positive") instead of clap's
-    // "unexpected argument '-5'".
-    allow_negative_numbers = true
+    subcommand_negates_reqs = true
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -49,6 +46,9 @@ pub enum TargetsOrder {
     Random,
 }
 
+// Numbers take `allow_negative_numbers` one by one, so that `-q -5` reaches our own check
+// ("rate must be positive") instead of clap's "unexpected argument '-5'", while `-4` and `-6`
+// stay flags.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// URL to load; may hold fields expanded per request: {rand:1-100000}, {pick:a,b,c}.
@@ -56,11 +56,21 @@ pub struct RunArgs {
     pub url: Option<String>,
 
     /// Number of requests to send (default 200 when no -z).
-    #[arg(short = 'n', long = "requests", conflicts_with = "duration")]
+    #[arg(
+        short = 'n',
+        long = "requests",
+        conflicts_with = "duration",
+        allow_negative_numbers = true
+    )]
     pub requests: Option<u64>,
 
     /// Most requests in flight at once (one connection each over HTTP/1.1).
-    #[arg(short = 'c', long = "concurrency", default_value_t = 50)]
+    #[arg(
+        short = 'c',
+        long = "concurrency",
+        default_value_t = 50,
+        allow_negative_numbers = true
+    )]
     pub concurrency: u64,
 
     /// Run for this long instead of a count: 10s, 2m, 1h.
@@ -69,7 +79,7 @@ pub struct RunArgs {
 
     /// Requests per second for the whole run (not per worker); latency then counts from each
     /// request's intended start.
-    #[arg(short = 'q', long = "rate")]
+    #[arg(short = 'q', long = "rate", allow_negative_numbers = true)]
     pub rate: Option<f64>,
 
     /// HTTP method.
@@ -105,13 +115,57 @@ pub struct RunArgs {
     )]
     pub timeout: String,
 
-    /// Timeout for opening a connection (TCP and TLS).
+    /// Timeout for opening a connection (TCP, a proxy's CONNECT, TLS).
     #[arg(long = "connect-timeout", default_value = "10s")]
     pub connect_timeout: String,
 
     /// Accept any TLS certificate.
     #[arg(long)]
     pub insecure: bool,
+
+    /// Trust the CA certificates in this PEM file instead of the bundled web PKI roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate (PEM) for servers that ask for one (mutual TLS); needs --key.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key (PEM) of the --cert certificate.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// TLS server name to send and verify instead of the URL's host.
+    #[arg(long, value_name = "NAME")]
+    pub sni: Option<String>,
+
+    /// Send requests for HOST:PORT to HOST2:PORT2 instead, keeping the Host header and TLS
+    /// name, as curl does (repeatable; an empty part matches any host or port, or keeps the
+    /// request's own; IPv6 in brackets).
+    #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
+
+    /// Connect to this unix socket instead of over TCP; the URL still gives Host and path.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["proxy", "connect_to"])]
+    pub unix_socket: Option<PathBuf>,
+
+    /// HTTP proxy, http://[user:pass@]host[:port]: plain http goes to it in absolute form,
+    /// https (and --http2) through a CONNECT tunnel.
+    #[arg(short = 'x', long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Ask for compressed responses (Accept-Encoding: gzip, br, zstd); bytes are counted as
+    /// received, never decoded.
+    #[arg(long)]
+    pub compressed: bool,
+
+    /// Connect over IPv4 only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Connect over IPv6 only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
 
     /// Use HTTP/2 (ALPN over TLS, prior knowledge over plain http).
     #[arg(long)]
@@ -131,11 +185,11 @@ pub struct RunArgs {
     pub disable_keepalive: bool,
 
     /// Redirects to follow.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub redirects: u32,
 
     /// Worker threads (default: one per core).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub threads: Option<usize>,
 
     /// Keep every worker thread polling its sockets instead of sleeping between events. Costs
@@ -145,7 +199,7 @@ pub struct RunArgs {
     pub busy_poll: bool,
 
     /// Requests to send before measuring starts.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub warmup: u64,
 
     /// Requests from a file in vegeta's targets format (METHOD URL, header lines, @body).

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 
 use flak_core::{Body, Order, Plan, RequestSpec, Shard, Threshold};
 
-use flak_wire::TransportConfig;
+use flak_wire::{ConnectTo, Family, Proxy, Route, Target, TlsOptions, TransportConfig};
 
 use super::args::{RunArgs, TargetsOrder};
 use super::duration_arg;
@@ -63,6 +63,14 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         extra.push(("Authorization".into(), format!("Basic {token}")));
     }
     for spec in &mut specs {
+        let has = |name: &str| {
+            spec.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        if args.compressed && !has("accept-encoding") {
+            *spec = spec.clone().header("Accept-Encoding", "gzip, br, zstd")?;
+        }
         for (name, value) in &extra {
             *spec = spec
                 .clone()
@@ -135,6 +143,14 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
             args.http2_parallel
         );
     }
+    let tls_options = TlsOptions::load(
+        args.cacert.as_deref(),
+        args.cert.as_deref(),
+        args.key.as_deref(),
+        args.sni.as_deref(),
+    )
+    .map_err(|e| anyhow!(e))?;
+    let route = route(args, &plan)?;
     Ok(Setup {
         plan: Arc::new(plan),
         shard,
@@ -146,12 +162,65 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
             keepalive: !args.disable_keepalive,
             connect_timeout,
             redirects: args.redirects,
+            tls_options,
+            route,
         },
         thresholds,
         threads,
         busy_poll: args.busy_poll,
         grace: duration_arg("--grace", &args.grace)?,
     })
+}
+
+/// Where connections go (`--connect-to`, `--unix-socket`, `-x`, `-4`/`-6`), with the hosts
+/// of the URLs looked up now, before the clock starts (not those chosen by a template field).
+fn route(args: &RunArgs, plan: &Plan) -> anyhow::Result<Route> {
+    let connect_to = args
+        .connect_to
+        .iter()
+        .map(|c| ConnectTo::parse(c).map_err(|e| anyhow!(e)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(path) = &args.unix_socket {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| anyhow!("--unix-socket {}: {e}", path.display()))?;
+        if meta.is_dir() || meta.is_file() {
+            bail!("--unix-socket {}: not a socket", path.display());
+        }
+    }
+    let proxy = args
+        .proxy
+        .as_deref()
+        .map(|p| Proxy::parse(p).map_err(|e| anyhow!(e)))
+        .transpose()?;
+    let mut route = Route {
+        family: match (args.ipv4, args.ipv6) {
+            (true, _) => Family::V4,
+            (_, true) => Family::V6,
+            _ => Family::Any,
+        },
+        connect_to,
+        unix_socket: args.unix_socket.clone(),
+        proxy,
+        ..Route::default()
+    };
+    let targets = plan
+        .requests
+        .iter()
+        .filter_map(|spec| fixed_origin(spec.url.as_str()))
+        .collect::<Vec<_>>();
+    route.look_up(&targets).map_err(|e| anyhow!(e))?;
+    Ok(route)
+}
+
+/// The scheme, host and port of a URL whose fields (if any) are all after the host, so that
+/// templated paths are looked up before the run too.
+fn fixed_origin(url: &str) -> Option<Target> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains('{') {
+        return None;
+    }
+    Target::parse(&format!("{scheme}://{authority}/")).ok()
 }
 
 /// `I/N` with 0 <= I < N.

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 pub mod fault_server;
 pub mod h2_fault_server;
+pub mod recording_server;
 
 /// The binary under test.
 pub const FLAK: &str = env!("CARGO_BIN_EXE_flak");
