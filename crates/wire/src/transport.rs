@@ -24,6 +24,8 @@ use crate::{USER_AGENT, h2};
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
     pub http2: bool,
+    /// Speak HTTP/3 over QUIC (`h3/`); https URLs only.
+    pub http3: bool,
     pub insecure: bool,
     pub keepalive: bool,
     pub connect_timeout: Option<Duration>,
@@ -65,6 +67,8 @@ pub struct Session {
     scratch: Vec<u8>,
     /// When the last exchange on `conn` ended.
     idle_since: Option<Instant>,
+    /// The slot's HTTP/3 state, in `--http3` runs.
+    h3: Option<crate::h3::H3Slot>,
 }
 
 /// flak-core's [`Transport`] over the lean clients: one connection per in-flight slot.
@@ -72,6 +76,8 @@ pub struct HttpTransport {
     config: TransportConfig,
     connector: Connector,
     prepared: Vec<Prepared>,
+    /// Set in `--http3` runs, which go through it alone.
+    h3: Option<crate::h3::H3Client>,
 }
 
 impl HttpTransport {
@@ -134,7 +140,22 @@ impl HttpTransport {
                 })
             })
             .collect::<Result<Vec<_>, RequestError>>()?;
+        // One connection per slot until HTTP/3 shares the HTTP/2 streams-per-connection setting.
+        let h3 = config
+            .http3
+            .then(|| {
+                crate::h3::H3Client::new(
+                    specs,
+                    config.insecure,
+                    config.keepalive,
+                    config.connect_timeout,
+                    config.redirects,
+                    1,
+                )
+            })
+            .transpose()?;
         Ok(Self {
+            h3,
             connector: Connector::new(tls_config, config.http2, config.connect_timeout),
             config,
             prepared,
@@ -289,11 +310,17 @@ fn is_redirect(status: u16) -> bool {
 impl Transport for HttpTransport {
     type Session = Session;
 
-    fn session(&self, _slot: usize) -> Session {
-        Session::default()
+    fn session(&self, slot: usize) -> Session {
+        Session {
+            h3: self.h3.as_ref().map(|h3| h3.slot(slot)),
+            ..Session::default()
+        }
     }
 
     async fn send(&self, session: &mut Session, request: &Request<'_>) -> Outcome {
+        if let (Some(h3), Some(slot)) = (&self.h3, &mut session.h3) {
+            return h3.send(slot, request).await;
+        }
         let started = Instant::now();
         let prepared = &self.prepared[request.spec_index];
         if session.busy {

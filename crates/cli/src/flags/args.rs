@@ -117,6 +117,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub http2: bool,
 
+    /// Use HTTP/3 over QUIC (UDP; https URLs only). Each slot opens its own connection;
+    /// --connect-timeout bounds the QUIC handshake.
+    #[arg(long, conflicts_with = "http2")]
+    pub http3: bool,
+
     /// Open a new connection for every request.
     #[arg(long)]
     pub disable_keepalive: bool,

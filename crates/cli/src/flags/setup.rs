@@ -76,6 +76,15 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
             spec.body = body.clone();
         }
     }
+    if args.http3 {
+        // QUIC carries TLS inside it: there is no plain-text HTTP/3 to fall back to.
+        if let Some(spec) = specs.iter().find(|s| !is_https(s.url.as_str())) {
+            bail!(
+                "--http3: {} is not an https URL (HTTP/3 runs over QUIC, always with TLS)",
+                spec.url.as_str()
+            );
+        }
+    }
     let timeout = match args.timeout.trim() {
         "0" | "none" | "off" => None,
         t => Some(duration_arg("-t/--timeout", t)?),
@@ -132,6 +141,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         start_at,
         transport: TransportConfig {
             http2: args.http2,
+            http3: args.http3,
             insecure: args.insecure,
             keepalive: !args.disable_keepalive,
             connect_timeout,
@@ -142,6 +152,11 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         busy_poll: args.busy_poll,
         grace: duration_arg("--grace", &args.grace)?,
     })
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 /// `I/N` with 0 <= I < N.

@@ -72,6 +72,7 @@ async fn server() -> String {
 async fn send(spec: RequestSpec, redirects: u32) -> (u16, u64) {
     let config = TransportConfig {
         http2: true,
+        http3: false,
         insecure: false,
         keepalive: true,
         connect_timeout: None,
@@ -184,6 +185,7 @@ async fn scripted(script: impl Fn(&Sent) -> Vec<u8> + Send + Sync + 'static) -> 
 async fn send_n(spec: &RequestSpec, n: u64) -> Vec<Result<(u16, u64), ErrorKind>> {
     let config = TransportConfig {
         http2: true,
+        http3: false,
         insecure: false,
         keepalive: true,
         connect_timeout: None,
@@ -659,6 +661,7 @@ async fn an_abandoned_request_leaves_its_connection_behind() {
     let spec = RequestSpec::get(&server.url).unwrap();
     let config = TransportConfig {
         http2: true,
+        http3: false,
         insecure: false,
         keepalive: true,
         connect_timeout: None,
