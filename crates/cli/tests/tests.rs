@@ -8,6 +8,7 @@ mod common;
 mod cli;
 mod deploy;
 mod faults;
+mod http3;
 mod netns;
 mod protocols;
 mod redirects;

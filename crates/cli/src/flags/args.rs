@@ -217,6 +217,11 @@ pub struct TargetArgs {
     /// 127.0.0.1 and localhost; clients need --insecure.
     #[arg(long)]
     pub tls: bool,
+
+    /// Also serve HTTP/3 on UDP at the same address and port number, with a fresh self-signed
+    /// certificate (shared with --tls); clients need --insecure.
+    #[arg(long)]
+    pub http3: bool,
 }
 
 #[derive(Debug, Args)]

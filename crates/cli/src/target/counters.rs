@@ -1,5 +1,5 @@
-//! What `flak target` counts: requests (and how many over HTTP/2), in flight now and at peak,
-//! connections closed on request, and per-path counts up to a bound. Served at `/stats`.
+//! What `flak target` counts: requests (and how many over HTTP/2 and HTTP/3), in flight now and
+//! at peak, connections closed on request, request body bytes read (over HTTP/3), and per-path counts up to a bound. Served at `/stats`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +18,8 @@ pub(super) struct Counters {
     peak_in_flight: AtomicU64,
     pub(super) closed: AtomicU64,
     http2: AtomicU64,
+    http3: AtomicU64,
+    body_bytes: AtomicU64,
     paths: Mutex<BTreeMap<String, u64>>,
     other_paths: AtomicU64,
 }
@@ -30,6 +32,10 @@ pub(super) struct StatsBody {
     closed: u64,
     /// Requests that came over HTTP/2.
     http2: u64,
+    /// Requests that came over HTTP/3.
+    http3: u64,
+    /// Request body bytes read: the HTTP/3 listener reads every body, the TCP one none.
+    body_bytes: u64,
     distinct_paths: usize,
     other_paths: u64,
     paths: BTreeMap<String, u64>,
@@ -49,6 +55,8 @@ impl Counters {
             peak_in_flight: self.peak_in_flight.load(Ordering::SeqCst),
             closed: self.closed.load(Ordering::SeqCst),
             http2: self.http2.load(Ordering::SeqCst),
+            http3: self.http3.load(Ordering::SeqCst),
+            body_bytes: self.body_bytes.load(Ordering::SeqCst),
             distinct_paths: paths.len(),
             other_paths: self.other_paths.load(Ordering::SeqCst),
             paths,
@@ -61,6 +69,8 @@ impl Counters {
             .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         self.closed.store(0, Ordering::SeqCst);
         self.http2.store(0, Ordering::SeqCst);
+        self.http3.store(0, Ordering::SeqCst);
+        self.body_bytes.store(0, Ordering::SeqCst);
         self.other_paths.store(0, Ordering::SeqCst);
         self.paths
             .lock()
@@ -68,10 +78,12 @@ impl Counters {
             .clear();
     }
 
-    pub(super) fn arrive(&self, path: &str, http2: bool) {
+    pub(super) fn arrive(&self, path: &str, version: hyper::Version) {
         self.requests.fetch_add(1, Ordering::SeqCst);
-        if http2 {
+        if version == hyper::Version::HTTP_2 {
             self.http2.fetch_add(1, Ordering::SeqCst);
+        } else if version == hyper::Version::HTTP_3 {
+            self.http3.fetch_add(1, Ordering::SeqCst);
         }
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -83,6 +95,10 @@ impl Counters {
         } else {
             self.other_paths.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    pub(super) fn body(&self, bytes: u64) {
+        self.body_bytes.fetch_add(bytes, Ordering::SeqCst);
     }
 }
 
