@@ -23,6 +23,7 @@ mod h3;
 pub mod precise_sleep;
 mod routes;
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -151,14 +152,19 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
             _ => None,
         };
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "flak target listening on {scheme}://{local}/")?;
+        // One write for the whole banner: a reader that keeps only the first line and closes
+        // the pipe must not make a later line fail (and end the server).
+        let mut banner = String::new();
+        writeln!(banner, "flak target listening on {scheme}://{local}/")?;
         if quic.is_some() {
-            writeln!(out, "flak target serving HTTP/3 on https://{local}/ (UDP)")?;
+            writeln!(
+                banner,
+                "flak target serving HTTP/3 on https://{local}/ (UDP)"
+            )?;
         }
         if let Some(cert) = &cert {
             writeln!(
-                out,
+                banner,
                 "certificate SHA-256 fingerprint: {}",
                 cert.fingerprint()
             )?;
@@ -172,13 +178,15 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
                 );
                 let (app_listener, app_local) = bind(&args.app_listen, "app").await?;
                 writeln!(
-                    out,
+                    banner,
                     "flak app on http://{app_local}/?url={scheme}://{local}/"
                 )?;
                 Some((app_listener, Arc::new(dir.clone())))
             }
             None => None,
         };
+        let mut out = std::io::stdout().lock();
+        out.write_all(banner.as_bytes())?;
         out.flush()?;
         drop(out);
         if let Some((app_listener, root)) = app {
