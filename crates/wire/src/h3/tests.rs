@@ -15,7 +15,7 @@ use super::H3Client;
 use crate::{HttpTransport, TransportConfig};
 
 /// A QUIC + HTTP/3 server on 127.0.0.1 with a fresh self-signed certificate: `/bytes/N` sends
-/// N bytes, `/echo` answers with the length of the request body, `/reset` resets the stream,
+/// N bytes, `/moved` redirects to `/bytes/3`, `/echo` answers with the length of the request body, `/reset` resets the stream,
 /// anything else is 404. Counts the connections it accepted.
 async fn server() -> (SocketAddr, Arc<AtomicUsize>) {
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
@@ -58,6 +58,15 @@ async fn server() -> (SocketAddr, Arc<AtomicUsize>) {
                             (200, vec![b'x'; n.parse().unwrap()])
                         } else if path == "/echo" {
                             (200, received.to_string().into_bytes())
+                        } else if path == "/moved" {
+                            let response = http::Response::builder()
+                                .status(302)
+                                .header("location", "/bytes/3")
+                                .body(())
+                                .unwrap();
+                            let _ = stream.send_response(response).await;
+                            let _ = stream.finish().await;
+                            return;
                         } else if path == "/reset" {
                             stream.stop_stream(h3::error::Code::H3_REQUEST_REJECTED);
                             return;
@@ -233,4 +242,24 @@ fn an_http_url_is_refused() {
     let mut session = transport.session(0);
     let outcome = futures::executor::block_on(transport.send(&mut session, &request(&spec)));
     assert!(matches!(outcome, Outcome::Error(e) if e.message.contains("https")));
+}
+
+#[tokio::test]
+async fn redirects_are_followed_on_the_same_connection() {
+    let (addr, connections) = server().await;
+    let spec = RequestSpec::new("GET", &format!("https://{addr}/moved")).unwrap();
+    let client = H3Client::new(std::slice::from_ref(&spec), true, true, None, 1, 1).unwrap();
+    let mut slot = client.slot(0);
+    match client.send(&mut slot, &request(&spec)).await {
+        Outcome::Response(r) => assert_eq!((r.status, r.bytes), (200, 3)),
+        Outcome::Error(e) => panic!("{e:?}"),
+    }
+    // Without redirects the 302 itself is the answer.
+    let client = H3Client::new(std::slice::from_ref(&spec), true, true, None, 0, 1).unwrap();
+    let mut slot = client.slot(0);
+    assert!(matches!(
+        client.send(&mut slot, &request(&spec)).await,
+        Outcome::Response(r) if r.status == 302
+    ));
+    assert_eq!(connections.load(SeqCst), 2);
 }
