@@ -15,7 +15,7 @@ import re
 import statistics
 import sys
 
-TOOLS_ORDER = ["flak", "flak-busy-poll", "wrk", "oha", "hey", "h2load"]
+TOOLS_ORDER = ["flak", "flak-busy-poll", "flak-http3", "flak-http2", "wrk", "oha", "hey", "h2load"]
 
 
 # --- parsing each tool's own output ----------------------------------------------------------------
@@ -159,7 +159,8 @@ def parse_h2load(text):
 
 
 PARSERS = {"wrk": parse_wrk, "hey": parse_hey, "oha": parse_oha, "flak": parse_flak,
-           "flak-busy-poll": parse_flak, "h2load": parse_h2load}
+           "flak-busy-poll": parse_flak, "flak-http3": parse_flak, "flak-http2": parse_flak,
+           "h2load": parse_h2load}
 
 
 def parse_time(path):
@@ -407,7 +408,7 @@ def main():
     runs = load_runs(out)
     notes = [l for l in read(os.path.join(out, "notes.txt")).splitlines() if l.strip()]
     quick = meta.get("quick") == "1"
-    scen = {s: aggregate(runs, s) for s in ("a", "b", "m", "c", "d", "e1e6", "e1e7", "e10k")}
+    scen = {s: aggregate(runs, s) for s in ("a", "b", "m", "c", "d", "e1e6", "e1e7", "e10k", "g")}
 
     def g(s, tool, key):
         a = scen[s].get(tool)
@@ -587,6 +588,18 @@ def main():
              "http2_max_concurrent_streams is 128).")
     L.append("")
     throughput_table(scen["m"], L)
+    L.append("")
+
+    qn = meta.get("quic_n", "?")
+    L.append(f"## (g) HTTP/3 over QUIC, `flak target --tls --http3`, 50 slots, {qn} requests")
+    L.append("")
+    L.append(f"`flak --threads 1 --http3 --insecure -n {qn} -c 50` (one QUIC connection per slot), and "
+             f"`flak --threads 1 --http2 --insecure -n {qn} -c 50` to the same server over TCP + TLS for "
+             "comparison; the target runs with one thread on CPU 0. No peer: Debian's h2load is built "
+             "without QUIC. CPU per request is the figure to watch: QUIC runs in user space, encryption "
+             "and loss recovery included.")
+    L.append("")
+    throughput_table(scen["g"], L)
     L.append("")
 
     ad = meta.get("acc_dur", "?")

@@ -23,9 +23,9 @@ cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if [ "$QUICK" = 1 ]; then
-    REPS=1; DUR=3; ACC_DUR=3; COMMAND="bench/run.sh --quick"
+    REPS=1; DUR=3; ACC_DUR=3; QUIC_N=20000; COMMAND="bench/run.sh --quick"
 else
-    REPS=3; DUR=10; ACC_DUR=5; COMMAND="bench/run.sh"
+    REPS=3; DUR=10; ACC_DUR=5; QUIC_N=100000; COMMAND="bench/run.sh"
 fi
 FROZEN_DUR=10      # scenario (d) is defined by its timeline: 10 s at 1000 req/s, frozen 4 s..5 s
 FROZEN_AT=4
@@ -106,7 +106,7 @@ fi
 
 have() { # tool name -> 0 when it can be run
     case "$1" in
-        flak | flak-busy-poll) [ -n "$FLAK" ] && [ -x "$FLAK" ] ;;
+        flak | flak-busy-poll | flak-http2 | flak-http3) [ -n "$FLAK" ] && [ -x "$FLAK" ] ;;
         *) command -v "$1" >/dev/null ;;
     esac
 }
@@ -124,6 +124,7 @@ have() { # tool name -> 0 when it can be run
     echo "frozen_at=$FROZEN_AT"
     echo "frozen_for=$FROZEN_FOR"
     echo "conns_dur=$CONNS_DUR"
+    echo "quic_n=$QUIC_N"
     echo "cpu_model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1)"
     echo "nproc=$(nproc)"
     echo "mem=$(free -h | awk '/^Mem:/ {print $2}')"
@@ -255,10 +256,17 @@ start_flak_target() { # var-name-for-pid var-name-for-port
 }
 DELAY_OK=0
 FROZEN_OK=0
+QUIC_OK=0
 if have flak; then
     if start_flak_target DELAY_PID P_DELAY; then DELAY_OK=1; else note "flak target (delay) did not start"; fi
     if start_flak_target FROZEN_PID P_FROZEN; then FROZEN_OK=1; else FROZEN_PID=""; note "flak target (frozen) did not start"; fi
     log "flak target on 127.0.0.1:${P_DELAY:-?} (delays) and 127.0.0.1:${P_FROZEN:-?} (frozen), CPU $SERVER_CPU, 1 thread"
+    # (g) HTTP/3 and, for comparison, HTTP/2 over TLS from the same target: TCP and UDP on one port.
+    P_QUIC="$(free_port)"
+    taskset -c "$SERVER_CPU" "$FLAK" target --listen "127.0.0.1:$P_QUIC" --threads 1 --tls --http3 \
+        >>"$OUT/flak-target.log" 2>&1 &
+    PIDS+=($!)
+    if wait_port "$P_QUIC"; then QUIC_OK=1; else note "flak target --http3 did not start"; fi
 fi
 
 # --- 5. Running one tool once --------------------------------------------------------------------
@@ -353,6 +361,17 @@ for rep in $(seq 1 "$REPS"); do
         wait "$runner"
     elif [ "$rep" = 1 ]; then
         skip d flak "flak target did not start"
+    fi
+
+    # (g) HTTP/3 over QUIC against flak target, 50 slots (one connection each), a count of
+    # requests; HTTP/2 over TLS to the same server beside it. No peer: Debian's h2load is built
+    # without QUIC (no --alpn-list), and oha's HTTP/3 is not in its default build.
+    if [ "$QUIC_OK" = 1 ]; then
+        url="https://127.0.0.1:$P_QUIC/"
+        run g flak-http3 "$rep" "$LIM" "$FLAK" --threads 1 --http3 --insecure -n "$QUIC_N" -c "$CONC" --output json --no-progress "$url"
+        run g flak-http2 "$rep" "$LIM" "$FLAK" --threads 1 --http2 --insecure -n "$QUIC_N" -c "$CONC" --output json --no-progress "$url"
+    elif [ "$rep" = 1 ]; then
+        for t in flak-http3 flak-http2; do skip g "$t" "flak target --http3 did not start"; done
     fi
 done
 

@@ -9,6 +9,7 @@ mod cli;
 mod connect;
 mod deploy;
 mod faults;
+mod http3;
 mod multiplexing;
 mod netns;
 mod protocols;

@@ -1,5 +1,5 @@
 //! flak's HTTP clients, lean for the hot path: `h1/` (HTTP/1.1), `h2/` (HTTP/2 with its frame
-//! codec and HPACK), `tls` (rustls settings), `connect` (DNS, TCP, TLS, ALPN), `route` (`--connect-to`, unix socket, proxy, IP family, the pre-run DNS lookup), `proxy` (CONNECT tunnels, absolute form), and `transport`,
+//! codec and HPACK), `h3/` (HTTP/3 over QUIC, on quinn and h3), `tls` (rustls settings), `connect` (DNS, TCP, TLS, ALPN), `route` (`--connect-to`, unix socket, proxy, IP family, the pre-run DNS lookup), `proxy` (CONNECT tunnels, absolute form), and `transport`,
 //! which implements flak-core's `Transport` over them. No command-line types: the CLI fills a
 //! [`TransportConfig`].
 //!
@@ -12,6 +12,7 @@ mod connect;
 pub mod fuzz_bridge;
 pub mod h1;
 pub mod h2;
+pub mod h3;
 mod proxy;
 pub mod route;
 mod stream;

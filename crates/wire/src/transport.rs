@@ -35,6 +35,8 @@ pub struct TransportConfig {
     pub http2: bool,
     /// HTTP/2 streams in flight per connection: this many slots share one connection.
     pub http2_parallel: u32,
+    /// Speak HTTP/3 over QUIC (`h3/`); https URLs only.
+    pub http3: bool,
     pub insecure: bool,
     pub keepalive: bool,
     pub connect_timeout: Option<Duration>,
@@ -50,6 +52,7 @@ impl Default for TransportConfig {
         Self {
             http2: false,
             http2_parallel: 1,
+            http3: false,
             insecure: false,
             keepalive: true,
             connect_timeout: None,
@@ -99,6 +102,8 @@ pub struct Session {
     idle_since: Option<Instant>,
     /// Exchanges completed on `conn` (an HTTP/1.1 connection is the slot's own).
     used: u64,
+    /// The slot's HTTP/3 state, in `--http3` runs.
+    h3: Option<crate::h3::H3Slot>,
 }
 
 /// The HTTP/2 connections a group of slots shares, one per target (scheme, host and port).
@@ -120,6 +125,8 @@ pub struct HttpTransport {
     prepared: Vec<Prepared>,
     groups: RefCell<Vec<Group>>,
     counters: RefCell<ConnectionStats>,
+    /// Set in `--http3` runs, which go through it alone.
+    h3: Option<crate::h3::H3Client>,
 }
 
 /// Clears a group's `connecting` mark however the opening ends (done, failed, or abandoned by a
@@ -243,8 +250,30 @@ impl HttpTransport {
                 })
             })
             .collect::<Result<Vec<_>, RequestError>>()?;
-        let asked = if config.http2 { "h2" } else { "http/1.1" };
+        let asked = if config.http3 {
+            "h3"
+        } else if config.http2 {
+            "h2"
+        } else {
+            "http/1.1"
+        };
+        // Slots share QUIC connections in groups of `http2_parallel`, as HTTP/2 ones.
+        let h3 = config
+            .http3
+            .then(|| {
+                crate::h3::H3Client::new(
+                    specs,
+                    config.insecure,
+                    &config.tls_options,
+                    config.keepalive,
+                    config.connect_timeout,
+                    config.redirects,
+                    config.http2_parallel.max(1) as usize,
+                )
+            })
+            .transpose()?;
         Ok(Self {
+            h3,
             connector: Connector::new(tls_config, &config),
             config,
             prepared,
@@ -582,11 +611,15 @@ impl Transport for HttpTransport {
     fn session(&self, slot: usize) -> Session {
         Session {
             group: slot / self.config.http2_parallel.max(1) as usize,
+            h3: self.h3.as_ref().map(|h3| h3.slot(slot)),
             ..Session::default()
         }
     }
 
     async fn send(&self, session: &mut Session, request: &Request<'_>) -> Outcome {
+        if let (Some(h3), Some(slot)) = (&self.h3, &mut session.h3) {
+            return h3.send(slot, request).await;
+        }
         let started = Instant::now();
         let prepared = &self.prepared[request.spec_index];
         if session.busy

@@ -171,7 +171,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub http2: bool,
 
-    /// HTTP/2 streams in flight per connection: -c 200 -p 50 opens 4 connections.
+    /// HTTP/2 (or HTTP/3) streams in flight per connection: -c 200 -p 50 opens 4 connections.
     #[arg(
         short = 'p',
         long = "http2-parallel",
@@ -179,6 +179,10 @@ pub struct RunArgs {
         default_value_t = 1
     )]
     pub http2_parallel: u32,
+    /// Use HTTP/3 over QUIC (UDP; https URLs only). Groups of -p slots share one connection;
+    /// --connect-timeout bounds the QUIC handshake.
+    #[arg(long, conflicts_with = "http2")]
+    pub http3: bool,
 
     /// Open a new connection for every request.
     #[arg(long)]
@@ -284,6 +288,10 @@ pub struct TargetArgs {
     /// Speak HTTP/1.1 only (ALPN offers only http/1.1; no h2c), like a server without HTTP/2.
     #[arg(long, conflicts_with = "http2_max_streams")]
     pub http1_only: bool,
+    /// Also serve HTTP/3 on UDP at the same address and port number, with a fresh self-signed
+    /// certificate (shared with --tls); clients need --insecure.
+    #[arg(long)]
+    pub http3: bool,
 }
 
 #[derive(Debug, Args)]

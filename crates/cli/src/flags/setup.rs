@@ -84,6 +84,15 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
             spec.body = body.clone();
         }
     }
+    if args.http3 {
+        // QUIC carries TLS inside it: there is no plain-text HTTP/3 to fall back to.
+        if let Some(spec) = specs.iter().find(|s| !is_https(s.url.as_str())) {
+            bail!(
+                "--http3: {} is not an https URL (HTTP/3 runs over QUIC, always with TLS)",
+                spec.url.as_str()
+            );
+        }
+    }
     let timeout = match args.timeout.trim() {
         "0" | "none" | "off" => None,
         t => Some(duration_arg("-t/--timeout", t)?),
@@ -137,9 +146,9 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
     if args.http2_parallel == 0 {
         bail!("-p/--http2-parallel must be at least 1 (got 0)");
     }
-    if args.http2_parallel > 1 && !args.http2 {
+    if args.http2_parallel > 1 && !args.http2 && !args.http3 {
         bail!(
-            "-p/--http2-parallel {} needs --http2 (an HTTP/1.1 connection carries one request at a time)",
+            "-p/--http2-parallel {} needs --http2 or --http3 (an HTTP/1.1 connection carries one request at a time)",
             args.http2_parallel
         );
     }
@@ -158,6 +167,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         transport: TransportConfig {
             http2: args.http2,
             http2_parallel: args.http2_parallel,
+            http3: args.http3,
             insecure: args.insecure,
             keepalive: !args.disable_keepalive,
             connect_timeout,
@@ -221,6 +231,11 @@ fn fixed_origin(url: &str) -> Option<Target> {
         return None;
     }
     Target::parse(&format!("{scheme}://{authority}/")).ok()
+}
+
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 /// `I/N` with 0 <= I < N.

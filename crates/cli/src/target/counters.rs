@@ -1,6 +1,7 @@
-//! What `flak target` counts: connections accepted, requests (and how many over HTTP/2), in
-//! flight now and at peak, connections closed on request, request body bytes received on
-//! `/upload`, and per-path counts up to a bound. Served at `/stats`.
+//! What `flak target` counts: connections accepted, requests (and how many over HTTP/2 and
+//! HTTP/3), in flight now and at peak, connections closed on request, request body bytes read
+//! (on `/upload`, and every body over HTTP/3), and per-path counts up to a bound. Served at
+//! `/stats`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +21,8 @@ pub(super) struct Counters {
     pub(super) closed: AtomicU64,
     http2: AtomicU64,
     pub(super) connections: AtomicU64,
-    pub(super) body_bytes: AtomicU64,
+    body_bytes: AtomicU64,
+    http3: AtomicU64,
     paths: Mutex<BTreeMap<String, u64>>,
     other_paths: AtomicU64,
 }
@@ -35,7 +37,9 @@ pub(super) struct StatsBody {
     http2: u64,
     /// Connections accepted.
     connections: u64,
-    /// Request body bytes received on `/upload`.
+    /// Requests that came over HTTP/3.
+    http3: u64,
+    /// Request body bytes read: on `/upload`, and every body over HTTP/3.
     body_bytes: u64,
     distinct_paths: usize,
     other_paths: u64,
@@ -57,6 +61,7 @@ impl Counters {
             closed: self.closed.load(Ordering::SeqCst),
             http2: self.http2.load(Ordering::SeqCst),
             connections: self.connections.load(Ordering::SeqCst),
+            http3: self.http3.load(Ordering::SeqCst),
             body_bytes: self.body_bytes.load(Ordering::SeqCst),
             distinct_paths: paths.len(),
             other_paths: self.other_paths.load(Ordering::SeqCst),
@@ -71,6 +76,7 @@ impl Counters {
         self.closed.store(0, Ordering::SeqCst);
         self.http2.store(0, Ordering::SeqCst);
         self.connections.store(0, Ordering::SeqCst);
+        self.http3.store(0, Ordering::SeqCst);
         self.body_bytes.store(0, Ordering::SeqCst);
         self.other_paths.store(0, Ordering::SeqCst);
         self.paths
@@ -79,10 +85,12 @@ impl Counters {
             .clear();
     }
 
-    pub(super) fn arrive(&self, path: &str, http2: bool) {
+    pub(super) fn arrive(&self, path: &str, version: hyper::Version) {
         self.requests.fetch_add(1, Ordering::SeqCst);
-        if http2 {
+        if version == hyper::Version::HTTP_2 {
             self.http2.fetch_add(1, Ordering::SeqCst);
+        } else if version == hyper::Version::HTTP_3 {
+            self.http3.fetch_add(1, Ordering::SeqCst);
         }
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -94,6 +102,10 @@ impl Counters {
         } else {
             self.other_paths.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    pub(super) fn body(&self, bytes: u64) {
+        self.body_bytes.fetch_add(bytes, Ordering::SeqCst);
     }
 }
 

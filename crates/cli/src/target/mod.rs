@@ -7,20 +7,23 @@
 //! | `/status/<code>` | that status |
 //! | `/bytes/<n>` | 200 with `n` bytes |
 //! | `/jitter/<min>-<max>` | 200 after a random delay in min..=max ms |
-//! | `/close` | drops the connection without answering |
-//! | `/stats` | JSON: requests received (and how many over HTTP/2), in flight now and at peak, per-path counts |
+//! | `/close` | drops the connection without answering (over HTTP/3: resets the stream) |
+//! | `/stats` | JSON: requests received (and how many over HTTP/2 and HTTP/3), in flight now and at peak, request body bytes read over HTTP/3, per-path counts |
 //! | `/stats/reset` | zeroes the counters |
 //!
 //! Every response allows any origin (CORS, Resource Timing, CORP), and preflights are
 //! answered, so the browser app can load it cross-origin. With `--app DIR` a second listener
 //! serves the app's static files with COOP/COEP, which makes the page cross-origin isolated
-//! (5 µs timers instead of 100 µs).
+//! (5 µs timers instead of 100 µs). With `--http3` the same routes are served over HTTP/3 on
+//! UDP, at the TCP listener's address and port number (`h3.rs`).
 
 mod app_files;
 mod counters;
+mod h3;
 pub mod precise_sleep;
 mod routes;
 
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,7 +35,7 @@ use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use rustls::pki_types::PrivatePkcs8KeyDer;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -104,22 +107,45 @@ async fn bind(addr: &str, what: &str) -> anyhow::Result<(TcpListener, SocketAddr
     Ok((listener, local))
 }
 
-/// A TLS acceptor with a new self-signed certificate for 127.0.0.1, ::1 and localhost, offering
-/// HTTP/2 and HTTP/1.1.
-fn self_signed(http1_only: bool) -> anyhow::Result<TlsAcceptor> {
-    let names = vec![
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-        "localhost".to_string(),
-    ];
-    let cert = rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
-    let key = PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der());
+/// A new self-signed certificate for 127.0.0.1, ::1 and localhost, shared by the TLS and the
+/// QUIC listener.
+struct Cert {
+    der: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Cert {
+    fn new() -> anyhow::Result<Self> {
+        let names = vec![
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+            "localhost".to_string(),
+        ];
+        let cert = rcgen::generate_simple_self_signed(names).context("generating a certificate")?;
+        Ok(Self {
+            der: cert.cert.der().clone(),
+            key: PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der()).into(),
+        })
+    }
+
+    /// SHA-256 of the certificate as colon-separated hex, what browsers and
+    /// `openssl x509 -fingerprint -sha256` show, so a client can pin it instead of --insecure.
+    fn fingerprint(&self) -> String {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.der);
+        let hex: Vec<String> = digest.as_ref().iter().map(|b| format!("{b:02X}")).collect();
+        hex.join(":")
+    }
+}
+
+/// A TLS acceptor with `cert`, offering HTTP/2 and HTTP/1.1
+/// (or HTTP/1.1 alone).
+fn tls_acceptor(cert: &Cert, http1_only: bool) -> anyhow::Result<TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .context("TLS versions")?
         .with_no_client_auth()
-        .with_single_cert(vec![cert.cert.der().clone()], key.into())
+        .with_single_cert(vec![cert.der.clone()], cert.key.clone_key())
         .context("TLS certificate")?;
     config.alpn_protocols = if http1_only {
         vec![b"http/1.1".to_vec()]
@@ -141,14 +167,37 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
     runtime.block_on(async {
         let (listener, local) = bind(&args.listen, "target").await?;
         let counters = Arc::new(Counters::default());
-        let tls = if args.tls {
-            Some(self_signed(args.http1_only)?)
+        let cert = if args.tls || args.http3 {
+            Some(Cert::new()?)
         } else {
             None
         };
+        let tls = match (&cert, args.tls) {
+            (Some(cert), true) => Some(tls_acceptor(cert, args.http1_only)?),
+            _ => None,
+        };
+        let quic = match (&cert, args.http3) {
+            (Some(cert), true) => Some(h3::endpoint(local, cert)?),
+            _ => None,
+        };
         let scheme = if tls.is_some() { "https" } else { "http" };
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "flak target listening on {scheme}://{local}/")?;
+        // One write for the whole banner: a reader that keeps only the first line and closes
+        // the pipe must not make a later line fail (and end the server).
+        let mut banner = String::new();
+        writeln!(banner, "flak target listening on {scheme}://{local}/")?;
+        if quic.is_some() {
+            writeln!(
+                banner,
+                "flak target serving HTTP/3 on https://{local}/ (UDP)"
+            )?;
+        }
+        if let Some(cert) = &cert {
+            writeln!(
+                banner,
+                "certificate SHA-256 fingerprint: {}",
+                cert.fingerprint()
+            )?;
+        }
         let app = match &args.app {
             Some(dir) => {
                 anyhow::ensure!(
@@ -158,13 +207,15 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
                 );
                 let (app_listener, app_local) = bind(&args.app_listen, "app").await?;
                 writeln!(
-                    out,
+                    banner,
                     "flak app on http://{app_local}/?url={scheme}://{local}/"
                 )?;
                 Some((app_listener, Arc::new(dir.clone())))
             }
             None => None,
         };
+        let mut out = std::io::stdout().lock();
+        out.write_all(banner.as_bytes())?;
         out.flush()?;
         drop(out);
         if let Some((app_listener, root)) = app {
@@ -172,14 +223,28 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
                 serve_app_file(req, Arc::clone(&root))
             }));
         }
+        if let Some(endpoint) = quic {
+            tokio::spawn(h3::serve(endpoint, Arc::clone(&counters)));
+        }
         let serving = Serving {
             tls,
             counters: Some(Arc::clone(&counters)),
             max_streams: args.http2_max_streams,
             http1_only: args.http1_only,
         };
-        accept_loop(listener, serving, move |req| {
-            handle(req, Arc::clone(&counters))
+        accept_loop(listener, serving, move |req: Request<Incoming>| {
+            let counters = Arc::clone(&counters);
+            async move {
+                let (parts, body) = req.into_parts();
+                // Only /upload reads its body (whole, to count what arrived); the others answer
+                // without waiting for one.
+                if parts.uri.path() == "/upload" {
+                    use http_body_util::BodyExt as _;
+                    let body = body.collect().await.map_err(|_| routes::Drop_)?;
+                    counters.body(body.to_bytes().len() as u64);
+                }
+                handle(Request::from_parts(parts, ()), counters).await
+            }
         })
         .await;
         Ok(())
