@@ -57,6 +57,16 @@ fn http3_against_flak_target_counts_statuses_bytes_and_bodies() {
     assert!(report["connect_ms"]["p50"].as_f64().unwrap() > 0.0);
     let stats = target.stats();
     assert_eq!((num(&stats, "requests"), num(&stats, "http3")), (200, 200));
+    let c = &report["connections"];
+    assert_eq!(c["asked"], "h3", "{c}");
+    assert_eq!(num(&c["opened"], "h3"), 10, "{c}");
+
+    // -p: groups of slots share one QUIC connection, a stream per request.
+    let report = run(400, 20, &["-p", "10"], &format!("{base}delay/5"));
+    assert_eq!(num(&report, "succeeded"), 400);
+    let c = &report["connections"];
+    assert_eq!(num(&c["opened"], "h3"), 2, "{c}");
+    assert_eq!(num(c, "peak_streams"), 10, "{c}");
 
     let report = run(50, 5, &[], &format!("{base}bytes/4321"));
     assert_eq!(num(&report, "bytes"), 50 * 4321);

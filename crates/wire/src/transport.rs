@@ -287,7 +287,13 @@ impl HttpTransport {
 
     /// What the connections did so far on this worker.
     pub fn connection_stats(&self) -> ConnectionStats {
-        self.counters.borrow().clone()
+        let mut stats = self.counters.borrow().clone();
+        if let Some(h3) = &self.h3 {
+            let asked = stats.asked.take();
+            stats.merge(&h3.connection_stats());
+            stats.asked = asked;
+        }
+        stats
     }
 
     /// One request/response exchange, on the session's connection or a new one; a request the

@@ -46,7 +46,8 @@ struct Prepared {
 /// The connection a group of slots shares. The lock also makes the group's other slots wait
 /// for a handshake under way instead of each opening a connection of its own.
 #[derive(Default)]
-struct Group(tokio::sync::Mutex<Option<H3Conn>>);
+/// A group's connection, and its requests in flight.
+struct Group(tokio::sync::Mutex<Option<H3Conn>>, std::cell::Cell<u32>);
 
 /// One slot's share of the transport: the group it belongs to.
 pub struct H3Slot {
@@ -62,6 +63,9 @@ pub struct H3Client {
     /// Slots per connection.
     streams: usize,
     groups: RefCell<Vec<Rc<Group>>>,
+    /// Connections opened, streams in flight at most on one, redirect bodies: as the TCP
+    /// transport counts them.
+    stats: RefCell<flak_core::ConnectionStats>,
 }
 
 impl H3Client {
@@ -119,7 +123,20 @@ impl H3Client {
             redirects,
             streams: streams.max(1),
             groups: RefCell::default(),
+            stats: RefCell::default(),
         })
+    }
+
+    /// What the connections did so far on this worker.
+    pub fn connection_stats(&self) -> flak_core::ConnectionStats {
+        self.stats.borrow().clone()
+    }
+
+    /// Opens a QUIC connection and counts it.
+    async fn open(&self, target: &Target) -> Result<H3Conn, RequestError> {
+        let conn = self.connector.connect(target).await?;
+        self.stats.borrow_mut().record_open("h3");
+        Ok(conn)
     }
 
     /// The state of slot `slot`: slots `0..P` share the first connection, `P..2P` the next.
@@ -145,7 +162,7 @@ impl H3Client {
     ) -> Result<(Sender, usize, Option<H3Conn>), RequestError> {
         if !self.keepalive {
             let begin = Instant::now();
-            let conn = self.connector.connect(target).await?;
+            let conn = self.open(target).await?;
             timing.connect = Some(begin.elapsed());
             return Ok((conn.send.clone(), conn.quic.stable_id(), Some(conn)));
         }
@@ -158,7 +175,7 @@ impl H3Client {
         }
         *shared = None;
         let begin = Instant::now();
-        let conn = self.connector.connect(target).await?;
+        let conn = self.open(target).await?;
         timing.connect = Some(begin.elapsed());
         let (send, id) = (conn.send.clone(), conn.quic.stable_id());
         *shared = Some(conn);
@@ -211,9 +228,16 @@ impl H3Client {
             } else {
                 Bytes::new()
             };
+            let in_flight = slot.group.1.get() + 1;
+            slot.group.1.set(in_flight);
+            {
+                let mut stats = self.stats.borrow_mut();
+                stats.peak_streams = stats.peak_streams.max(u64::from(in_flight));
+            }
             let result =
                 exchange::exchange(&mut send, http_request, body, self.redirects > 0, started)
                     .await;
+            slot.group.1.set(slot.group.1.get() - 1);
             drop(own);
             let response = match result {
                 Ok(r) => r,
@@ -225,13 +249,13 @@ impl H3Client {
                 }
             };
             timing.ttfb.get_or_insert(response.ttfb);
-            timing.bytes += response.bytes;
             match response.location {
                 Some(location)
                     if matches!(response.status, 301 | 302 | 303 | 307 | 308)
                         && hops < self.redirects =>
                 {
                     hops += 1;
+                    self.stats.borrow_mut().redirect_bytes += response.bytes;
                     match target.redirect(&location) {
                         Ok(t) => target = Cow::Owned(t),
                         Err(e) => return Outcome::Error(e),
@@ -245,6 +269,7 @@ impl H3Client {
                 _ => {
                     return Outcome::Response(Response {
                         status: response.status,
+                        bytes: response.bytes,
                         ..timing
                     });
                 }
