@@ -745,6 +745,39 @@ fn an_http2_server_that_floods_cannot_hold_timeouts_duration_or_ctrl_c() {
         H2Flood::EmptyContinuations,
         H2Flood::WindowUpdates,
     ] {
+        // Over TLS too: a TLS stream always has a record to decrypt.
+        let server = H2FaultServer::flooding_tls(flood);
+        let started = Instant::now();
+        let out = Running::spawn(
+            FLAK,
+            &[
+                "--http2",
+                "--insecure",
+                "-n",
+                "10",
+                "-c",
+                "10",
+                "-t",
+                "1s",
+                "--output",
+                "json",
+                &server.url(),
+            ],
+        )
+        .finish(Duration::from_secs(15));
+        let wall = started.elapsed();
+        assert_success(&out);
+        let report = parse_json(&out.stdout);
+        assert_eq!(
+            counts(&report["errors"]),
+            map(&[("timeout", 10)]),
+            "{flood:?} over TLS"
+        );
+        assert!(
+            wall < Duration::from_secs(4),
+            "{flood:?} over TLS: -t 1s took {wall:?}"
+        );
+
         let server = H2FaultServer::flooding(flood);
         let started = Instant::now();
         let out = Running::spawn(

@@ -4,8 +4,8 @@
 //! Plain `std::net`, a thread per connection, every read bounded.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -98,42 +98,64 @@ pub struct H2FaultServer {
     addr: SocketAddr,
     requests: Arc<AtomicU64>,
     connections: Arc<AtomicU64>,
+    tls: bool,
 }
 
 impl H2FaultServer {
     /// Listens on a free loopback port; the accepting thread lives as long as the test process.
     pub fn start() -> Self {
-        Self::serving(None)
+        Self::serving(None, None)
     }
 
     /// A server that answers every request with an endless `flood` (for at most 20 s).
     pub fn flooding(flood: H2Flood) -> Self {
-        Self::serving(Some(flood))
+        Self::serving(Some(flood), None)
     }
 
-    fn serving(flood: Option<H2Flood>) -> Self {
+    /// [`H2FaultServer::flooding`] over TLS (HTTP/2 by ALPN, a self-signed certificate: clients
+    /// need --insecure).
+    pub fn flooding_tls(flood: H2Flood) -> Self {
+        Self::serving(Some(flood), Some(tls_config()))
+    }
+
+    fn serving(flood: Option<H2Flood>, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the HTTP/2 fault server");
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(AtomicU64::new(0));
         let connections = Arc::new(AtomicU64::new(0));
         let (r, c) = (Arc::clone(&requests), Arc::clone(&connections));
+        let secure = tls.is_some();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(30)))
+                    .unwrap();
                 c.fetch_add(1, Ordering::SeqCst);
                 let r = Arc::clone(&r);
-                std::thread::spawn(move || serve(stream, &r, flood));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        serve(rustls::StreamOwned::new(conn, stream), &r, flood);
+                    }
+                    None => serve(stream, &r, flood),
+                });
             }
         });
         Self {
             addr,
             requests,
             connections,
+            tls: secure,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
     }
 
     pub fn requests(&self) -> u64 {
@@ -145,10 +167,22 @@ impl H2FaultServer {
     }
 }
 
-fn serve(mut stream: TcpStream, requests: &AtomicU64, flood: Option<H2Flood>) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
+/// A self-signed certificate for 127.0.0.1, offering only h2.
+fn tls_config() -> Arc<rustls::ServerConfig> {
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key.into())
         .unwrap();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Arc::new(config)
+}
+
+fn serve<S: Read + Write>(mut stream: S, requests: &AtomicU64, flood: Option<H2Flood>) {
     let mut preface = [0u8; 24];
     if stream.read_exact(&mut preface).is_err() || preface != PREFACE {
         return;
@@ -180,7 +214,7 @@ fn serve(mut stream: TcpStream, requests: &AtomicU64, flood: Option<H2Flood>) {
 }
 
 /// Writes `flood` for stream `s` until the client goes away or [`FLOOD_FOR`] passes.
-fn send_flood(stream: &mut TcpStream, flood: H2Flood, s: u32) {
+fn send_flood(stream: &mut impl Write, flood: H2Flood, s: u32) {
     // :status 100, a literal with the static name :status (index 8).
     let interim = [0x08, 0x03, b'1', b'0', b'0'];
     let mut chunk = Vec::new();
@@ -196,7 +230,6 @@ fn send_flood(stream: &mut TcpStream, flood: H2Flood, s: u32) {
     while chunk.len() < 64 * 1024 {
         chunk.extend_from_slice(&unit);
     }
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
     let until = std::time::Instant::now() + FLOOD_FOR;
     let mut first = true;
     while std::time::Instant::now() < until {
