@@ -121,7 +121,7 @@ def hypercorn_installed() -> bool:
 SERVERS = {
     "nginx": Server("nginx", "nginx", ["NGINX_H1", "NGINX_H2", "NGINX_H2C", "NGINX_H1_KA", "NGINX_H2_KA", "NGINX_H2_MCS1", "NGINX_H2_PREREAD0"], "nginx-access.log", start_nginx),
     "apache": Server("apache", "apache2", ["APACHE_H1", "APACHE_H2"], "apache-access.log", start_apache),
-    "caddy": Server("caddy", "caddy", ["CADDY_H1", "CADDY_H2"], "caddy-access.log", start_caddy),
+    "caddy": Server("caddy", "caddy", ["CADDY_H1", "CADDY_H2", "CADDY_H3"], "caddy-access.log", start_caddy),
     "h2o": Server("h2o", "h2o", ["H2O_H1", "H2O_H2"], "h2o-access.log", start_h2o),
     "node": Server("node", "node", ["NODE_H2", "NODE_H2C", "NODE_H2_GOAWAY", "NODE_H2_MCS1"], "node-access.log", start_node),
     "hypercorn": Server("hypercorn", "python3-hypercorn", ["HYPERCORN_H1", "HYPERCORN_H2"], "hypercorn-access.log", start_hypercorn),
@@ -189,9 +189,13 @@ class Case:
     body_bytes: Optional[int] = None  # per response; None: not checked
     args: list = field(default_factory=list)
     log: Optional[str] = None  # another access log than the server's main one
-    gzip: bool = False  # bytes must be the gzip body (or the decoded one with --compressed)
+    gzip: bool = False  # asks for gzip; bytes must be the gzip body curl got
+    compressed: bool = False  # runs with --compressed; bytes must be the encoded body curl got for the same ask
     prepare: Optional[Callable] = None  # (case, url) -> extra flak args, run before the load
-    check: Optional[Callable] = None  # (case, results) -> error text or None, after the load
+    check: Optional[Callable] = None  # (case, run dir) -> error text or None, after the load
+    # (results JSON) -> (error text or None, note or None): what flak's own report must say,
+    # e.g. its `connections` counters; the note goes into the matrix details.
+    report: Optional[Callable] = None
 
     @property
     def id(self):
@@ -225,7 +229,8 @@ def curl(case: Case, url: str, *extra) -> subprocess.CompletedProcess:
     CURL_REQUESTS[0] += 1
     # Debian's curl has no HTTP/3: the h3 cases take their reference (same server, same file) over h2.
     proto = {"h1": ["--http1.1"], "h2": ["--http2"], "h2c": ["--http2-prior-knowledge"], "h3": ["--http2"]}[case.proto]
-    return subprocess.run(["curl", "-sk", "--max-time", "10", *proto, *extra, url], capture_output=True, timeout=20)
+    # localhost (the h3 site's name) only on IPv4, where the servers listen.
+    return subprocess.run(["curl", "-4sk", "--max-time", "10", *proto, *extra, url], capture_output=True, timeout=20)
 
 
 def etag_304(case: Case, url: str):
@@ -261,6 +266,47 @@ def connection_limit(log: str, field: int, last: int):
     return check
 
 
+def connections(results: dict) -> dict:
+    return results.get("connections") or {}
+
+
+def multiplexed(want: int):
+    def report(results):
+        c = connections(results)
+        opened = c.get("opened", {}).get("h2")
+        if opened != want:
+            return f"connections.opened {c.get('opened')}, wanted h2: {want}", None
+        if c.get("peak_streams", 0) <= 1:
+            return f"connections.peak_streams {c.get('peak_streams')}, wanted more than 1", None
+        return None, f"peak_streams {c['peak_streams']}, stream_waits {c.get('stream_waits')}"
+
+    return report
+
+
+def one_stream(results):
+    c = connections(results)
+    if c.get("peak_streams") != 1:
+        return f"connections.peak_streams {c.get('peak_streams')}, wanted 1 (server allows one stream)", None
+    if not c.get("stream_waits"):
+        return f"connections.stream_waits {c.get('stream_waits')}, wanted > 0 (slots must wait for the one stream)", None
+    return None, f"stream_waits {c['stream_waits']}, stream_wait_max_us {c.get('stream_wait_max_us')}"
+
+
+def retries(results):
+    c = connections(results)
+    return None, f"retries {c.get('retries')}, connections opened {c.get('opened')}"
+
+
+def h3_connections(results):
+    """flak's report may not count QUIC connections yet: checked only when it does."""
+    opened = connections(results).get("opened") or {}
+    if not opened:
+        return None, "connections.opened is empty for h3: not checked"
+    if opened.get("h3") != 2:
+        return f"connections.opened {opened}, wanted h3: 2", None
+    return None, f"opened {opened}, peak_streams {connections(results).get('peak_streams')}"
+
+
 def cases() -> list:
     all_cases = []
     add = all_cases.append
@@ -271,7 +317,7 @@ def cases() -> list:
     matrix = {
         "nginx": {"h1": "NGINX_H1", "h2": "NGINX_H2", "h2c": "NGINX_H2C"},
         "apache": {"h1": "APACHE_H1", "h2": "APACHE_H2", "h2c": "APACHE_H1"},
-        "caddy": {"h1": "CADDY_H1", "h2": "CADDY_H2", "h2c": "CADDY_H1", "h3": "CADDY_H2"},
+        "caddy": {"h1": "CADDY_H1", "h2": "CADDY_H2", "h2c": "CADDY_H1", "h3": "CADDY_H3"},
         "h2o": {"h1": "H2O_H1", "h2": "H2O_H2"},
         "node": {"h2": "NODE_H2", "h2c": "NODE_H2C"},
         "hypercorn": {"h1": "HYPERCORN_H1", "h2": "HYPERCORN_H2", "h2c": "HYPERCORN_H1"},
@@ -288,6 +334,11 @@ def cases() -> list:
                 add(Case(server, proto, "body-1mb", port, "/1mb.bin", 100, 5, body_bytes=MB))
                 add(Case(server, proto, "body-20mb", port, "/20mb.bin", 6, 2, body_bytes=20 * MB))
                 add(Case(server, proto, "gzip", port, "/gzip.txt", 100, 5, gzip=True))
+                # flak's own Accept-Encoding (gzip, br, zstd): the server may pick another coding.
+                add(Case(server, proto, "compressed", port, "/gzip.txt", 100, 5, compressed=True))
+            if proto == "h3":
+                # QUIC connections shared by groups of -p slots: -c 10 -p 5 is 2 connections.
+                add(Case(server, proto, "mux-c10-p5", port, "/", 500, 10, args=["-p", "5"], report=h3_connections))
             if server != "h2o":
                 add(Case(server, proto, "204", port, "/204", 200, 10, status=204, body_bytes=0))
             if server in ("node", "hypercorn"):
@@ -324,6 +375,20 @@ def cases() -> list:
     add(Case("node", "h2", "max-streams-1", "NODE_H2_MCS1", "/", 300, 10))
     add(Case("nginx", "h2", "upload-preread-0", "NGINX_H2_PREREAD0", "/upload/f", 50, 20, status=None, args=["-m", "PUT", "-D", "__UPLOAD__"],
              log="nginx-upload.log", check=nginx_upload_check))
+    # HTTP/2 multiplexing: 50 slots, 25 streams per connection, so exactly 2 connections with
+    # more than one stream in flight on them. 1000 requests, about 500 a connection: nginx (and
+    # hypercorn) send GOAWAY after 1000 requests on a connection by default.
+    for server, port, path in [("nginx", "NGINX_H2", "/"), ("node", "NODE_H2", "/"), ("hypercorn", "HYPERCORN_H2", "/"),
+                               ("h2o", "H2O_H2", "/hello.txt")]:
+        add(Case(server, "h2", "mux-c50-p25", port, path, 1000, 50, args=["-p", "25"], report=multiplexed(2)))
+    # One stream allowed (SETTINGS_MAX_CONCURRENT_STREAMS = 1) though flak would run 10 on the
+    # connection: the other slots wait for the stream, never more than one in flight.
+    add(Case("nginx", "h2", "mux-max-streams-1", "NGINX_H2_MCS1", "/", 300, 10, args=["-p", "10"], report=one_stream))
+    add(Case("node", "h2", "mux-max-streams-1", "NODE_H2_MCS1", "/", 300, 10, args=["-p", "10"], report=one_stream))
+    # GOAWAY every 100 streams with 20 in flight on the one connection: streams the server did
+    # not process are retried on the next connection; none may be lost or doubled.
+    add(Case("nginx", "h2", "mux-goaway-100", "NGINX_H2_KA", "/", 2000, 20, args=["-p", "20"], log="nginx-ka.log", report=retries))
+    add(Case("node", "h2", "mux-goaway-100", "NODE_H2_GOAWAY", "/", 2000, 20, args=["-p", "20"], report=retries))
     # The HPACK dynamic table: h2o indexes its response headers and refers back to them.
     add(Case("h2o", "h2", "hpack-dynamic", "H2O_H2", "/hello.txt", 500, 10, body_bytes=6))
     return all_cases
@@ -338,16 +403,18 @@ def flak_features(flak: str) -> set:
 
 
 def proto_args(proto: str) -> list:
-    return {"h1": [], "h2": ["--http2", "--insecure"], "h2c": ["--http2"], "h3": ["--http3", "--insecure"]}[proto]
+    return {"h1": [], "h2": ["--http2", "--insecure"], "h2c": ["--http2"], "h3": ["--http3", "--insecure", "-4"]}[proto]
 
 
 def url_of(case: Case, ports: dict) -> str:
     scheme = "https" if case.proto in ("h2", "h3") else "http"
-    return f"{scheme}://127.0.0.1:{ports[case.port]}{case.path}"
+    # By name for h3 (see conf/Caddyfile); -4 keeps flak on the IPv4 loopback the servers use.
+    host = "localhost" if case.proto == "h3" else "127.0.0.1"
+    return f"{scheme}://{host}:{ports[case.port]}{case.path}"
 
 
 def run_case(case: Case, run: Path, ports: dict, flak: str, features: set):
-    """Returns None when the case passes, else the failure in one line (flak's own words first)."""
+    """Returns (None or the failure in one line, flak's own words first; a note or None)."""
     server = SERVERS[case.server]
     url = url_of(case, ports)
     args = [a.replace("__UPLOAD__", str(run / "upload.bin")) for a in case.args]
@@ -361,8 +428,19 @@ def run_case(case: Case, run: Path, ports: dict, flak: str, features: set):
     if case.gzip:
         raw = curl(case, url, "-H", "Accept-Encoding: gzip").stdout
         if not raw.startswith(b"\x1f\x8b"):
-            return f"setup: the server did not gzip {url} (reference fetch by curl)"
-        args += ["--compressed"] if "--compressed" in features else ["-H", "Accept-Encoding: gzip"]
+            return f"setup: the server did not gzip {url} (reference fetch by curl)", None
+        args += ["-H", "Accept-Encoding: gzip"]
+    note = None
+    if case.compressed:
+        # What flak asks for with --compressed; curl without --compressed keeps the body encoded.
+        ref = curl(case, url, "-D", "-", "-o", str(run / "reference.bin"), "-H", "Accept-Encoding: gzip, br, zstd")
+        headers = ref.stdout.decode(errors="replace").lower().splitlines()
+        coding = next((h.split(":", 1)[1].strip() for h in headers if h.startswith("content-encoding:")), None)
+        raw = (run / "reference.bin").read_bytes()
+        if not coding:
+            return f"setup: the server did not compress {url} (reference fetch by curl)", None
+        note = f"content-encoding {coding}, {len(raw)} bytes each"
+        args += ["--compressed"]
     refs = CURL_REQUESTS[0] - refs_before
     out = run / "flak.json"
     out.unlink(missing_ok=True)
@@ -371,9 +449,9 @@ def run_case(case: Case, run: Path, ports: dict, flak: str, features: set):
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=FLAK_TIMEOUT_S)
     except subprocess.TimeoutExpired:
-        return f"flak did not finish within {FLAK_TIMEOUT_S}s"
+        return f"flak did not finish within {FLAK_TIMEOUT_S}s", None
     if proc.returncode != 0 or not out.exists():
-        return f"flak exit {proc.returncode}: " + (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
+        return f"flak exit {proc.returncode}: " + (proc.stderr.strip().splitlines() or ["(no message)"])[-1], None
     results = json.loads(out.read_text())
     problems = []
     if results["failed"] or results["succeeded"] != case.n:
@@ -387,8 +465,13 @@ def run_case(case: Case, run: Path, ports: dict, flak: str, features: set):
         problems.append(f"statuses {statuses}, wanted 2xx")
     if expected_body is not None and results["bytes"] != expected_body * case.n:
         problems.append(f"bytes {results['bytes']}, wanted {expected_body * case.n}")
-    if case.gzip and results["bytes"] not in (len(raw) * case.n, len(GZIP_TEXT) * case.n):
-        problems.append(f"bytes {results['bytes']}, wanted {len(raw) * case.n} (gzip) or {len(GZIP_TEXT) * case.n} (decoded)")
+    if (case.gzip or case.compressed) and results["bytes"] != len(raw) * case.n:
+        problems.append(f"bytes {results['bytes']}, wanted {len(raw) * case.n} (the encoded body, {len(raw)} bytes, each time)")
+    if case.report:
+        problem, report_note = case.report(results)
+        if problem:
+            problems.append(problem)
+        note = "; ".join(n for n in (note, report_note) if n) or None
     # The server logs after it answers: give the last lines a moment to land.
     deadline = time.monotonic() + 3
     while server.log_lines(run, log) - before - refs < case.n and time.monotonic() < deadline:
@@ -400,7 +483,7 @@ def run_case(case: Case, run: Path, ports: dict, flak: str, features: set):
         problem = case.check(case, run)
         if problem:
             problems.append(problem)
-    return "; ".join(problems) or None
+    return "; ".join(problems) or None, note
 
 
 # --- known failures, matrix ----------------------------------------------------------------------
@@ -463,14 +546,17 @@ def main():
                 verdict, detail = "skip", server.skip_reason
             elif case.proto == "h3" and "--http3" not in features and case.id not in known:
                 verdict, detail = "skip", "this flak has no --http3"
+            elif case.compressed and "--compressed" not in features and case.id not in known:
+                verdict, detail = "skip", "this flak has no --compressed"
             else:
                 t0 = time.monotonic()
+                note = None
                 try:
-                    failure = run_case(case, run, ports, flak, features)
+                    failure, note = run_case(case, run, ports, flak, features)
                 except Exception as e:  # a broken setup step is this case's failure, not the suite's end
                     failure = f"setup: {e}"
                 if failure is None:
-                    verdict, detail = ("now passes", "remove it from known-failures.txt") if case.id in known else ("pass", "")
+                    verdict, detail = ("now passes", "remove it from known-failures.txt") if case.id in known else ("pass", note or "")
                 else:
                     verdict, detail = ("known failure", failure) if case.id in known else ("FAIL", failure)
                 detail = f"{detail} ({time.monotonic() - t0:.1f}s)".strip()
@@ -513,8 +599,11 @@ def write_matrix(path: Path, table: str, rows: list, command: str, elapsed: floa
         raise SystemExit(f"{path}: no {begin} ... {end} markers")
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     details = "\n".join(f"- `{case_id}` {verdict}: {detail}" for case_id, verdict, detail in rows if verdict != "pass")
+    # Passing cases that say more than their time: what flak's connection counters showed.
+    notes = "\n".join(f"- `{case_id}`: {detail}" for case_id, verdict, detail in rows if verdict == "pass" and not detail.startswith("("))
     block = (f"{begin}\nProduced by `{command}` on {date} ({elapsed:.0f} s).\n\n{table}\n\n"
-             f"Everything not a pass, with flak's own words:\n\n{details or '- none'}\n{end}")
+             f"Everything not a pass, with flak's own words:\n\n{details or '- none'}\n\n"
+             f"What passing cases reported (flak's `connections` counters, content codings):\n\n{notes or '- none'}\n{end}")
     head, rest = text.split(begin, 1)
     path.write_text(head + block + rest.split(end, 1)[1])
 
