@@ -831,6 +831,14 @@ mod tests {
         }
         s.record_issued();
         s.finish(Duration::from_secs(1_700_000_003));
+        let c = s.connections_mut();
+        c.asked = Some("h2".into());
+        c.record_open("h2");
+        c.record_open("http/1.1");
+        c.record_wait(1_500);
+        c.peak_streams = 7;
+        c.retries = 2;
+        c.redirect_bytes = 99;
         s
     }
 
