@@ -256,9 +256,8 @@ fuzz_target!(|input: Input| {
     let body = vec![b'b'; input.body_len as usize % 70_001];
     let mut io = wire::Script::new(&server, &input.sizes);
     let results = wire::run(h2_exchanges(&mut io, &body, input.head_request));
+    // A stream error (a reset, a broken head, a short body) leaves the connection usable
+    // (RFC 9113 §5.4.2), so a second exchange may follow a failed first one.
     assert!(!results.is_empty() && results.len() <= 2);
-    if results.len() == 2 {
-        assert!(results[0].is_ok(), "a second exchange after a failed one");
-    }
     wire::check_h2_written(&io.written, &server, &body, &results);
 });
