@@ -19,6 +19,7 @@ pub mod results;
 pub mod scheduler;
 pub mod series;
 pub mod sim;
+pub mod stages;
 pub mod stats;
 pub mod stop;
 pub mod syntax;
@@ -34,6 +35,7 @@ pub use plan::{Order, Plan, PlanBuilder, PlanError, RequestSpec, Shard, StopAfte
 pub use report::Summary;
 pub use results::{Loading, Results, ResultsError, Unfinished};
 pub use scheduler::{Scheduler, SharedTickets, run_plan};
+pub use stages::{Stage, Stages};
 pub use stats::{Interval, Member, Sample, Stats};
 pub use stop::StopSignal;
 pub use template::{TemplateError, UrlTemplate};
