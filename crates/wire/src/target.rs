@@ -1,7 +1,10 @@
 //! Where a request goes: its URL parsed once (scheme, host, port, the connection key, the Host
 //! header), and redirect targets resolved against it as RFC 3986 says.
 
+use std::borrow::Cow;
+
 use flak_core::{ErrorKind, RequestError};
+use http::Method;
 use http::Uri;
 use http::header::HeaderValue;
 
@@ -77,6 +80,37 @@ impl Target {
         let next = base.join(location.trim()).map_err(|_| invalid())?;
         Self::parse(next.as_str())
     }
+
+    /// A request's target: the template's own, parsed once, when its URL is fixed; else `url`.
+    pub(crate) fn of<'a>(
+        fixed: Option<&'a Target>,
+        url: &str,
+    ) -> Result<Cow<'a, Target>, RequestError> {
+        match fixed {
+            Some(t) => Ok(Cow::Borrowed(t)),
+            None => Self::parse(url).map(Cow::Owned),
+        }
+    }
+
+    /// Follows a redirect answered with `status` to `location`: the next target, with `method`
+    /// changed as browsers do (303, and 301 or 302 after a POST, go on as GET).
+    pub(crate) fn follow(
+        &self,
+        status: u16,
+        location: &str,
+        method: &mut Method,
+    ) -> Result<Target, RequestError> {
+        let next = self.redirect(location)?;
+        if status == 303 || (matches!(status, 301 | 302) && *method == Method::POST) {
+            *method = Method::GET;
+        }
+        Ok(next)
+    }
+}
+
+/// Whether `status` is a redirect flak follows (with `--redirects`).
+pub(crate) fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::connect::{Conn, Connector, Sender};
 use crate::h1::encode_request;
 use crate::h2::{Failed, H2Conn};
 use crate::stream::Stream;
-use crate::target::Target;
+use crate::target::{Target, is_redirect};
 use crate::{Exchanged, USER_AGENT, Unprocessed, h2};
 
 /// Transport settings from the command line.
@@ -607,10 +607,6 @@ fn encode_h2(
     );
 }
 
-fn is_redirect(status: u16) -> bool {
-    matches!(status, 301 | 302 | 303 | 307 | 308)
-}
-
 impl Transport for HttpTransport {
     type Session = Session;
 
@@ -640,12 +636,9 @@ impl Transport for HttpTransport {
             session.conn = None;
         }
         // Fixed URLs were parsed once; only templates and redirects make a new target.
-        let mut target: Cow<'_, Target> = match &prepared.target {
-            Some(t) => Cow::Borrowed(t),
-            None => match Target::parse(request.url) {
-                Ok(t) => Cow::Owned(t),
-                Err(e) => return Outcome::Error(e),
-            },
+        let mut target = match Target::of(prepared.target.as_ref(), request.url) {
+            Ok(t) => t,
+            Err(e) => return Outcome::Error(e),
         };
         let mut method = prepared.method.clone();
         let mut timing = Response::default();
@@ -663,14 +656,9 @@ impl Transport for HttpTransport {
                 Some(location) if is_redirect(hop.status) && hops < self.config.redirects => {
                     hops += 1;
                     self.counters.borrow_mut().redirect_bytes += hop.bytes;
-                    match target.redirect(&location) {
+                    match target.follow(hop.status, &location, &mut method) {
                         Ok(t) => target = Cow::Owned(t),
                         Err(e) => break Err(e),
-                    }
-                    if hop.status == 303
-                        || (matches!(hop.status, 301 | 302) && method == Method::POST)
-                    {
-                        method = Method::GET;
                     }
                 }
                 _ => {

@@ -22,7 +22,7 @@ use http::Method;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::USER_AGENT;
-use crate::target::Target;
+use crate::target::{Target, is_redirect};
 use connect::{H3Conn, QuicConnector, Sender};
 
 /// Headers HTTP/3 forbids (RFC 9114 §4.2), dropped from the templates as for HTTP/2.
@@ -198,12 +198,9 @@ impl H3Client {
     pub async fn send(&self, slot: &mut H3Slot, request: &Request<'_>) -> Outcome {
         let started = Instant::now();
         let prepared = &self.prepared[request.spec_index];
-        let mut target: Cow<'_, Target> = match &prepared.target {
-            Some(t) => Cow::Borrowed(t),
-            None => match Target::parse(request.url) {
-                Ok(t) => Cow::Owned(t),
-                Err(e) => return Outcome::Error(e),
-            },
+        let mut target = match Target::of(prepared.target.as_ref(), request.url) {
+            Ok(t) => t,
+            Err(e) => return Outcome::Error(e),
         };
         let mut method = prepared.method.clone();
         let mut timing = Response::default();
@@ -250,20 +247,12 @@ impl H3Client {
             };
             timing.ttfb.get_or_insert(response.ttfb);
             match response.location {
-                Some(location)
-                    if matches!(response.status, 301 | 302 | 303 | 307 | 308)
-                        && hops < self.redirects =>
-                {
+                Some(location) if is_redirect(response.status) && hops < self.redirects => {
                     hops += 1;
                     self.stats.borrow_mut().redirect_bytes += response.bytes;
-                    match target.redirect(&location) {
+                    match target.follow(response.status, &location, &mut method) {
                         Ok(t) => target = Cow::Owned(t),
                         Err(e) => return Outcome::Error(e),
-                    }
-                    if response.status == 303
-                        || (matches!(response.status, 301 | 302) && method == Method::POST)
-                    {
-                        method = Method::GET;
                     }
                 }
                 _ => {
