@@ -11,24 +11,12 @@ log() { printf '\033[1minterop:\033[0m %s\n' "$*" >&2; }
 
 # Debian's hypercorn runs on Debian's own Python (/usr/bin/python3), whatever python3 is first
 # on PATH; curl fetches the reference bodies (gzip) and ETags (304).
-debs=(nginx apache2 caddy h2o python3-hypercorn openssl curl nodejs)
-missing=()
-for d in "${debs[@]}"; do
-  # nodejs may come from elsewhere than Debian (Node 20 here); any `node` will do.
-  [ "$d" = nodejs ] && command -v node >/dev/null && continue
-  dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" || missing+=("$d")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  log "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt_install() {
-    $sudo apt-get -o DPkg::Lock::Timeout=900 update -qq &&
-      $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  }
-  # A package that cannot be installed is not fatal: run.py skips its server with a line saying so.
-  apt_install || { log "apt-get failed once; retrying"; sleep 5; apt_install; } || log "apt-get failed: some servers will be skipped"
-fi
+debs=(nginx apache2 caddy h2o python3-hypercorn openssl curl)
+# nodejs may come from elsewhere than Debian (Node 20 here); any `node` will do.
+command -v node >/dev/null || debs+=(nodejs)
+. scripts/debs.sh
+# A package that cannot be installed is not fatal: run.py skips its server with a line saying so.
+install_debs "${debs[@]}" || log "apt-get failed: some servers will be skipped"
 
 export FLAK_BIN="${FLAK_BIN:-$PWD/target/debug/flak}"
 if [ ! -x "$FLAK_BIN" ]; then

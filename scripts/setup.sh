@@ -22,20 +22,8 @@ done
 # --- Debian packages --------------------------------------------------------------------------
 debs=(chromium chromium-driver tinyproxy)
 [ "$cross" = 1 ] && debs+=(musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64 qemu-user-static)
-missing=()
-for d in "${debs[@]}"; do
-  dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q "install ok installed" || missing+=("$d")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  log "apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt_install() {
-    $sudo apt-get -o DPkg::Lock::Timeout=900 update -qq &&
-      $sudo apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  }
-  apt_install || { log "apt-get failed once; retrying"; sleep 5; apt_install; }
-fi
+. scripts/debs.sh
+install_debs "${debs[@]}"
 
 # --- Crates: fetched up front, because the Trunk build runs offline ------------------------------
 # (This also writes Cargo.lock, which the wasm-bindgen-cli step below reads.)
