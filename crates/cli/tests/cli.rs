@@ -1004,11 +1004,7 @@ fn ctrl_c_reports_what_ran_and_exits_130() {
         ],
     );
     std::thread::sleep(Duration::from_millis(1500));
-    let kill = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
+    child.interrupt();
     let signalled = Instant::now();
     let out = child.finish(Duration::from_secs(5));
     let took = signalled.elapsed();
@@ -1044,17 +1040,10 @@ fn second_ctrl_c_cancels_in_flight_requests_at_once() {
         ],
     );
     std::thread::sleep(Duration::from_millis(800));
-    let interrupt = || {
-        let kill = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(kill.success());
-    };
-    interrupt();
+    child.interrupt();
     std::thread::sleep(Duration::from_millis(700));
     let second = Instant::now();
-    interrupt();
+    child.interrupt();
     let out = child.finish(Duration::from_secs(10));
     assert!(
         second.elapsed() < Duration::from_secs(3),

@@ -111,11 +111,7 @@ fn ctrl_c_stops_endless_responses() {
             ],
         );
         std::thread::sleep(Duration::from_millis(1000));
-        let kill = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(kill.success());
+        child.interrupt();
         let signalled = Instant::now();
         let out = child.finish(Duration::from_secs(20));
         let took = signalled.elapsed();

@@ -77,6 +77,15 @@ impl Running {
         }
     }
 
+    /// Sends SIGINT (Ctrl-C) to the process.
+    pub fn interrupt(&self) {
+        let kill = Command::new("kill")
+            .args(["-INT", &self.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(kill.success());
+    }
+
     pub fn id(&self) -> u32 {
         self.child.id()
     }
