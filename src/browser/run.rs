@@ -73,7 +73,7 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
     let target = plan.requests[0].url.as_str().to_string();
     let handle = RunHandle {
         stop: StopSignal::new(),
-        stats: Rc::new(RefCell::new(Stats::new(plan.rate.is_some()))),
+        stats: Rc::new(RefCell::new(Stats::new(plan.is_open()))),
         plan: Rc::new(plan),
     };
     let run = handle.clone();

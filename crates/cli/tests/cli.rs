@@ -771,7 +771,7 @@ fn thresholds_set_the_exit_code() {
 
 /// Checks a refusal: exit code 2, no output, one line on stderr naming the problem. Returns
 /// what is wrong, if anything.
-fn check_refused(args: &[String], want: &str) -> Result<(), String> {
+pub(crate) fn check_refused(args: &[String], want: &str) -> Result<(), String> {
     let out = flak(args);
     let err = stderr(&out);
     let shown = format!("flak {}", args.join(" "));
@@ -795,7 +795,7 @@ fn check_refused(args: &[String], want: &str) -> Result<(), String> {
 }
 
 /// Checks every case, then fails listing all that were not refused as they should be.
-fn assert_all_refused(cases: &[(Vec<String>, &str)]) {
+pub(crate) fn assert_all_refused(cases: &[(Vec<String>, &str)]) {
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|(args, want)| check_refused(args, want).err())

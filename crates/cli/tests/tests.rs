@@ -16,3 +16,4 @@ mod protocols;
 mod redirects;
 mod scenario;
 mod server_quirks;
+mod stages;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::body::Body;
+use crate::stages::Stages;
 use crate::syntax;
 use crate::template::{TemplateError, UrlTemplate};
 
@@ -51,6 +52,9 @@ pub enum PlanError {
     /// Two fan-out members with the same name.
     #[error("fan-out members need distinct names ({0:?} appears twice)")]
     DuplicateMember(String),
+    /// Load stages that contradict another setting.
+    #[error("{0}")]
+    Load(String),
     /// A shard index outside its count.
     #[error("invalid shard {index}/{count}: need 0 <= index < count")]
     Shard { index: u32, count: u32 },
@@ -72,6 +76,34 @@ pub enum StopAfter {
     /// After this much time; requests still in flight then are counted as cancelled.
     #[serde(with = "secs_f64")]
     Duration(Duration),
+}
+
+/// Load that changes over time: which quantity the stages' targets are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Load {
+    /// Open model: the targets are requests (iterations) per second, and request `i` is
+    /// intended to start where the curve's integral reaches `i`. The in-flight limit is a cap.
+    Rate(Stages),
+    /// Closed model: the targets are the in-flight limit; lowering it lets requests in flight
+    /// finish.
+    Concurrency(Stages),
+}
+
+impl Load {
+    pub fn stages(&self) -> &Stages {
+        match self {
+            Load::Rate(s) | Load::Concurrency(s) => s,
+        }
+    }
+
+    /// The flag that sets it, for messages.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Load::Rate(_) => "--rate-stages",
+            Load::Concurrency(_) => "--concurrency-stages",
+        }
+    }
 }
 
 /// How request templates are picked when there are several.
@@ -202,6 +234,9 @@ pub struct Plan {
     /// Count, duration, rate and the in-flight limit then apply to iterations.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fan_out: bool,
+    /// Load that changes over time; the run lasts as long as its stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<Load>,
 }
 
 impl Plan {
@@ -215,6 +250,12 @@ impl Plan {
             .iter()
             .map(RequestSpec::display_name)
             .collect()
+    }
+
+    /// Whether request `i` has an intended start (a rate or rate stages): latency then counts
+    /// from it.
+    pub fn is_open(&self) -> bool {
+        self.rate.is_some() || matches!(self.load, Some(Load::Rate(_)))
     }
 
     /// Checks every field; used after deserializing a plan from outside.
@@ -257,6 +298,27 @@ impl Plan {
         {
             return Err(PlanError::Rate(rate));
         }
+        if let Some(load) = &self.load {
+            let flag = load.flag();
+            if self.rate.is_some() {
+                return Err(PlanError::Load(format!(
+                    "{flag} and a fixed rate (-q) contradict each other: give one"
+                )));
+            }
+            let length = load.stages().duration();
+            if self.stop != StopAfter::Duration(length) {
+                return Err(PlanError::Load(format!(
+                    "{flag} set the run's length ({}); a request count or another duration contradicts it",
+                    format_duration(length)
+                )));
+            }
+            if load.stages().total() <= 0.0 {
+                return Err(PlanError::Load(format!(
+                    "{flag} {}: every target is 0, so nothing would be sent",
+                    load.stages()
+                )));
+            }
+        }
         if let Some(t) = self.timeout
             && t.is_zero()
         {
@@ -286,6 +348,7 @@ pub struct PlanBuilder {
     timeout: Option<Duration>,
     warmup: u64,
     fan_out: bool,
+    load: Option<Load>,
 }
 
 impl Default for PlanBuilder {
@@ -300,6 +363,7 @@ impl Default for PlanBuilder {
             timeout: Some(Duration::from_secs(20)),
             warmup: 0,
             fan_out: false,
+            load: None,
         }
     }
 }
@@ -347,6 +411,13 @@ impl PlanBuilder {
         self
     }
 
+    /// Load stages; the run then lasts as long as they do.
+    pub fn load(mut self, load: Load) -> Self {
+        self.stop = StopAfter::Duration(load.stages().duration());
+        self.load = Some(load);
+        self
+    }
+
     pub fn build(self) -> Result<Plan, PlanError> {
         if self.concurrency > MAX_CONCURRENCY {
             return Err(PlanError::ConcurrencyTooHigh(self.concurrency));
@@ -363,6 +434,7 @@ impl PlanBuilder {
             timeout: self.timeout,
             warmup: self.warmup,
             fan_out: self.fan_out,
+            load: self.load,
         };
         plan.validate()?;
         Ok(plan)

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::generator::GeneratorSummary;
 use crate::stats::Stats;
 
 /// The percentiles listed in every report.
@@ -73,6 +74,10 @@ pub struct Summary {
     pub percentiles: Vec<Percentile>,
     pub status_codes: BTreeMap<String, u64>,
     pub errors: BTreeMap<String, u64>,
+    /// Open-model runs: the rate asked and achieved, start lag, and whether the generator was
+    /// the bottleneck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator: Option<GeneratorSummary>,
 }
 
 impl Summary {
@@ -113,6 +118,9 @@ impl Summary {
                 .iter()
                 .map(|(kind, n)| (kind.name().to_string(), *n))
                 .collect(),
+            generator: stats
+                .generator()
+                .map(|g| GeneratorSummary::of(g, stats.issued(), stats.elapsed().as_secs_f64())),
         }
     }
 
@@ -259,6 +267,13 @@ pub fn text(stats: &Stats) -> String {
         for (kind, n) in stats.errors() {
             let msg = stats.error_messages().get(kind).map_or("", String::as_str);
             let _ = writeln!(out, "  [{kind}] {n}   e.g. {msg}");
+        }
+    }
+    if let Some(g) = &s.generator {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Generator:");
+        for line in g.lines() {
+            let _ = writeln!(out, "  {line}");
         }
     }
     if !stats.connections().is_empty() {

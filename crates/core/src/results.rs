@@ -12,6 +12,7 @@
 //! compression streams in between.
 
 use crate::connections::ConnectionStats;
+use crate::generator::{Generator, GeneratorSummary};
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -58,6 +59,12 @@ pub struct SeriesPoint {
     pub t: u64,
     pub count: u64,
     pub errors: u64,
+    /// Requests sent in the second (absent from older files).
+    #[serde(default)]
+    pub started: u64,
+    /// Microseconds in flight within the second, summed over requests (mean in flight × 1e6).
+    #[serde(default)]
+    pub busy_us: u64,
     pub p50_ms: Option<f64>,
     pub p90_ms: Option<f64>,
     pub p99_ms: Option<f64>,
@@ -91,6 +98,19 @@ pub struct Results {
     /// What the connections did (CLI runs; absent from browser runs and older files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<ConnectionStats>,
+    /// Open-model runs: the generator's own counts and its start-lag histogram (the summary's
+    /// `generator` is computed from them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generator_watch: Option<GeneratorResults>,
+}
+
+/// What the generator saw of itself, as stored (the summary's `generator` is derived from it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorResults {
+    pub asked: u64,
+    pub held_back: u64,
+    /// Microseconds from intended start to send, like the latency histograms.
+    pub histogram_lag: String,
 }
 
 /// A fan-out member's results, in the same form as the whole run's.
@@ -240,12 +260,19 @@ impl Results {
                 t: *t,
                 count: i.count,
                 errors: i.errors,
+                started: i.started,
+                busy_us: i.busy_us,
                 p50_ms: i.quantile_ms(0.5),
                 p90_ms: i.quantile_ms(0.9),
                 p99_ms: i.quantile_ms(0.99),
                 histogram: field(&i.v2()),
             })
             .collect();
+        let generator_watch = stats.generator().map(|g| GeneratorResults {
+            asked: g.asked(),
+            held_back: g.held_back(),
+            histogram_lag: push(g.lag(), field),
+        });
         let members = stats
             .members()
             .iter()
@@ -274,6 +301,7 @@ impl Results {
             plan,
             members,
             connections: (!stats.connections().is_empty()).then(|| stats.connections().clone()),
+            generator_watch,
         }
     }
 
@@ -287,6 +315,7 @@ impl Results {
             histogram_connect,
             series,
             members,
+            generator_watch,
             ..
         } = self;
         out.push((format!("{prefix}histogram"), histogram));
@@ -297,6 +326,12 @@ impl Results {
         out.push((format!("{prefix}histogram_connect"), histogram_connect));
         for (i, p) in series.iter_mut().enumerate() {
             out.push((format!("{prefix}series[{i}].histogram"), &mut p.histogram));
+        }
+        if let Some(g) = generator_watch {
+            out.push((
+                format!("{prefix}generator_watch.histogram_lag"),
+                &mut g.histogram_lag,
+            ));
         }
         for (i, m) in members.iter_mut().enumerate() {
             m.results
@@ -479,7 +514,16 @@ impl Results {
                     "series[{i}] counts more errors or latencies than requests"
                 )));
             }
-            series.insert(p.t, Interval::from_v2(p.count, p.errors, &h, v2));
+            if p.started > MAX_COUNT {
+                return Err(field(
+                    format!("series[{i}].started"),
+                    format!("{} is more requests than any real run", p.started),
+                ));
+            }
+            let mut interval = Interval::from_v2(p.count, p.errors, &h, v2);
+            interval.started = p.started;
+            interval.busy_us = p.busy_us;
+            series.insert(p.t, interval);
         }
         if let (Some(a), Some(b)) = (self.started_unix_us, self.ended_unix_us)
             && b < a
@@ -520,6 +564,7 @@ impl Results {
             series,
             members,
             connections: self.connections.clone().unwrap_or_default(),
+            generator: self.generator_stats(prefix, plain)?,
         };
         let recomputed = Summary::of(&stats);
         let counters = [
@@ -536,6 +581,40 @@ impl Results {
             }
         }
         Ok(stats)
+    }
+}
+
+impl Results {
+    fn generator_stats(
+        &self,
+        prefix: &str,
+        plain: &mut Plain,
+    ) -> Result<Option<Generator>, ResultsError> {
+        let Some(g) = &self.generator_watch else {
+            return Ok(None);
+        };
+        const MAX_COUNT: u64 = 1 << 40;
+        for (name, n) in [("asked", g.asked), ("held_back", g.held_back)] {
+            if n > MAX_COUNT {
+                return Err(field(
+                    format!("generator_watch.{name}"),
+                    format!("{n} is more requests than any real run"),
+                ));
+            }
+        }
+        let lag: Histogram<u64> = take(plain, &format!("{prefix}generator_watch.histogram_lag"))?;
+        if g.held_back > lag.len() {
+            return Err(ResultsError::Inconsistent(format!(
+                "generator_watch.held_back is {} but only {} requests have a start lag",
+                g.held_back,
+                lag.len()
+            )));
+        }
+        Ok(Some(Generator {
+            lag,
+            held_back: g.held_back,
+            asked: g.asked,
+        }))
     }
 }
 
@@ -691,6 +770,10 @@ struct Wire {
     members: Vec<Wire>,
     #[serde(default)]
     connections: Option<ConnectionStats>,
+    #[serde(default)]
+    generator: Option<GeneratorSummary>,
+    #[serde(default)]
+    generator_watch: Option<GeneratorResults>,
 }
 
 impl TryFrom<Wire> for Results {
@@ -731,6 +814,7 @@ impl TryFrom<Wire> for Results {
                 percentiles: w.percentiles,
                 status_codes: w.status_codes,
                 errors: w.errors,
+                generator: w.generator,
             },
             issued: w.issued,
             started_unix_us: w.started_unix_us,
@@ -744,6 +828,7 @@ impl TryFrom<Wire> for Results {
             plan: w.plan,
             members,
             connections: w.connections,
+            generator_watch: w.generator_watch,
         })
     }
 }

@@ -10,17 +10,23 @@
 //! is *intended* to start at `i / rate`; a slot waits for that moment, and latency counts from
 //! it, so a stalled server cannot hide its stall by slowing the client down (coordinated
 //! omission). The latency from the actual send is kept as well.
+//!
+//! Stages ([`Load`]): under rate stages request `i` is intended to start where the curve's
+//! integral reaches `i`; under concurrency stages slot `g` (numbered across threads and shards)
+//! runs only while the curve stands at `g + 1` or above, finishing its request first when the
+//! curve falls below it.
 
 use std::cell::{Cell, RefCell};
 use std::future::pending;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::future::{Either, join_all, select};
 
 use crate::clock::Clock;
-use crate::plan::{Order, Plan, Shard, StopAfter, format_duration};
+use crate::plan::{Load, Order, Plan, Shard, StopAfter, format_duration};
+use crate::stages::Stages;
 use crate::stats::{Sample, Stats};
 use crate::stop::StopSignal;
 use crate::transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};
@@ -35,6 +41,9 @@ pub struct Scheduler<'a, T, C> {
     stop: StopSignal,
     /// Request numbers shared with the other schedulers of this process, if any.
     tickets: Option<&'a SharedTickets>,
+    /// The number of this scheduler's first slot among all of this shard's slots (concurrency
+    /// stages start slot `g` once the curve reaches `g + 1`).
+    first_slot: u64,
 }
 
 /// A request the scheduler has decided to send: its global index and, under a rate, when it
@@ -51,6 +60,9 @@ struct Ticket {
 pub struct SharedTickets {
     warmup: AtomicU64,
     measured: AtomicU64,
+    /// Whether one of the schedulers has counted the requests the rate asked for (the shard's,
+    /// which must be counted once, not once per thread).
+    asked_counted: AtomicBool,
 }
 
 /// Warm-up and measurement are two phases of the same slot loops.
@@ -63,6 +75,10 @@ struct Phase {
     /// Wall-clock time at `t0`.
     unix0: Duration,
     rate: Option<f64>,
+    /// Rate stages: request `i` starts where the curve's integral reaches `i`.
+    curve: Option<Stages>,
+    /// Concurrency stages, this shard's share: which slots may run when.
+    gate: Option<Stages>,
     measure: bool,
     /// Keeps warm-up URLs apart from measured ones in the seeded sequence.
     salt: u64,
@@ -79,7 +95,15 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             clock,
             stop: StopSignal::new(),
             tickets: None,
+            first_slot: 0,
         }
+    }
+
+    /// Numbers this scheduler's slots from `first` among the shard's slots (the CLI's threads
+    /// take consecutive ranges), for concurrency stages.
+    pub fn first_slot(mut self, first: u64) -> Self {
+        self.first_slot = first;
+        self
     }
 
     /// Takes request numbers from a counter shared with other schedulers running the same
@@ -129,7 +153,12 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             StopAfter::Requests(n) => (Some(self.shard.share_of(n)), None),
             StopAfter::Duration(d) => (None, Some(d)),
         };
-        let phase = self.phase(limit, duration, self.plan.rate, true);
+        let mut phase = self.phase(limit, duration, self.plan.rate, true);
+        match &self.plan.load {
+            Some(Load::Rate(stages)) => phase.curve = Some(stages.clone()),
+            Some(Load::Concurrency(stages)) => phase.gate = Some(stages.share(self.shard.count)),
+            None => {}
+        }
         stats.borrow_mut().begin(phase.unix0);
         if !self.stop.is_stopped() {
             self.run_phase(&phase, stats).await;
@@ -140,7 +169,34 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             Some(d) if !self.stop.is_stopped() => d,
             _ => self.clock.now(),
         };
-        stats.borrow_mut().finish(phase.unix_at(end));
+        let mut stats = stats.borrow_mut();
+        if let Some(generator) = stats.generator_mut() {
+            let first = self
+                .tickets
+                .is_none_or(|t| !t.asked_counted.swap(true, Ordering::Relaxed));
+            if first {
+                generator.add_asked(self.asked(&phase, end));
+            }
+        }
+        stats.finish(phase.unix_at(end));
+    }
+
+    /// How many of this shard's requests were intended to start before `end`.
+    fn asked(&self, phase: &Phase, end: Duration) -> u64 {
+        let elapsed = end.saturating_sub(phase.t0);
+        let intended = match (&phase.curve, phase.rate) {
+            (Some(curve), _) => curve.integral_to(elapsed),
+            (None, Some(rate)) => rate * elapsed.as_secs_f64(),
+            (None, None) => return 0,
+        };
+        // Request i is intended at the moment the integral reaches i: those before `end` are
+        // 0..ceil(intended), less a hair of floating-point noise.
+        let global = (intended - 1e-9).max(0.0).ceil() as u64;
+        let global = match self.plan.stop {
+            StopAfter::Requests(n) => global.min(n),
+            StopAfter::Duration(_) => global,
+        };
+        self.shard.share_of(global)
     }
 
     fn phase(
@@ -157,6 +213,8 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             t0,
             unix0: self.clock.unix_now(),
             rate,
+            curve: None,
+            gate: None,
             measure,
             salt: if measure { 0 } else { 0x5741_524d_5550 },
             next: Cell::new(0),
@@ -194,25 +252,42 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             .map(|m| self.transport.session(slot * members + m))
             .collect();
         let mut urls = vec![String::new(); members];
-        while let Some(ticket) = self.next_ticket(phase) {
+        loop {
+            if let Some(gate) = &phase.gate
+                && !self.wait_for_turn(gate, slot, phase).await
+            {
+                break;
+            }
+            let Some(ticket) = self.next_ticket(phase) else {
+                break;
+            };
             if let Some(at) = ticket.intended {
+                let taken = self.clock.now();
                 self.clock.sleep_until(at).await;
                 if self.stop.is_stopped() {
                     break;
                 }
+                if phase.measure
+                    && let Some(generator) = stats.borrow_mut().generator_mut()
+                {
+                    let lag = self.clock.now().saturating_sub(at);
+                    // Taken only after its moment had passed: every slot was busy then.
+                    let held = taken.saturating_sub(at) > HELD_AFTER;
+                    generator.record(lag, held);
+                }
             }
+            let start = self.clock.now();
             {
                 let mut stats = stats.borrow_mut();
                 if !phase.measure {
                     stats.record_warmup();
                 } else {
-                    stats.record_issued();
+                    stats.record_sent(phase.unix_at(start));
                     if self.plan.fan_out {
                         (0..members).for_each(|m| stats.member_mut(m).record_issued());
                     }
                 }
             }
-            let start = self.clock.now();
             let from = ticket.intended.unwrap_or(start).min(start);
             let sample = |outcome, end: Duration| Sample {
                 latency: end.saturating_sub(from),
@@ -262,6 +337,31 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                 let group = self.group_outcome(&results);
                 stats.record(&sample(&group, last));
             }
+        }
+    }
+
+    /// Under concurrency stages, waits until the curve lets this slot run; `false` when it
+    /// never will again before the run ends.
+    async fn wait_for_turn(&self, gate: &Stages, slot: usize, phase: &Phase) -> bool {
+        // Slot g runs while the curve is at g + 1 or above; the small margin keeps a slot that
+        // woke exactly at its moment from missing it by rounding.
+        let level = (self.first_slot + slot as u64) as f64 + 1.0 - 1e-9;
+        loop {
+            if self.stop.is_stopped() {
+                return false;
+            }
+            let now = self.clock.now();
+            let Some(at) = gate.when_at_least(level, now.saturating_sub(phase.t0)) else {
+                return false;
+            };
+            let at = phase.t0 + at;
+            if at <= now {
+                return true;
+            }
+            if phase.deadline.is_some_and(|d| at >= d) {
+                return false;
+            }
+            self.clock.sleep_until(at).await;
         }
     }
 
@@ -353,9 +453,14 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             return None;
         }
         let index = self.shard.global_index(local);
-        let intended = match phase.rate {
-            Some(rate) => {
-                let at = phase.t0 + Duration::from_secs_f64(index as f64 / rate);
+        let offset = match (&phase.curve, phase.rate) {
+            (Some(curve), _) => Some(curve.time_of(index as f64)?),
+            (None, Some(rate)) => Some(Duration::from_secs_f64(index as f64 / rate)),
+            (None, None) => None,
+        };
+        let intended = match offset {
+            Some(offset) => {
+                let at = phase.t0 + offset;
                 if phase.deadline.is_some_and(|d| at >= d) {
                     return None;
                 }
@@ -405,6 +510,10 @@ impl Phase {
     }
 }
 
+/// A request taken this long after its intended start waited for a free slot: the in-flight
+/// limit held it back (less is the ordinary cost of taking it).
+const HELD_AFTER: Duration = Duration::from_millis(1);
+
 /// splitmix64 of (seed, index): neighbouring indices get unrelated random streams.
 fn mix(seed: u64, index: u64) -> u64 {
     let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -420,7 +529,7 @@ pub async fn run_plan<T: Transport, C: Clock>(
     clock: &C,
     stop: StopSignal,
 ) -> Stats {
-    let stats = RefCell::new(Stats::new(plan.rate.is_some()));
+    let stats = RefCell::new(Stats::new(plan.is_open()));
     Scheduler::new(plan, transport, clock)
         .stop_signal(stop)
         .run(&stats)

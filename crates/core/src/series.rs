@@ -36,6 +36,11 @@ pub struct Interval {
     pub count: u64,
     /// Of those, how many failed (errors and 4xx/5xx).
     pub errors: u64,
+    /// Requests sent in this second (the achieved rate, against the asked one).
+    pub started: u64,
+    /// Microseconds that requests spent in flight within this second, summed: the mean number
+    /// in flight is this over 1e6, and it merges by adding, which a peak would not.
+    pub busy_us: u64,
     latency: Latency,
 }
 
@@ -48,6 +53,8 @@ impl Interval {
         Self {
             count: 0,
             errors: 0,
+            started: 0,
+            busy_us: 0,
             latency: Latency::Live(new_histogram()),
         }
     }
@@ -58,8 +65,15 @@ impl Interval {
         Self {
             count,
             errors,
+            started: 0,
+            busy_us: 0,
             latency: packed(latency, v2),
         }
+    }
+
+    /// Requests in flight on average over the second.
+    pub fn mean_in_flight(&self) -> f64 {
+        self.busy_us as f64 / 1e6
     }
 
     /// Latency of the responses, in microseconds.
@@ -99,6 +113,8 @@ impl Interval {
     pub(crate) fn merge(&mut self, other: &Interval) {
         self.count = self.count.saturating_add(other.count);
         self.errors = self.errors.saturating_add(other.errors);
+        self.started = self.started.saturating_add(other.started);
+        self.busy_us = self.busy_us.saturating_add(other.busy_us);
         let theirs = other.histogram();
         self.live()
             .add(theirs.as_ref())
@@ -147,6 +163,8 @@ impl PartialEq for Interval {
     fn eq(&self, other: &Self) -> bool {
         self.count == other.count
             && self.errors == other.errors
+            && self.started == other.started
+            && self.busy_us == other.busy_us
             && self.histogram() == other.histogram()
     }
 }

@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::plan::{format_duration, parse_duration};
 
 /// One step: over `duration`, the target moves linearly to `target`.
@@ -19,7 +21,10 @@ pub struct Stage {
 }
 
 /// A whole curve: at least one stage, every duration above zero, every target finite and ≥ 0.
-#[derive(Debug, Clone, PartialEq)]
+/// In plans and results files it is its text form (`"30s:1000,2m:1000,30s:0"`), checked again
+/// when read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Stages {
     stages: Vec<Stage>,
 }
@@ -151,6 +156,34 @@ impl Stages {
         None
     }
 
+    /// The highest target anywhere on the curve.
+    pub fn peak(&self) -> f64 {
+        self.stages.iter().map(|s| s.target).fold(0.0, f64::max)
+    }
+
+    /// The earliest time at or after `from` when the curve stands at `level` or above (`None`
+    /// if it never does again before its end). A closed-model slot numbered `g` runs while the
+    /// curve is at `g + 1` or above.
+    pub fn when_at_least(&self, level: f64, from: Duration) -> Option<Duration> {
+        let from_s = from.as_secs_f64();
+        for (start, len, a, b) in self.pieces() {
+            let end = start + len;
+            if end <= from_s {
+                continue;
+            }
+            let t = from_s.max(start);
+            let here = a + (b - a) * (t - start) / len;
+            if here >= level {
+                return Some(Duration::from_secs_f64(t));
+            }
+            if b >= level && b > a {
+                let reach = start + (level - a) / (b - a) * len;
+                return Some(Duration::from_secs_f64(reach.clamp(t, end)));
+            }
+        }
+        None
+    }
+
     /// Each shard's curve when the load is split `n` ways: every target divided by `n`, so the
     /// shards' curves add up to this one.
     pub fn share(&self, n: u32) -> Stages {
@@ -165,6 +198,19 @@ impl Stages {
                 })
                 .collect(),
         }
+    }
+}
+
+impl TryFrom<String> for Stages {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl From<Stages> for String {
+    fn from(stages: Stages) -> String {
+        stages.to_string()
     }
 }
 
@@ -246,6 +292,23 @@ mod tests {
         assert_eq!(share.duration(), s.duration());
         assert_eq!(s.to_string(), "30s:1000,120s:1000,30s:0");
         assert_eq!(Stages::parse(&s.to_string()).unwrap(), s);
+    }
+
+    #[test]
+    fn slots_start_when_the_curve_reaches_them() {
+        let s = Stages::parse("10s:100,10s:100,10s:0").unwrap();
+        // Slot 9 runs from level 10: a tenth of the way up the first ramp.
+        assert_eq!(s.when_at_least(10.0, secs(0.0)), Some(secs(1.0)));
+        assert_eq!(s.when_at_least(10.0, secs(5.0)), Some(secs(5.0)));
+        // On the way down it stops at 29 s; never again after.
+        assert_eq!(s.when_at_least(10.0, secs(28.0)), Some(secs(28.0)));
+        assert_eq!(s.when_at_least(10.0, secs(29.5)), None);
+        assert_eq!(s.when_at_least(101.0, secs(0.0)), None);
+        assert_eq!(s.peak(), 100.0);
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, "\"10s:100,10s:100,10s:0\"");
+        assert_eq!(serde_json::from_str::<Stages>(&json).unwrap(), s);
+        assert!(serde_json::from_str::<Stages>("\"10s:x\"").is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! processes and machines.
 
 use crate::connections::ConnectionStats;
+use crate::generator::Generator;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ pub(crate) fn new_histogram() -> Histogram<u64> {
 }
 
 /// Records `value`, growing the histogram as needed (`saturating_record` would clamp first).
-fn put<T: hdrhistogram::Counter>(h: &mut Histogram<T>, value: u64) {
+pub(crate) fn put<T: hdrhistogram::Counter>(h: &mut Histogram<T>, value: u64) {
     if h.record(value).is_err() {
         h.saturating_record(value);
     }
@@ -31,6 +32,23 @@ fn put<T: hdrhistogram::Counter>(h: &mut Histogram<T>, value: u64) {
 
 pub(crate) fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The series' second `second`, packing the seconds well behind it (see [`Interval`]) when it
+/// is a new one.
+fn interval_at(series: &mut BTreeMap<u64, Interval>, second: u64) -> &mut Interval {
+    if series
+        .last_key_value()
+        .is_some_and(|(last, _)| *last < second)
+    {
+        for interval in series
+            .range_mut(..second.saturating_sub(LIVE_SECONDS))
+            .rev()
+        {
+            interval.1.pack();
+        }
+    }
+    series.entry(second).or_insert_with(Interval::new)
 }
 
 /// One finished request, as the scheduler reports it.
@@ -76,6 +94,8 @@ pub struct Stats {
     pub(crate) members: Vec<Member>,
     /// What the connections did (the CLI's transport counts it; a browser cannot see it).
     pub(crate) connections: ConnectionStats,
+    /// Open-model runs: how the generator kept up with its rate.
+    pub(crate) generator: Option<Generator>,
 }
 
 impl Default for Stats {
@@ -107,6 +127,7 @@ impl Stats {
             series: BTreeMap::new(),
             members: Vec::new(),
             connections: ConnectionStats::default(),
+            generator: corrected.then(Generator::default),
         }
     }
 
@@ -115,9 +136,12 @@ impl Stats {
         let corrected = self.uncorrected.is_some();
         for name in names {
             if !self.members.iter().any(|m| &m.name == name) {
+                let mut stats = Stats::new(corrected);
+                // The generator is watched once, for the iterations.
+                stats.generator = None;
                 self.members.push(Member {
                     name: name.clone(),
-                    stats: Stats::new(corrected),
+                    stats,
                 });
             }
         }
@@ -147,6 +171,25 @@ impl Stats {
         self.issued += 1;
     }
 
+    /// A request was handed to the transport at wall-clock `unix`: counted, and in the series
+    /// as a send of that second.
+    pub fn record_sent(&mut self, unix: Duration) {
+        self.issued += 1;
+        interval_at(&mut self.series, micros(unix) / 1_000_000).started += 1;
+    }
+
+    /// Spreads a request's time in flight, `start_us..end_us`, over the seconds it spans.
+    fn add_busy(&mut self, start_us: u64, end_us: u64) {
+        let mut from = start_us;
+        while from < end_us {
+            let second = from / 1_000_000;
+            let to = end_us.min((second + 1) * 1_000_000);
+            let interval = interval_at(&mut self.series, second);
+            interval.busy_us = interval.busy_us.saturating_add(to - from);
+            from = to;
+        }
+    }
+
     /// A warm-up request finished; it counts only here.
     pub fn record_warmup(&mut self) {
         self.warmup += 1;
@@ -156,15 +199,9 @@ impl Stats {
     pub fn record(&mut self, sample: &Sample<'_>) {
         let end_us = micros(sample.end_unix);
         self.ended_unix_us = Some(self.ended_unix_us.map_or(end_us, |e| e.max(end_us)));
-        let second = end_us / 1_000_000;
-        if self
-            .series
-            .last_key_value()
-            .is_some_and(|(last, _)| *last < second)
-        {
-            self.pack_before(second.saturating_sub(LIVE_SECONDS));
-        }
-        let interval = self.series.entry(second).or_insert_with(Interval::new);
+        let in_flight = micros(sample.uncorrected.unwrap_or(sample.latency));
+        self.add_busy(end_us.saturating_sub(in_flight), end_us);
+        let interval = interval_at(&mut self.series, end_us / 1_000_000);
         interval.count += 1;
         match sample.outcome {
             Outcome::Response(r) => {
@@ -198,13 +235,6 @@ impl Stats {
                     .entry(e.kind)
                     .or_insert_with(|| e.message.clone());
             }
-        }
-    }
-
-    /// Packs the series' seconds before `second` (see [`Interval`]).
-    fn pack_before(&mut self, second: u64) {
-        for interval in self.series.range_mut(..second).rev() {
-            interval.1.pack();
         }
     }
 
@@ -245,6 +275,11 @@ impl Stats {
         add(&mut self.ttfb, &other.ttfb);
         add(&mut self.connect, &other.connect);
         self.connections.merge(&other.connections);
+        match (self.generator.as_mut(), other.generator.as_ref()) {
+            (Some(a), Some(b)) => a.merge(b),
+            (None, Some(b)) => self.generator = Some(b.clone()),
+            _ => {}
+        }
         for (code, n) in &other.status {
             let c = self.status.entry(*code).or_insert(0);
             *c = c.saturating_add(*n);
@@ -360,6 +395,13 @@ impl Stats {
     /// For the transport's counts, added once a worker's run ends.
     pub fn connections_mut(&mut self) -> &mut ConnectionStats {
         &mut self.connections
+    }
+    /// How the generator kept up with its rate (open-model runs only).
+    pub fn generator(&self) -> Option<&Generator> {
+        self.generator.as_ref()
+    }
+    pub fn generator_mut(&mut self) -> Option<&mut Generator> {
+        self.generator.as_mut()
     }
     pub fn status_codes(&self) -> &BTreeMap<u16, u64> {
         &self.status
@@ -530,7 +572,8 @@ mod tests {
             let s = Sample {
                 latency: Duration::from_micros(300 + (i * 7919) % 40_000),
                 uncorrected: None,
-                end_unix: Duration::from_millis(1_000_000 + i * 50),
+                // Every request starts and ends within one second.
+                end_unix: Duration::from_millis(1_000_041 + i * 50),
                 outcome: &o,
             };
             whole.record(&s);

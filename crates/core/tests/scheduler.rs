@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use flak_core::sim::{ScriptedTransport, VirtualClock, block_on};
 use flak_core::{
-    ErrorKind, Order, Outcome, Plan, RequestError, RequestSpec, Response, Scheduler, Shard, Stats,
-    StopSignal, run_plan,
+    ErrorKind, Load, Order, Outcome, Plan, RequestError, RequestSpec, Response, Scheduler, Shard,
+    Stages, Stats, StopSignal, run_plan,
 };
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -464,4 +464,98 @@ fn fan_out_group_latency_is_the_slowest_member() {
         let (back, _) = flak_core::Results::load(&json).unwrap();
         assert_eq!(back, stats, "members round-trip through the results file");
     }
+}
+
+/// Sends per whole second from the series.
+fn started_per_second(stats: &Stats) -> Vec<u64> {
+    stats.series().values().map(|i| i.started).collect()
+}
+
+#[test]
+fn rate_stages_send_each_request_where_the_curve_integrates_to_it() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |_| (ms(2), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(50)
+        .load(Load::Rate(Stages::parse("2s:100,2s:400,2s:0").unwrap()))
+        .build()
+        .unwrap();
+    let stages = Stages::parse("2s:100,2s:400,2s:0").unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(transport.received(), 1000);
+    assert_accounted(&stats);
+    // Every send at its exact intended moment (the virtual clock never runs late).
+    for (i, at) in transport.send_times().iter().enumerate() {
+        let want = stages.time_of(i as f64).unwrap();
+        assert!(
+            at.abs_diff(want) < Duration::from_micros(2),
+            "request {i}: {at:?} vs {want:?}"
+        );
+    }
+    assert_eq!(started_per_second(&stats), [25, 75, 175, 325, 300, 100]);
+    let g = flak_core::GeneratorSummary::of(stats.generator().unwrap(), stats.issued(), 6.0);
+    assert_eq!((g.asked, g.held_back, g.generator_bound), (1000, 0, None));
+    assert_eq!(g.lag_max_ms, Some(0.0));
+}
+
+#[test]
+fn a_shard_of_rate_stages_takes_its_share_of_the_same_moments() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |_| (ms(2), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .load(Load::Rate(Stages::parse("1s:100,1s:100").unwrap()))
+        .build()
+        .unwrap();
+    let stats = RefCell::new(Stats::new(true));
+    block_on(
+        &clock,
+        Scheduler::new(&plan, &transport, &clock)
+            .shard(Shard::new(1, 3).unwrap())
+            .run(&stats),
+    );
+    // 150 requests in all; shard 1 of 3 takes 1, 4, 7, …
+    assert_eq!(transport.received(), 50);
+    assert_eq!(stats.borrow().generator().unwrap().asked(), 50);
+}
+
+#[test]
+fn concurrency_stages_open_and_close_slots_without_cutting_requests_off() {
+    let clock = VirtualClock::new(EPOCH);
+    let transport = ScriptedTransport::new(&clock, |_| (ms(100), ok()));
+    let plan = Plan::builder()
+        .request(spec("http://t/"))
+        .concurrency(10)
+        .load(Load::Concurrency(
+            Stages::parse("1s:10,1s:10,1s:0").unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(transport.peak_in_flight(), 10);
+    assert_accounted(&stats);
+    assert_eq!(stats.cancelled(), 0, "the ramp down lets requests finish");
+    // Slot g starts when the curve reaches g + 1: slot 0 at 0.1 s, slot 9 at 1 s.
+    let sends = transport.send_times();
+    assert_eq!(sends[0], ms(100));
+    // In flight on average: ∫L/1s per second, less the last request of each closing slot.
+    let busy: Vec<f64> = stats
+        .series()
+        .values()
+        .map(|i| i.mean_in_flight())
+        .collect();
+    assert!((busy[0] - 4.5).abs() < 0.6, "{busy:?}");
+    assert!((busy[1] - 10.0).abs() < 0.01, "{busy:?}");
+    assert!((busy[2] - 5.0).abs() < 0.6, "{busy:?}");
+    assert!(
+        stats.generator().is_none(),
+        "a closed model has no rate to keep up with"
+    );
 }

@@ -64,14 +64,10 @@ pub struct RunArgs {
     )]
     pub requests: Option<u64>,
 
-    /// Most requests in flight at once (one connection each over HTTP/1.1).
-    #[arg(
-        short = 'c',
-        long = "concurrency",
-        default_value_t = 50,
-        allow_negative_numbers = true
-    )]
-    pub concurrency: u64,
+    /// Most requests in flight at once (one connection each over HTTP/1.1) [default: 50; with
+    /// --concurrency-stages, their peak].
+    #[arg(short = 'c', long = "concurrency", allow_negative_numbers = true)]
+    pub concurrency: Option<u64>,
 
     /// Run for this long instead of a count: 10s, 2m, 1h.
     #[arg(short = 'z', long = "duration", allow_hyphen_values = true)]
@@ -81,6 +77,22 @@ pub struct RunArgs {
     /// request's intended start.
     #[arg(short = 'q', long = "rate", allow_negative_numbers = true)]
     pub rate: Option<f64>,
+
+    /// A rate that changes over time: DURATION:RATE steps, each ramping linearly from the
+    /// previous rate (the first from 0), e.g. 30s:1000,2m:1000,30s:0. Sets the run's length;
+    /// -c stays the cap on requests in flight.
+    #[arg(
+        long,
+        value_name = "STAGES",
+        conflicts_with = "concurrency_stages",
+        allow_hyphen_values = true
+    )]
+    pub rate_stages: Option<String>,
+
+    /// An in-flight limit that changes over time: DURATION:LIMIT steps ramping linearly, e.g.
+    /// 30s:200,2m:200,30s:0. Lowering it lets requests in flight finish. Sets the run's length.
+    #[arg(long, value_name = "STAGES", allow_hyphen_values = true)]
+    pub concurrency_stages: Option<String>,
 
     /// HTTP method.
     #[arg(short = 'm', long = "method", default_value = "GET")]

@@ -12,12 +12,17 @@
 //! url = "http://127.0.0.1:8081/delay/40"
 //! headers = ["Content-Type: application/json"]
 //! body = '{"product": 42}'
+//!
+//! # optional: load that changes over time, as --rate-stages or --concurrency-stages
+//! [[stage]]
+//! duration = "30s"
+//! rate = 100            # or: concurrency = 20 (every stage the same kind)
 //! ```
 
 use std::path::Path;
 
 use anyhow::{Context as _, anyhow, bail};
-use flak_core::{Body, RequestSpec};
+use flak_core::{Body, Load, RequestSpec, Stage, Stages};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +33,23 @@ struct File {
     name: Option<String>,
     #[serde(default)]
     request: Vec<Member>,
+    #[serde(default)]
+    stage: Vec<StageRow>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StageRow {
+    duration: String,
+    rate: Option<f64>,
+    concurrency: Option<f64>,
+}
+
+/// What a scenario file holds: the fan-out members and, optionally, the load's stages.
+#[derive(Debug)]
+pub struct Scenario {
+    pub requests: Vec<RequestSpec>,
+    pub load: Option<Load>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,7 +73,7 @@ fn get() -> String {
 }
 
 /// Reads a scenario file into the members of a fan-out plan.
-pub fn read(path: &Path) -> anyhow::Result<Vec<RequestSpec>> {
+pub fn read(path: &Path) -> anyhow::Result<Scenario> {
     let where_ = || format!("--scenario {}", path.display());
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read the file", where_()))?;
@@ -59,7 +81,7 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<RequestSpec>> {
         .map_err(|e| anyhow!("{}: {e:#}", where_()))
 }
 
-fn parse(text: &str, dir: &Path) -> anyhow::Result<Vec<RequestSpec>> {
+fn parse(text: &str, dir: &Path) -> anyhow::Result<Scenario> {
     let file: File = toml::from_str(text).map_err(|e| match e.span() {
         Some(span) => {
             let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
@@ -70,7 +92,9 @@ fn parse(text: &str, dir: &Path) -> anyhow::Result<Vec<RequestSpec>> {
     if file.request.is_empty() {
         bail!("no [[request]] entries");
     }
-    file.request
+    let load = stages(&file.stage)?;
+    let requests = file
+        .request
         .into_iter()
         .enumerate()
         .map(|(i, m)| {
@@ -97,7 +121,40 @@ fn parse(text: &str, dir: &Path) -> anyhow::Result<Vec<RequestSpec>> {
             };
             Ok(spec)
         })
-        .collect()
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Scenario { requests, load })
+}
+
+/// The `[[stage]]` tables as a load: every one a `rate` or every one a `concurrency`.
+fn stages(rows: &[StageRow]) -> anyhow::Result<Option<Load>> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut stages = Vec::new();
+    let mut rate = None;
+    for (i, row) in rows.iter().enumerate() {
+        let n = i + 1;
+        let (target, is_rate) = match (row.rate, row.concurrency) {
+            (Some(r), None) => (r, true),
+            (None, Some(c)) => (c, false),
+            _ => bail!("stage {n}: give rate or concurrency (one of them)"),
+        };
+        if *rate.get_or_insert(is_rate) != is_rate {
+            bail!("stage {n}: every stage must set the same thing (all rate or all concurrency)");
+        }
+        if row.duration.trim().starts_with('-') {
+            bail!("stage {n}: a negative duration ({})", row.duration.trim());
+        }
+        let duration = flak_core::plan::parse_duration(&row.duration)
+            .map_err(|e| anyhow!("stage {n}: {e}"))?;
+        stages.push(Stage { duration, target });
+    }
+    let stages = Stages::new(stages).map_err(|e| anyhow!(e))?;
+    Ok(Some(if rate == Some(true) {
+        Load::Rate(stages)
+    } else {
+        Load::Concurrency(stages)
+    }))
 }
 
 #[cfg(test)]
@@ -110,11 +167,61 @@ mod tests {
             "[[request]]\nname = \"a\"\nurl = \"http://h/a\"\n\n[[request]]\nmethod = \"POST\"\nurl = \"http://h/b\"\nheaders = [\"X: 1\"]\nbody = \"{}\"\n",
             Path::new("."),
         )
-        .unwrap();
+        .unwrap()
+        .requests;
         assert_eq!(specs.len(), 2);
         assert_eq!(specs[0].display_name(), "a");
         assert_eq!(specs[1].display_name(), "POST /b");
         assert_eq!(specs[1].body.as_bytes(), b"{}");
+    }
+
+    #[test]
+    fn stages_become_the_load() {
+        let member = "[[request]]\nurl = \"http://h/\"\n";
+        let s = parse(
+            &format!("{member}[[stage]]\nduration = \"2s\"\nrate = 100\n[[stage]]\nduration = \"1s\"\nrate = 0\n"),
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            s.load,
+            Some(Load::Rate(Stages::parse("2s:100,1s:0").unwrap()))
+        );
+        for (stages, want) in [
+            (
+                "[[stage]]\nduration = \"2s\"\n",
+                "stage 1: give rate or concurrency",
+            ),
+            (
+                "[[stage]]\nduration = \"2s\"\nrate = 1\n[[stage]]\nduration = \"2s\"\nconcurrency = 1\n",
+                "stage 2: every stage must set the same thing",
+            ),
+            (
+                "[[stage]]\nduration = \"0s\"\nrate = 1\n",
+                "stage 1: a duration of zero",
+            ),
+            (
+                "[[stage]]\nduration = \"-1s\"\nrate = 1\n",
+                "stage 1: a negative duration",
+            ),
+            (
+                "[[stage]]\nduration = \"1s\"\nrate = -1\n",
+                "not a number of zero or more",
+            ),
+            (
+                "[[stage]]\nduration = \"1s\"\nrate = \"x\"\n",
+                "invalid type",
+            ),
+        ] {
+            let e = parse(&format!("{member}{stages}"), Path::new("."))
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                e.contains(want),
+                "{stages:?}: {e:?} should contain {want:?}"
+            );
+        }
     }
 
     #[test]

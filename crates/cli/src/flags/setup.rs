@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use std::time::SystemTime;
 
-use flak_core::{Body, Order, Plan, RequestSpec, Shard, Threshold};
+use flak_core::{Body, Load, Order, Plan, RequestSpec, Shard, Stages, Threshold};
 
 use flak_wire::{ConnectTo, Family, Proxy, Route, Target, TlsOptions, TransportConfig};
 
@@ -32,8 +32,13 @@ pub struct Setup {
 }
 
 pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
+    let mut scenario_load = None;
     let mut specs = match (&args.url, &args.targets, &args.scenario) {
-        (_, _, Some(path)) => super::scenario::read(path)?,
+        (_, _, Some(path)) => {
+            let scenario = super::scenario::read(path)?;
+            scenario_load = scenario.load;
+            scenario.requests
+        }
         (Some(_), Some(_), None) => bail!("give a URL or --targets, not both"),
         (Some(url), None, None) => vec![RequestSpec::new(&args.method, url)?],
         (None, Some(path), None) => read_targets(path)?,
@@ -101,8 +106,13 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         "0" | "none" | "off" => None,
         t => Some(duration_arg("--connect-timeout", t)?),
     };
+    let shard = match &args.shard {
+        Some(text) => parse_shard(text)?,
+        None => Shard::WHOLE,
+    };
+    let load = load(args, scenario_load)?;
     let mut builder = Plan::builder()
-        .concurrency(args.concurrency)
+        .concurrency(concurrency(args, load.as_ref(), shard)?)
         .rate(args.rate)
         .timeout(timeout)
         .warmup(args.warmup)
@@ -115,10 +125,11 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
     for spec in specs {
         builder = builder.request(spec);
     }
-    builder = match (&args.duration, args.requests) {
-        (Some(d), _) => builder.duration(duration_arg("-z/--duration", d)?),
-        (None, Some(n)) => builder.requests(n),
-        (None, None) => builder.requests(200),
+    builder = match (&args.duration, args.requests, load) {
+        (_, _, Some(load)) => builder.load(load),
+        (Some(d), _, None) => builder.duration(duration_arg("-z/--duration", d)?),
+        (None, Some(n), None) => builder.requests(n),
+        (None, None, None) => builder.requests(200),
     };
     let plan = builder.build().map_err(|e| anyhow!("{}", flag_for(&e)))?;
     let thresholds = args
@@ -130,10 +141,6 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         Some(0) => bail!("--threads must be at least 1 (got 0)"),
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, usize::from),
-    };
-    let shard = match &args.shard {
-        Some(text) => parse_shard(text)?,
-        None => Shard::WHOLE,
     };
     let start_at = args
         .start_at
@@ -180,6 +187,51 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         busy_poll: args.busy_poll,
         grace: duration_arg("--grace", &args.grace)?,
     })
+}
+
+/// The load's stages, from a flag or the scenario file, refusing flags that contradict them.
+fn load(args: &RunArgs, from_scenario: Option<Load>) -> anyhow::Result<Option<Load>> {
+    let stages = |flag: &str, text: &str| Stages::parse(text).map_err(|e| anyhow!("{flag}: {e}"));
+    let load = match (&args.rate_stages, &args.concurrency_stages, from_scenario) {
+        (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
+            bail!("the scenario file has [[stage]] tables: give stages there or by flag, not both")
+        }
+        (Some(text), _, None) => Load::Rate(stages("--rate-stages", text)?),
+        (_, Some(text), None) => Load::Concurrency(stages("--concurrency-stages", text)?),
+        (None, None, Some(load)) => load,
+        (None, None, None) => return Ok(None),
+    };
+    let flag = load.flag();
+    let length = flak_core::plan::format_duration(load.stages().duration());
+    if args.rate.is_some() {
+        bail!("{flag} and -q contradict each other: the stages set the rate over time; drop -q");
+    }
+    if let Some(d) = &args.duration {
+        bail!(
+            "{flag} and -z {d} contradict each other: the stages set the run's length ({length}); drop -z"
+        );
+    }
+    if let Some(n) = args.requests {
+        bail!(
+            "{flag} and -n {n} contradict each other: the stages set the run's length ({length}); drop -n"
+        );
+    }
+    Ok(Some(load))
+}
+
+/// The in-flight limit: -c (default 50), or for concurrency stages their peak (this shard's
+/// share), which -c may not undercut.
+fn concurrency(args: &RunArgs, load: Option<&Load>, shard: Shard) -> anyhow::Result<u64> {
+    let Some(Load::Concurrency(stages)) = load else {
+        return Ok(args.concurrency.unwrap_or(50));
+    };
+    let peak = stages.share(shard.count).peak().ceil().max(1.0) as u64;
+    match args.concurrency {
+        Some(c) if c < peak => bail!(
+            "-c {c} is below the concurrency stages' peak of {peak}: the stages set the in-flight limit; drop -c"
+        ),
+        _ => Ok(peak),
+    }
 }
 
 /// Where connections go (`--connect-to`, `--unix-socket`, `-x`, `-4`/`-6`), with the hosts

@@ -59,7 +59,8 @@ pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow
             let (groups, p) = (groups(setup), parallel(setup));
             let first = k * (groups / workers) + k.min(groups % workers);
             let last = first + groups / workers + usize::from(k < groups % workers);
-            let slots = ((last * p).min(concurrency) - (first * p).min(concurrency)) as u32;
+            let first_slot = (first * p).min(concurrency);
+            let slots = ((last * p).min(concurrency) - first_slot) as u32;
             let transport_config = setup.transport.clone();
             let tls = Arc::clone(&tls);
             let stop = stop.clone();
@@ -75,11 +76,12 @@ pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow
                     let transport = HttpTransport::new(transport_config, Some(tls), &plan.requests)
                         .map_err(|e| anyhow::anyhow!(e.message))?;
                     let clock = TokioClock::new(origin);
-                    let stats = RefCell::new(Stats::new(plan.rate.is_some()));
+                    let stats = RefCell::new(Stats::new(plan.is_open()));
                     runtime.block_on(async {
                         let scheduler = Scheduler::new(&plan, &transport, &clock)
                             .shard(shard)
                             .concurrency(slots)
+                            .first_slot(first_slot as u64)
                             .stop_signal(stop)
                             .shared_tickets(&tickets);
                         // All slots live in this one task, so tokio's per-task cooperative
@@ -112,5 +114,5 @@ pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow
             .join()
             .map_err(|_| anyhow::anyhow!("a worker thread panicked"))?
     }))?;
-    Ok(merged.unwrap_or_else(|| Stats::new(setup.plan.rate.is_some())))
+    Ok(merged.unwrap_or_else(|| Stats::new(setup.plan.is_open())))
 }

@@ -1,17 +1,32 @@
 //! What `flak target` counts: connections accepted, requests (and how many over HTTP/2 and
 //! HTTP/3), in flight now and at peak, connections closed on request, request body bytes read
-//! (on `/upload`, and every body over HTTP/3), and per-path counts up to a bound. Served at
-//! `/stats`.
+//! (on `/upload`, and every body over HTTP/3), per-path counts up to a bound, and a timeline of
+//! arrivals and peak in-flight per 100 ms from the first request after a reset (to check load
+//! that changes over time). Served at `/stats`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
 
 use serde::Serialize;
 
 /// Distinct paths counted one by one; past this they are only counted together, so a run over
 /// millions of template URLs cannot grow the server without bound.
 const MAX_PATHS: usize = 10_000;
+
+/// The timeline's window, and how many it keeps (an hour); later arrivals are not in it.
+const WINDOW_MS: u128 = 100;
+const MAX_WINDOWS: usize = 36_000;
+
+/// Per window from the first request after a reset: requests that arrived, and the most in
+/// flight at once.
+#[derive(Default)]
+struct Timeline {
+    origin: Option<Instant>,
+    arrivals: Vec<u64>,
+    peak_in_flight: Vec<u64>,
+}
 
 #[derive(Default)]
 pub(super) struct Counters {
@@ -25,6 +40,7 @@ pub(super) struct Counters {
     http3: AtomicU64,
     paths: Mutex<BTreeMap<String, u64>>,
     other_paths: AtomicU64,
+    timeline: Mutex<Timeline>,
 }
 
 #[derive(Serialize)]
@@ -44,6 +60,10 @@ pub(super) struct StatsBody {
     distinct_paths: usize,
     other_paths: u64,
     paths: BTreeMap<String, u64>,
+    /// Requests that arrived in each 100 ms from the first one after the last reset.
+    arrivals_per_100ms: Vec<u64>,
+    /// The most requests in flight at once in each of those 100 ms.
+    peak_in_flight_per_100ms: Vec<u64>,
 }
 
 impl Counters {
@@ -53,6 +73,7 @@ impl Counters {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        let timeline = self.timeline();
         StatsBody {
             requests: self.requests.load(Ordering::SeqCst),
             // This /stats request itself is not counted.
@@ -66,6 +87,8 @@ impl Counters {
             distinct_paths: paths.len(),
             other_paths: self.other_paths.load(Ordering::SeqCst),
             paths,
+            arrivals_per_100ms: timeline.arrivals.clone(),
+            peak_in_flight_per_100ms: timeline.peak_in_flight.clone(),
         }
     }
 
@@ -83,6 +106,11 @@ impl Counters {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
+        *self.timeline() = Timeline::default();
+    }
+
+    fn timeline(&self) -> std::sync::MutexGuard<'_, Timeline> {
+        self.timeline.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn arrive(&self, path: &str, version: hyper::Version) {
@@ -94,6 +122,20 @@ impl Counters {
         }
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        {
+            let mut timeline = self.timeline();
+            let origin = *timeline.origin.get_or_insert_with(Instant::now);
+            let window = (origin.elapsed().as_millis() / WINDOW_MS) as usize;
+            if window < MAX_WINDOWS {
+                if timeline.arrivals.len() <= window {
+                    timeline.arrivals.resize(window + 1, 0);
+                    timeline.peak_in_flight.resize(window + 1, 0);
+                }
+                timeline.arrivals[window] += 1;
+                let peak = &mut timeline.peak_in_flight[window];
+                *peak = (*peak).max(now);
+            }
+        }
         let mut paths = self.paths.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(n) = paths.get_mut(path) {
             *n += 1;
