@@ -154,18 +154,13 @@ impl Threshold {
     /// `Some(message)` when the run breaks this threshold. A latency threshold on a run with no
     /// responses is broken: nothing met it.
     pub fn check(&self, stats: &Stats) -> Option<String> {
-        let Some(v) = self.measure(stats) else {
+        let Some(broken) = self.holds(stats) else {
             return Some(format!(
                 "threshold broken: {} (no responses to measure)",
                 self.text
             ));
         };
-        let broken = match self.op {
-            Op::Gt => v > self.value,
-            Op::Ge => v >= self.value,
-            Op::Lt => v < self.value,
-            Op::Le => v <= self.value,
-        };
+        let v = self.measure(stats)?;
         broken.then(|| {
             format!(
                 "threshold broken: {} (measured {})",
@@ -175,7 +170,20 @@ impl Threshold {
         })
     }
 
-    fn unit(&self, v: f64) -> String {
+    /// Whether the condition holds for this run (`--fail-if`: broken; `--slo`: met); `None`
+    /// when the run has no such number.
+    pub fn holds(&self, stats: &Stats) -> Option<bool> {
+        let v = self.measure(stats)?;
+        Some(match self.op {
+            Op::Gt => v > self.value,
+            Op::Ge => v >= self.value,
+            Op::Lt => v < self.value,
+            Op::Le => v <= self.value,
+        })
+    }
+
+    /// A measured value in this threshold's unit, for messages: `990.207 ms`, `2.00%`.
+    pub(crate) fn unit(&self, v: f64) -> String {
         match self.metric {
             Metric::Percentile(_) | Metric::Min | Metric::Mean | Metric::Max => {
                 format!("{v:.3} ms")
