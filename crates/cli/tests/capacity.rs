@@ -258,3 +258,48 @@ fn bad_input_exits_2_with_one_line() {
         assert!(out.stdout.is_empty(), "{all:?}: {}", stdout(&out));
     }
 }
+
+#[test]
+fn ctrl_c_ends_the_search_with_the_steps_that_finished() {
+    let _load = exclusive();
+    let target = Target::start();
+    let run = Running::spawn(
+        FLAK,
+        &[
+            "capacity",
+            "--slo",
+            "p99<1s",
+            "--step",
+            "1s",
+            "--start-rate",
+            "20",
+            &target.url("delay/1"),
+        ],
+    );
+    // Into the second step (the server has seen more than the first step's 20 requests):
+    // the first has finished and printed its row.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while crate::common::num(&target.stats(), "requests") < 25 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second step never began"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    run.interrupt();
+    let out = run.finish(std::time::Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("   1          20"), "{text}");
+    assert!(
+        !text.contains("   2          40"),
+        "a cut-short step has no row: {text}"
+    );
+    assert!(
+        text.contains(
+            "search stopped before it finished; so far, highest sustainable rate: 20 req/s"
+        ),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+}

@@ -258,6 +258,7 @@ impl Search {
             generator_bound,
             max_rate_reached,
             budget_spent: self.steps.len() >= MAX_STEPS && self.wanted_rate().is_some(),
+            stopped_early: self.next_rate().is_some(),
         }
     }
 }
@@ -282,11 +283,22 @@ pub struct Finding {
     pub max_rate_reached: bool,
     /// The step budget ran out before the gap closed.
     pub budget_spent: bool,
+    /// The search was stopped (Ctrl-C) before it finished: the answer is only what it saw.
+    pub stopped_early: bool,
 }
 
 impl Finding {
     /// One sentence for people: the rate and what bounded it.
     pub fn sentence(&self) -> String {
+        let sentence = self.answer();
+        if self.stopped_early {
+            format!("search stopped before it finished; so far, {sentence}")
+        } else {
+            sentence
+        }
+    }
+
+    fn answer(&self) -> String {
         let rate = |r: f64| format!("{} req/s", format_rate(r));
         let Some(found) = self.sustainable_rate else {
             return match &self.generator_bound {
@@ -401,6 +413,23 @@ mod tests {
             };
             assert_eq!(st.verdict, want, "{st:?}");
         }
+    }
+
+    #[test]
+    fn a_search_stopped_early_says_so() {
+        let mut s = Search::new(100.0, None, 1).unwrap();
+        s.record(fake(200.0, 1e9)(100.0));
+        let f = s.finding();
+        assert!(f.stopped_early);
+        assert_eq!(
+            f.sentence(),
+            "search stopped before it finished; so far, highest sustainable rate: 100 req/s"
+        );
+        assert!(
+            !search(100.0, None, fake(200.0, 1e9))
+                .finding()
+                .stopped_early
+        );
     }
 
     #[test]
