@@ -29,6 +29,7 @@ fn finds_the_capacity_of_a_queue_within_15_percent() {
     // within a 2 s step p99 passes 100 ms from about 225 req/s on.
     let url = target.url("queue?slots=4&ms=20");
     let steps_dir = dir.path("steps");
+    let file = dir.path("capacity.json");
     let out = Running::spawn(
         FLAK,
         &[
@@ -47,12 +48,19 @@ fn finds_the_capacity_of_a_queue_within_15_percent() {
             "json",
             "--save-steps",
             s(&steps_dir),
+            "-o",
+            s(&file),
             &url,
         ],
     )
     .finish(std::time::Duration::from_secs(90));
     assert_success(&out);
     let report = parse_json(&out.stdout);
+    assert_eq!(
+        parse_json(&std::fs::read(&file).unwrap()),
+        report,
+        "-o writes the same"
+    );
     let found = float(&report, "sustainable_rate");
     assert!(
         (170.0..=230.0).contains(&found),

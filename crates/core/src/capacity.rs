@@ -33,15 +33,10 @@ impl Slo {
     /// `None` when `stats` meets this SLO, otherwise one line saying what was measured. A
     /// latency SLO on a step with no responses is broken: nothing met it.
     pub fn check(&self, stats: &Stats) -> Option<String> {
-        match self.0.holds(stats) {
-            Some(true) => None,
-            Some(false) => Some(format!(
-                "{} (measured {})",
-                self.0,
-                self.0.unit(self.0.measure(stats).unwrap_or(0.0))
-            )),
-            None => Some(format!("{} (no responses to measure)", self.0)),
-        }
+        let Some(v) = self.0.measure(stats) else {
+            return Some(format!("{} (no responses to measure)", self.0));
+        };
+        (!self.0.holds(v)).then(|| format!("{} (measured {})", self.0, self.0.unit(v)))
     }
 }
 

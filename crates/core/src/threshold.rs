@@ -154,14 +154,13 @@ impl Threshold {
     /// `Some(message)` when the run breaks this threshold. A latency threshold on a run with no
     /// responses is broken: nothing met it.
     pub fn check(&self, stats: &Stats) -> Option<String> {
-        let Some(broken) = self.holds(stats) else {
+        let Some(v) = self.measure(stats) else {
             return Some(format!(
                 "threshold broken: {} (no responses to measure)",
                 self.text
             ));
         };
-        let v = self.measure(stats)?;
-        broken.then(|| {
+        self.holds(v).then(|| {
             format!(
                 "threshold broken: {} (measured {})",
                 self.text,
@@ -170,16 +169,15 @@ impl Threshold {
         })
     }
 
-    /// Whether the condition holds for this run (`--fail-if`: broken; `--slo`: met); `None`
-    /// when the run has no such number.
-    pub fn holds(&self, stats: &Stats) -> Option<bool> {
-        let v = self.measure(stats)?;
-        Some(match self.op {
+    /// Whether the condition holds for a value [`measure`](Self::measure)d (`--fail-if`:
+    /// broken; `--slo`: met).
+    pub fn holds(&self, v: f64) -> bool {
+        match self.op {
             Op::Gt => v > self.value,
             Op::Ge => v >= self.value,
             Op::Lt => v < self.value,
             Op::Le => v <= self.value,
-        })
+        }
     }
 
     /// A measured value in this threshold's unit, for messages: `990.207 ms`, `2.00%`.
