@@ -1,10 +1,12 @@
 //! The `flak` command line, in rooms: `flags/` (arguments to a validated `Setup`), `run/` (the
 //! workers, clock, Ctrl-C, progress), `output` (reports and files), `target/` (the built-in test
-//! server). The engine is `flak-core`; the HTTP clients are `flak-wire`.
+//! server), `capacity/` (`flak capacity`, a search over runs). The engine is `flak-core`; the
+//! HTTP clients are `flak-wire`.
 //!
 //! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
 //! naming the problem), 130 interrupted by Ctrl-C (after printing the partial report).
 
+pub mod capacity;
 pub mod flags;
 pub mod output;
 pub mod run;
@@ -23,9 +25,9 @@ use crate::flags::{Cli, Command, MergeArgs, RunArgs};
 use crate::run::interrupt;
 use crate::run::progress::{self, Progress};
 
-const EXIT_THRESHOLD: u8 = 1;
-const EXIT_INPUT: u8 = 2;
-const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_THRESHOLD: u8 = 1;
+pub(crate) const EXIT_INPUT: u8 = 2;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -56,6 +58,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Target(args)) => target::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Merge(args)) => merge(&args),
+        Some(Command::Capacity(args)) => capacity::run(*args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -126,7 +129,7 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
 
 /// Sleeps until the wall clock reaches `at` (a time in the past returns at once); Ctrl-C ends
 /// the wait.
-fn wait_until(at: std::time::SystemTime, stop: &StopSignal) {
+pub(crate) fn wait_until(at: std::time::SystemTime, stop: &StopSignal) {
     while !stop.is_stopped() {
         match at.duration_since(std::time::SystemTime::now()) {
             Ok(left) if !left.is_zero() => std::thread::sleep(left.min(Duration::from_millis(50))),

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod capacity;
 mod cli;
 mod connect;
 mod deploy;

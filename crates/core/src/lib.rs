@@ -10,6 +10,7 @@
 //! flight when the duration ran out): `issued = succeeded + failed + cancelled`.
 
 pub mod body;
+pub mod capacity;
 pub mod clock;
 pub mod codec;
 pub mod connections;

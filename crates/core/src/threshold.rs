@@ -160,13 +160,7 @@ impl Threshold {
                 self.text
             ));
         };
-        let broken = match self.op {
-            Op::Gt => v > self.value,
-            Op::Ge => v >= self.value,
-            Op::Lt => v < self.value,
-            Op::Le => v <= self.value,
-        };
-        broken.then(|| {
+        self.holds(v).then(|| {
             format!(
                 "threshold broken: {} (measured {})",
                 self.text,
@@ -175,7 +169,19 @@ impl Threshold {
         })
     }
 
-    fn unit(&self, v: f64) -> String {
+    /// Whether the condition holds for a value [`measure`](Self::measure)d (`--fail-if`:
+    /// broken; `--slo`: met).
+    pub fn holds(&self, v: f64) -> bool {
+        match self.op {
+            Op::Gt => v > self.value,
+            Op::Ge => v >= self.value,
+            Op::Lt => v < self.value,
+            Op::Le => v <= self.value,
+        }
+    }
+
+    /// A measured value in this threshold's unit, for messages: `990.207 ms`, `2.00%`.
+    pub(crate) fn unit(&self, v: f64) -> String {
         match self.metric {
             Metric::Percentile(_) | Metric::Min | Metric::Mean | Metric::Max => {
                 format!("{v:.3} ms")

@@ -26,6 +26,9 @@ pub enum Command {
     Target(TargetArgs),
     /// Merge results files (from threads, processes or machines) exactly and print the report.
     Merge(MergeArgs),
+    /// Find the highest rate the server sustains while every --slo holds: raise the rate in
+    /// steps, then bisect (every run flag applies; the search sets -q and -z itself).
+    Capacity(Box<CapacityArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -304,6 +307,36 @@ pub struct TargetArgs {
     /// certificate (shared with --tls); clients need --insecure.
     #[arg(long)]
     pub http3: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example:\n  flak capacity --slo 'p99<250ms' --slo 'errors<1%' --step 10s -c 1000 http://127.0.0.1:8081/\n\nExit codes: 0 a rate was found, 1 not even the first step met every SLO, 2 bad input, 130 interrupted."
+)]
+pub struct CapacityArgs {
+    /// Objective every step must meet (repeatable), in --fail-if's syntax but met when it
+    /// holds: 'p99<250ms', 'errors<1%'.
+    #[arg(long = "slo", value_name = "EXPR", required = true)]
+    pub slos: Vec<String>,
+
+    /// How long each step runs at its rate.
+    #[arg(long, default_value = "10s", allow_hyphen_values = true)]
+    pub step: String,
+
+    /// The first step's rate, requests per second; each step that meets every SLO doubles it.
+    #[arg(long, default_value_t = 50.0, allow_negative_numbers = true)]
+    pub start_rate: f64,
+
+    /// Never ask for more than this many requests per second.
+    #[arg(long, allow_negative_numbers = true)]
+    pub max_rate: Option<f64>,
+
+    /// Write each step's full results file into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub save_steps: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ pub mod args;
 mod scenario;
 pub mod setup;
 
-pub use args::{Cli, Command, MergeArgs, OutputFormat, RunArgs, TargetArgs};
+pub use args::{CapacityArgs, Cli, Command, MergeArgs, OutputFormat, RunArgs, TargetArgs};
 pub use setup::Setup;
 
 /// Parses a duration argument, naming the flag in the error.

@@ -7,6 +7,7 @@
 //! | `/status/<code>` | that status |
 //! | `/bytes/<n>` | 200 with `n` bytes |
 //! | `/jitter/<min>-<max>` | 200 after a random delay in min..=max ms |
+//! | `/queue?slots=K&ms=D` | 200 after waiting for one of K slots (first come first served), then D ms: capacity K/D·1000 req/s (`queue.rs`) |
 //! | `/close` | drops the connection without answering (over HTTP/3: resets the stream) |
 //! | `/stats` | JSON: requests received (and how many over HTTP/2 and HTTP/3), in flight now and at peak, request body bytes read over HTTP/3, per-path counts |
 //! | `/stats/reset` | zeroes the counters |
@@ -21,6 +22,7 @@ mod app_files;
 mod counters;
 mod h3;
 pub mod precise_sleep;
+mod queue;
 mod routes;
 
 use std::fmt::Write as _;

@@ -11,7 +11,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::counters::{Counters, InFlight};
-use super::precise_sleep;
+use super::{precise_sleep, queue};
 
 const BODY: &[u8] = b"Hello, flak!\n";
 const MAX_BYTES: u64 = 1 << 30;
@@ -138,11 +138,18 @@ pub(super) async fn handle<B>(req: Request<B>, counters: Arc<Counters>) -> Resul
             counters.closed.fetch_add(1, Ordering::SeqCst);
             Err(Drop_)
         }
+        "queue" => match queue::parse(req.uri().query()) {
+            Ok((slots, ms)) => {
+                queue::serve(slots, ms).await;
+                ok(BODY)
+            }
+            Err(how) => Ok(text(StatusCode::BAD_REQUEST, how)),
+        },
         // The listener has read and counted the body.
         "upload" => ok(b"ok\n"),
         _ => Ok(text(
             StatusCode::NOT_FOUND,
-            "not found: try /, /delay/<ms>, /status/<code>, /bytes/<n>, /jitter/<min>-<max>, /close, /upload, /stats\n",
+            "not found: try /, /delay/<ms>, /status/<code>, /bytes/<n>, /jitter/<min>-<max>, /queue?slots=<K>&ms=<D>, /close, /upload, /stats\n",
         )),
     }
 }
