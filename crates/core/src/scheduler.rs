@@ -252,6 +252,8 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             .map(|m| self.transport.session(slot * members + m))
             .collect();
         let mut urls = vec![String::new(); members];
+        // When this slot's previous request finished (none before its first).
+        let mut free_since: Option<Duration> = None;
         loop {
             if let Some(gate) = &phase.gate
                 && !self.wait_for_turn(gate, slot, phase).await
@@ -262,7 +264,6 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                 break;
             };
             if let Some(at) = ticket.intended {
-                let taken = self.clock.now();
                 self.clock.sleep_until(at).await;
                 if self.stop.is_stopped() {
                     break;
@@ -271,8 +272,11 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                     && let Some(generator) = stats.borrow_mut().generator_mut()
                 {
                     let lag = self.clock.now().saturating_sub(at);
-                    // Taken only after its moment had passed: every slot was busy then.
-                    let held = taken.saturating_sub(at) > HELD_AFTER;
+                    // Free slots take the next tickets at once, so a ticket still untaken at its
+                    // moment found every slot busy: this one was then still in flight with its
+                    // previous request. (A slot that was free but polled late is the machine's
+                    // lag, not the limit's; a slot's first ticket is the start-up's.)
+                    let held = free_since.is_some_and(|f| f.saturating_sub(at) > HELD_AFTER);
                     generator.record(lag, held);
                 }
             }
@@ -306,6 +310,7 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                 let outcome = self
                     .send_with_timeout(&mut sessions[0], &request, start)
                     .await;
+                free_since = Some(self.clock.now());
                 if phase.measure {
                     stats
                         .borrow_mut()
@@ -328,6 +333,7 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                 },
             );
             let results = join_all(sends).await;
+            free_since = Some(self.clock.now());
             if phase.measure {
                 let mut stats = stats.borrow_mut();
                 for (m, (outcome, end)) in results.iter().enumerate() {

@@ -559,3 +559,35 @@ fn concurrency_stages_open_and_close_slots_without_cutting_requests_off() {
         "a closed model has no rate to keep up with"
     );
 }
+
+#[test]
+fn full_slots_are_told_apart_from_a_generator_that_kept_up() {
+    let run = |concurrency: u64| {
+        let clock = VirtualClock::new(EPOCH);
+        let transport = ScriptedTransport::new(&clock, |_| (ms(50), ok()));
+        let plan = Plan::builder()
+            .request(spec("http://t/"))
+            .concurrency(concurrency)
+            .rate(Some(100.0))
+            .duration(ms(1000))
+            .build()
+            .unwrap();
+        block_on(
+            &clock,
+            run_plan(&plan, &transport, &clock, StopSignal::new()),
+        )
+    };
+    // Two slots of 50 ms carry 40 a second of the 100 asked.
+    let starved = run(2);
+    let g = flak_core::GeneratorSummary::of(starved.generator().unwrap(), starved.issued(), 1.0);
+    assert_eq!(g.asked, 100);
+    assert!(g.held_back > 30, "{g:?}");
+    assert!(
+        g.generator_bound
+            .unwrap()
+            .contains("in-flight limit was full")
+    );
+    let roomy = run(10);
+    let g = flak_core::GeneratorSummary::of(roomy.generator().unwrap(), roomy.issued(), 1.0);
+    assert_eq!((g.asked, g.held_back, g.generator_bound), (100, 0, None));
+}

@@ -17,8 +17,9 @@ use crate::flags::{self, CapacityArgs, duration_arg};
 use crate::run::{self, interrupt, progress::Progress};
 use crate::{EXIT_INTERRUPTED, EXIT_THRESHOLD, output};
 
-/// Achieved below this share of the asked rate: the generator, not the server, fell behind.
-const DELIVERED_SHARE: f64 = 0.98;
+/// The in-flight limit when `-c` is not given: a search pushes the server past its knee, where
+/// latency and so the requests in flight grow; the default 50 would make the generator the limit.
+const DEFAULT_CONCURRENCY: u64 = 1000;
 
 pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     let CapacityArgs {
@@ -60,6 +61,7 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow!("--save-steps {}: cannot create it: {e}", dir.display()))?;
     }
+    run_args.concurrency.get_or_insert(DEFAULT_CONCURRENCY);
     let format = run_args.output;
     let output_file = run_args.output_file.take();
     run_args.duration = Some(step);
@@ -101,7 +103,7 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
             )?),
             None => None,
         };
-        let bound = generator_bound(&stats, rate);
+        let bound = generator_bound(&stats);
         search.record(Measured::of(&stats, rate, &slos, bound));
         files.push(file);
         if let Some(last) = search.steps().last() {
@@ -134,22 +136,12 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Why the generator could not deliver `asked` requests/s in this run, if it could not: it
-/// issued fewer than 98% of them per second. (A stand-in, to be replaced by core's own watch
-/// of scheduler lag and the in-flight cap.)
-pub fn generator_bound(stats: &Stats, asked: f64) -> Option<String> {
-    let secs = stats.elapsed().as_secs_f64();
-    let achieved = if secs > 0.0 {
-        stats.issued() as f64 / secs
-    } else {
-        0.0
-    };
-    (achieved < DELIVERED_SHARE * asked).then(|| {
-        format!(
-            "issued {achieved:.1} req/s of the {} asked (below 98%): too few threads, or -c too low for the latency",
-            flak_core::capacity::format_rate(asked)
-        )
-    })
+/// Why the generator, not the server, limited this step, if it did: core's own watch of start
+/// lag, full slots and the rate achieved against the rate asked.
+pub fn generator_bound(stats: &Stats) -> Option<String> {
+    flak_core::Summary::of(stats)
+        .generator
+        .and_then(|g| g.generator_bound)
 }
 
 /// Writes a step's full results file into `dir` and returns its path.
