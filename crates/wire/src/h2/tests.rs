@@ -900,37 +900,29 @@ async fn the_requests_of_one_round_leave_in_one_write() {
     // which yields to the runtime after two futures wake themselves in one poll.
     const SLOTS: usize = 40;
     const ROUNDS: usize = 3;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     // Answers only once every slot's request has arrived, all in one write: each round's
     // responses reach the client together, and every slot then sends its next request.
-    tokio::spawn(async move {
-        let (mut tcp, _) = listener.accept().await.unwrap();
-        let mut preface = [0u8; 24];
-        tcp.read_exact(&mut preface).await.unwrap();
-        tcp.write_all(&settings(&[])).await.unwrap();
-        let mut pending = Vec::new();
-        let mut h = [0u8; 9];
-        while tcp.read_exact(&mut h).await.is_ok() {
-            let len = (usize::from(h[0]) << 16) | (usize::from(h[1]) << 8) | usize::from(h[2]);
-            let mut payload = vec![0; len];
-            if tcp.read_exact(&mut payload).await.is_err() {
-                return;
+    let pending = Mutex::new(Vec::new());
+    let server = scripted(move |f| match f.kind {
+        SETTINGS if f.flags & ACK == 0 => settings(&[]),
+        HEADERS => {
+            let mut pending = pending.lock().unwrap();
+            pending.push(f.stream);
+            if pending.len() < SLOTS {
+                return Vec::new();
             }
-            if h[3] == HEADERS {
-                pending.push(u32::from_be_bytes([h[5], h[6], h[7], h[8]]));
-            }
-            if pending.len() == SLOTS {
-                let answers: Vec<u8> = pending
-                    .drain(..)
-                    .flat_map(|id| frame(HEADERS, END_HEADERS | END_STREAM, id, &ok_head(0)))
-                    .collect();
-                if tcp.write_all(&answers).await.is_err() {
-                    return;
-                }
-            }
+            pending
+                .drain(..)
+                .flat_map(|id| frame(HEADERS, END_HEADERS | END_STREAM, id, &ok_head(0)))
+                .collect()
         }
-    });
+        _ => Vec::new(),
+    })
+    .await;
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
     let writes: Rc<RefCell<Vec<usize>>> = Rc::default();
     let io = Counting {
         io: tokio::net::TcpStream::connect(addr).await.unwrap(),
@@ -938,7 +930,7 @@ async fn the_requests_of_one_round_leave_in_one_write() {
     };
     let conn = H2Conn::new(io);
     let mut block = Vec::new();
-    encode_request(&mut block, "GET", false, &addr.to_string(), "/", []);
+    encode_request(&mut block, "GET", false, addr, "/", []);
     let slots: FuturesUnordered<_> = (0..SLOTS)
         .map(|_| async {
             for _ in 0..ROUNDS {
