@@ -4,6 +4,9 @@
 //! each frame to its stream, waking that stream only when it finished, failed or may send more
 //! body. The socket remembers only the last waker that found it empty (the "reader"), so a
 //! reader that leaves while other streams still wait wakes one of them to take its place.
+//! Requests queued in one round of polls leave in one write, made by the round's "driver": the
+//! first stream to queue one, which comes back after the others (or, back too early, is woken
+//! by the last of them).
 //!
 //! A stream error (RST_STREAM, a bad response head) ends that stream only; a connection error
 //! (a broken frame, HPACK) ends them all. Streams the server never processed (REFUSED_STREAM,
@@ -90,6 +93,12 @@ struct Inner<S> {
     next_ticket: u64,
     /// The index of the stream whose waker the socket holds.
     reader: Option<usize>,
+    /// The id of the stream woken to drive the connection for the frames queued in this round
+    /// of polls: the streams that queue frames meanwhile leave the write to it.
+    driver: Option<u32>,
+    /// The driver came back while finished streams still waited for their slots (which queue
+    /// their next requests when they collect them): the last of them to leave wakes it.
+    driver_deferred: bool,
     /// The last stream id of a GOAWAY: no new streams.
     goaway: Option<u32>,
     /// Why the connection is finished, once it is.
@@ -226,6 +235,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
                 waiting: VecDeque::new(),
                 next_ticket: 0,
                 reader: None,
+                driver: None,
+                driver_deferred: false,
                 goaway: None,
                 dead: None,
                 completed: 0,
@@ -437,17 +448,54 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
 
     /// Ends stream `index`'s life on the connection; a waiting request may take its place.
     fn remove(&mut self, index: usize) {
-        if self.streams[index].take().is_some() {
+        let mut was_driver = false;
+        if let Some(stream) = self.streams[index].take() {
             self.open -= 1;
+            was_driver = self.driver == Some(stream.id);
         }
         self.wake_next();
-        if self.reader == Some(index) {
-            // The socket's waker is this stream's, which is leaving: hand reading over.
+        let was_reader = self.reader == Some(index);
+        if was_reader {
             self.reader = None;
-            if let Some(waker) = self.streams.iter().flatten().find_map(|s| s.waker.as_ref()) {
+        }
+        if was_driver {
+            self.driver = None;
+            self.driver_deferred = false;
+        }
+        if self.driver_deferred
+            && let Some(driver) = self.driver
+            && !self.uncollected(driver)
+        {
+            // The last finished stream left (its slot has queued its next request, if any):
+            // the driver's turn to write them all.
+            self.driver_deferred = false;
+            if let Some(waker) = self
+                .streams
+                .iter()
+                .flatten()
+                .find(|s| s.id == driver)
+                .and_then(|s| s.waker.as_ref())
+            {
                 waker.wake_by_ref();
             }
         }
+        if (was_reader || was_driver) && self.driver.is_none() {
+            // The socket's waker, or the duty to write what others queued, is this stream's,
+            // which is leaving: a stream that waits takes it over (a driver already woken
+            // reads as well as writes).
+            if let Some(s) = self.streams.iter().flatten().find(|s| s.waker.is_some()) {
+                self.driver = Some(s.id);
+                s.waker.as_ref().expect("found").wake_by_ref();
+            }
+        }
+    }
+
+    /// Whether a stream other than `except` finished and waits for its slot to collect it.
+    fn uncollected(&self, except: u32) -> bool {
+        self.streams
+            .iter()
+            .flatten()
+            .any(|s| s.id != except && (s.done || s.failed.is_some()))
     }
 
     /// Wakes the first request waiting for a stream.
@@ -470,21 +518,47 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         index: usize,
         ask: &Ask<'_>,
     ) -> Poll<Result<Exchanged, (RequestError, Unprocessed)>> {
-        if let Some(stream) = self.streams[index].as_mut()
-            && std::mem::take(&mut stream.fresh)
-            && self.open > 1
-        {
+        let fresh = self.streams[index]
+            .as_mut()
+            .is_some_and(|s| std::mem::take(&mut s.fresh));
+        if fresh && self.open > 1 {
             // Other streams are in flight, and their slots are likely being polled in this same
-            // round, each queueing its next request: come back after them, so that one write
-            // carries every request queued in between (h2load batches the same way).
-            cx.waker().wake_by_ref();
+            // round, each queueing its next request: one stream polled after them all writes
+            // them out together (h2load batches the same way). The first one to queue comes
+            // back at the end of the round to do it, the others leave it to that one; a
+            // single wake per round, since every self-wake counts towards the executor's
+            // (FuturesUnordered's) yield to the runtime, which polls the sockets once more.
+            // A body is queued now, to go out with its HEADERS: nothing polls this stream again
+            // before its response, unless a window opens.
+            self.send_body(index, ask.body);
+            let stream = self.streams[index]
+                .as_mut()
+                .expect("a stream in flight stays in its place");
+            stream.waker = Some(cx.waker().clone());
+            if self.driver.is_none() {
+                self.driver = Some(stream.id);
+                cx.waker().wake_by_ref();
+            }
             return Poll::Pending;
         }
-        // A stream another one finished for returns without driving: the frames other slots
-        // queue in this round then go out together, in one write.
+        if let Some(id) = self.driver
+            && self.streams[index].as_ref().is_some_and(|s| s.id == id)
+            && self.uncollected(id)
+        {
+            // Back too early: the executor may poll a woken task before others woken earlier
+            // (its place in the queue is where it was first woken). Those still to collect a
+            // finished stream will queue requests too; the last of them wakes this one.
+            if let Some(stream) = self.streams[index].as_mut() {
+                stream.waker = Some(cx.waker().clone());
+            }
+            self.driver_deferred = true;
+            return Poll::Pending;
+        }
+        // A stream another one finished for returns without driving, unless it was woken to
+        // write what the others queue in this round: those frames then go out together.
         let finished = self.streams[index]
             .as_ref()
-            .is_some_and(|s| s.done || s.failed.is_some());
+            .is_some_and(|s| (s.done || s.failed.is_some()) && self.driver != Some(s.id));
         let yielded = if finished {
             false
         } else {
@@ -628,6 +702,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
     /// every frame that arrived. Returns true when it stopped early to let the task yield (it
     /// has woken the task itself).
     fn drive(&mut self, cx: &mut Context<'_>, me: usize) -> bool {
+        // Whatever is queued goes out now: no other stream need be woken to write it.
+        self.driver = None;
+        self.driver_deferred = false;
         let mut reads = 0;
         loop {
             if self.dead.is_some() {

@@ -3,14 +3,17 @@
 //! misbehaviour, GOAWAY, windows), plus replayed random and mutated frames.
 #![allow(clippy::unwrap_used)]
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use flak_core::{Outcome, Request, RequestSpec, Transport as _};
+use futures::stream::{FuturesUnordered, StreamExt as _};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -849,6 +852,108 @@ async fn the_last_stream_id_ends_the_connection() {
         .map(|f| f.stream)
         .collect();
     assert_eq!(streams, [MAX_STREAM_ID - 2, MAX_STREAM_ID]);
+}
+
+// --- Batching: the requests of one round leave in one write ---------------------------------
+
+/// A byte stream that records the size of each write.
+struct Counting<S> {
+    io: S,
+    writes: Rc<RefCell<Vec<usize>>>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.io).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = result
+            && n > 0
+        {
+            self.writes.borrow_mut().push(n);
+        }
+        result
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+#[tokio::test]
+async fn the_requests_of_one_round_leave_in_one_write() {
+    // More than 30 slots: join_all, like the scheduler, then polls them in a FuturesUnordered,
+    // which yields to the runtime after two futures wake themselves in one poll.
+    const SLOTS: usize = 40;
+    const ROUNDS: usize = 3;
+    // Answers only once every slot's request has arrived, all in one write: each round's
+    // responses reach the client together, and every slot then sends its next request.
+    let pending = Mutex::new(Vec::new());
+    let server = scripted(move |f| match f.kind {
+        SETTINGS if f.flags & ACK == 0 => settings(&[]),
+        HEADERS => {
+            let mut pending = pending.lock().unwrap();
+            pending.push(f.stream);
+            if pending.len() < SLOTS {
+                return Vec::new();
+            }
+            pending
+                .drain(..)
+                .flat_map(|id| frame(HEADERS, END_HEADERS | END_STREAM, id, &ok_head(0)))
+                .collect()
+        }
+        _ => Vec::new(),
+    })
+    .await;
+    let addr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    let writes: Rc<RefCell<Vec<usize>>> = Rc::default();
+    let io = Counting {
+        io: tokio::net::TcpStream::connect(addr).await.unwrap(),
+        writes: Rc::clone(&writes),
+    };
+    let conn = H2Conn::new(io);
+    let mut block = Vec::new();
+    encode_request(&mut block, "GET", false, addr, "/", []);
+    let slots: FuturesUnordered<_> = (0..SLOTS)
+        .map(|_| async {
+            for _ in 0..ROUNDS {
+                let r = conn
+                    .exchange(ask(&block, b"", false, false), &mut Duration::default())
+                    .await
+                    .unwrap();
+                assert_eq!(r.status, 200);
+            }
+        })
+        .collect();
+    tokio::time::timeout(Duration::from_secs(10), slots.collect::<Vec<()>>())
+        .await
+        .unwrap();
+    assert_eq!(conn.completed(), (SLOTS * ROUNDS) as u64);
+    // The preface with the first request (one stream until the server's SETTINGS), the
+    // SETTINGS acknowledgement, then one write per round.
+    let writes = writes.borrow();
+    assert!(
+        writes.len() <= ROUNDS + 2,
+        "{} writes for {ROUNDS} rounds of {SLOTS} requests, of these sizes: {writes:?}",
+        writes.len()
+    );
 }
 
 // --- Robustness: random and mutated input never panics or hangs --------------------------
