@@ -13,6 +13,8 @@ pub mod body;
 pub mod clock;
 pub mod codec;
 pub mod connections;
+pub mod data;
+pub mod journey;
 pub mod plan;
 pub mod report;
 pub mod results;
