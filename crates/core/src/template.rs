@@ -431,4 +431,108 @@ mod tests {
             assert!(err.contains(want), "{url}: {err:?} should contain {want:?}");
         }
     }
+
+    struct Both;
+    impl Fields for Both {
+        fn var(&self, name: &str) -> Option<&str> {
+            (name == "token").then_some("t-1")
+        }
+        fn data(&self, column: &str) -> Option<&str> {
+            (column == "user id").then_some("42")
+        }
+    }
+
+    #[test]
+    fn plain_urls_refuse_journey_fields_as_before() {
+        let err = UrlTemplate::parse("http://h/{var:token}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("unknown field kind \"var\" (expected rand or pick)"),
+            "{err}"
+        );
+        let err = UrlTemplate::parse("http://h/{data:x}")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field kind \"data\""), "{err}");
+    }
+
+    #[test]
+    fn journey_urls_read_variables_and_data() {
+        let t = UrlTemplate::parse_journey("http://h/u/{data:user id}?t={var:token}&r={rand:3-3}")
+            .unwrap();
+        assert!(!t.is_fixed() && t.reads_fields());
+        assert_eq!(
+            t.fields().collect::<Vec<_>>(),
+            [FieldRef::Data("user id"), FieldRef::Var("token")]
+        );
+        let mut out = String::from("stale");
+        t.expand_with(&mut fastrand::Rng::with_seed(1), &Both, &mut out);
+        assert_eq!(out, "http://h/u/42?t=t-1&r=3");
+        // Absent values expand to nothing (the runner never gets here: a failed extraction
+        // ends the iteration).
+        t.expand_with(&mut fastrand::Rng::with_seed(1), &NoFields, &mut out);
+        assert_eq!(out, "http://h/u/?t=&r=3");
+        // Random fields draw exactly as plain templates do, from the same generator.
+        let plain = UrlTemplate::parse("http://h/{rand:1-1000}/{pick:a,b,c}").unwrap();
+        let journey = UrlTemplate::parse_journey("http://h/{rand:1-1000}/{pick:a,b,c}").unwrap();
+        let (mut a, mut b) = (String::new(), String::new());
+        plain.expand(&mut fastrand::Rng::with_seed(5), &mut a);
+        journey.expand_with(&mut fastrand::Rng::with_seed(5), &Both, &mut b);
+        assert_eq!(a, b);
+        assert!(!plain.reads_fields());
+    }
+
+    #[test]
+    fn journey_urls_are_checked_with_stand_ins() {
+        UrlTemplate::parse_journey("{var:next}").unwrap();
+        UrlTemplate::parse_journey("http://{var:host}:{data:port}/").unwrap();
+        for (url, want) in [
+            ("/u/{var:id}", "missing scheme"),
+            ("http://h/{var:a b}", "a variable name is letters"),
+            ("http://h/{var:x", "unclosed"),
+            ("http://h/{nope}", "needs a kind"),
+        ] {
+            let err = UrlTemplate::parse_journey(url).unwrap_err().to_string();
+            assert!(err.contains(want), "{url}: {err:?} should contain {want:?}");
+        }
+    }
+
+    #[test]
+    fn text_templates_keep_other_braces() {
+        let t = TextTemplate::parse(
+            r#"{"user": "{data:user id}", "t": "{var:token}", "n": {rand:7-7}, "x": {}}"#,
+        )
+        .unwrap();
+        let mut out = String::new();
+        t.expand_with(&mut fastrand::Rng::with_seed(0), &Both, &mut out);
+        assert_eq!(out, r#"{"user": "42", "t": "t-1", "n": 7, "x": {}}"#);
+        let fixed = TextTemplate::parse("{a} } {var-not-a-field}").unwrap();
+        assert!(fixed.is_fixed());
+        fixed.expand_with(&mut fastrand::Rng::with_seed(0), &Both, &mut out);
+        assert_eq!(out, "{a} } {var-not-a-field}");
+        for (text, want) in [
+            ("{var:}", "a variable name"),
+            ("x {data:}", "name a column"),
+            ("{rand:2-1}", "greater than MAX"),
+            ("{pick:a,}", "empty choice"),
+            ("{\"a\": \"{var:t\"}", "{var:t\"}: a variable name"),
+            ("x {var:t", "unclosed '{' at byte 2"),
+        ] {
+            let err = TextTemplate::parse(text).unwrap_err();
+            assert!(
+                err.contains(want),
+                "{text}: {err:?} should contain {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn mix_is_the_schedulers_splitmix() {
+        // splitmix64's first output from state 0, as the scheduler's own copy gives.
+        assert_eq!(mix(0, 1), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(mix(0, 0), 0);
+        assert_eq!(mix(1, 2), mix(1, 2));
+        assert_ne!(mix(1, 2), mix(1, 3));
+    }
 }

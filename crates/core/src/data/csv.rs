@@ -10,7 +10,8 @@ pub(super) fn parse(bytes: &[u8]) -> Result<DataSet, DataError> {
         .from_reader(bytes);
     let header = reader.headers().map_err(|e| error(&e))?;
     let columns = header.iter().map(Box::from).collect();
-    let mut builder = Builder::new(columns)?;
+    let line = header.position().map_or(1, |p| p.line());
+    let mut builder = Builder::new(columns, line)?;
     let mut record = ::csv::StringRecord::new();
     loop {
         match reader.read_record(&mut record) {

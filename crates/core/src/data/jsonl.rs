@@ -25,6 +25,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<DataSet, DataError> {
             Some(b) => b,
             None => builder.insert(Builder::new(
                 object.keys().map(|k| Box::from(k.as_str())).collect(),
+                n,
             )?),
         };
         // A missing key is named by the loop below; an extra one here.

@@ -86,19 +86,24 @@ struct Builder {
 }
 
 impl Builder {
-    fn new(columns: Vec<Box<str>>) -> Result<Self, DataError> {
+    /// Starts a store with these column names, read on line `line`.
+    fn new(columns: Vec<Box<str>>, line: u64) -> Result<Self, DataError> {
+        if columns.is_empty() {
+            return Err(DataError::at(line, "no columns"));
+        }
         for (i, c) in columns.iter().enumerate() {
             if c.is_empty() {
-                return Err(DataError::at(1, format!("column {} has no name", i + 1)));
+                return Err(DataError::at(line, format!("column {} has no name", i + 1)));
             }
+            // `{data:COLUMN}` ends at the first '}'.
             if c.contains('}') {
                 return Err(DataError::at(
-                    1,
+                    line,
                     format!("column {c:?}: a name cannot hold '}}'"),
                 ));
             }
             if columns[..i].contains(c) {
-                return Err(DataError::at(1, format!("column {c:?} appears twice")));
+                return Err(DataError::at(line, format!("column {c:?} appears twice")));
             }
         }
         Ok(Self {
@@ -132,6 +137,8 @@ impl Builder {
 impl DataSet {
     /// Parses a whole file's bytes.
     pub fn parse(format: DataFormat, bytes: &[u8]) -> Result<Self, DataError> {
+        // Spreadsheets often save a UTF-8 byte order mark first.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(DataError::whole("the file is empty"));
         }

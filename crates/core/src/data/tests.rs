@@ -69,12 +69,26 @@ fn bad_files_name_the_line_and_the_fault() {
             "line 2: key \"c\" is not on the first line",
         ),
         (jsonl("{\"a}\": 1}\n"), "cannot hold '}'"),
+        (jsonl("\n\n{}\n"), "line 3: no columns"),
     ] {
         let err = got.unwrap_err().to_string();
         assert!(err.contains(want), "{err:?} should contain {want:?}");
     }
     let err = DataSet::parse(DataFormat::Csv, b"user\n\xff\xfe\n").unwrap_err();
     assert_eq!(err.to_string(), "line 2: not UTF-8 text");
+}
+
+#[test]
+fn byte_order_marks_and_crlf_line_ends_are_read() {
+    let set = DataSet::parse(DataFormat::Csv, b"\xEF\xBB\xBFuser,item\r\na,1\r\n").unwrap();
+    assert_eq!(set.columns().collect::<Vec<_>>(), ["user", "item"]);
+    assert_eq!(set.row_at(0).by_name("item"), Some("1"));
+    let set = DataSet::parse(
+        DataFormat::JsonLines,
+        b"\xEF\xBB\xBF{\"u\": \"a\"}\r\n{\"u\": \"b\"}\r\n",
+    )
+    .unwrap();
+    assert_eq!(set.row_at(1).by_name("u"), Some("b"));
 }
 
 #[test]
