@@ -83,7 +83,7 @@ impl Check {
             }
             Self::BodyContains(text) => {
                 let needle = text.as_bytes();
-                if r.body.windows(needle.len()).any(|w| w == needle) {
+                if needle.is_empty() || r.body.windows(needle.len()).any(|w| w == needle) {
                     Ok(())
                 } else {
                     Err(format!("{}: not found", self.label()))

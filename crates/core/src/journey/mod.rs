@@ -208,9 +208,10 @@ impl Scenario {
     pub fn from_toml(text: &str) -> Result<Self, ScenarioError> {
         let def: ScenarioDef = toml::from_str(text).map_err(|e| {
             let mut err = ScenarioError::new(e.message());
-            err.line = e
-                .span()
-                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            err.line = e.span().map(|span| {
+                let before = &text.as_bytes()[..span.start.min(text.len())];
+                before.iter().filter(|&&b| b == b'\n').count() + 1
+            });
             err
         })?;
         Self::from_def(def)

@@ -391,3 +391,11 @@ fn urls_that_start_with_a_variable_are_checked_at_run_time() {
     );
     assert_eq!(out, "http://h/page/2");
 }
+
+#[test]
+fn journeys_and_data_are_shared_between_worker_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Journey>();
+    shared::<Scenario>();
+    shared::<DataSet>();
+}

@@ -94,7 +94,7 @@ impl Journey {
         let mut steps: Vec<Step> = Vec::new();
         let mut vars: Vec<String> = Vec::new();
         for (i, s) in def.step.iter().enumerate() {
-            let name = s.name.clone().unwrap_or_else(|| format!("step {}", i + 1));
+            let name = step_name(s, i);
             let place = Place {
                 step: &name,
                 request: None,
@@ -108,12 +108,21 @@ impl Journey {
             let step = build_step(s, &name, place)?;
             // A step reads only what earlier steps extracted: not its own group's values,
             // which arrive at the same time.
+            let later = |var: &str| {
+                let extracts = |s: &StepDef| {
+                    s.extract.contains_key(var)
+                        || s.request.iter().any(|m| m.extract.contains_key(var))
+                };
+                (i + 1..def.step.len())
+                    .find(|&n| extracts(&def.step[n]))
+                    .map(|n| step_name(&def.step[n], n))
+            };
             for r in &step.requests {
                 let rp = Place {
                     step: &name,
                     request: step.fan_out.then_some(r.name.as_str()),
                 };
-                check_vars(r, rp, &vars, &def.step[i + 1..], &step, i, &def)?;
+                check_vars(r, rp, &vars, &step, &later)?;
             }
             for r in &step.requests {
                 for (var, _) in &r.extract {
@@ -221,14 +230,13 @@ fn template_fields(r: &StepRequest) -> impl Iterator<Item = (&'static str, Field
     url.chain(headers).chain(body)
 }
 
+/// Refuses a `{var:…}` that no earlier step extracts; `later` names a later step that does.
 fn check_vars(
     r: &StepRequest,
     place: Place<'_>,
     known: &[String],
-    later: &[StepDef],
     step: &Step,
-    index: usize,
-    def: &ScenarioDef,
+    later: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ScenarioError> {
     for (field, f) in template_fields(r) {
         let FieldRef::Var(var) = f else { continue };
@@ -236,27 +244,25 @@ fn check_vars(
             continue;
         }
         let mut message = format!("{{var:{var}}} is used before any earlier step extracts it");
-        if step
+        let here = step
             .requests
             .iter()
-            .any(|o| o.extract.iter().any(|(n, _)| n == var))
-        {
+            .any(|o| o.extract.iter().any(|(n, _)| n == var));
+        if here {
             message.push_str(
                 " (this step extracts it: a step reads only what earlier steps extracted)",
             );
-        } else if let Some((j, _)) = later.iter().enumerate().find(|(_, s)| {
-            s.extract.contains_key(var) || s.request.iter().any(|m| m.extract.contains_key(var))
-        }) {
-            let n = index + 1 + j;
-            let name = def.step[n]
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("step {}", n + 1));
+        } else if let Some(name) = later(var) {
             message.push_str(&format!(" (step {name:?} extracts it later)"));
         }
         return Err(place.err(field, message));
     }
     Ok(())
+}
+
+/// A step's name: given, or `step N` (from 1).
+fn step_name(s: &StepDef, i: usize) -> String {
+    s.name.clone().unwrap_or_else(|| format!("step {}", i + 1))
 }
 
 fn build_step(s: &StepDef, name: &str, place: Place<'_>) -> Result<Step, ScenarioError> {
