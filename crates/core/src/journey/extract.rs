@@ -73,10 +73,44 @@ impl<'a, H: Headers + ?Sized> Received<'a, H> {
 #[derive(Debug, Clone)]
 pub enum Locator {
     Pointer(String),
-    Path {
-        source: String,
-        path: serde_json_path::JsonPath,
-    },
+    Path { source: String, path: Query },
+}
+
+/// A parsed JSONPath query (RFC 9535, by serde_json_path).
+#[cfg(feature = "jsonpath")]
+#[derive(Debug, Clone)]
+pub struct Query(serde_json_path::JsonPath);
+
+/// This build has no JSONPath: nothing of this type exists.
+#[cfg(not(feature = "jsonpath"))]
+#[derive(Debug, Clone)]
+pub enum Query {}
+
+impl Query {
+    #[cfg(feature = "jsonpath")]
+    fn parse(source: &str) -> Result<Self, String> {
+        serde_json_path::JsonPath::parse(source)
+            .map(Self)
+            .map_err(|e| format!("JSONPath {source:?} does not parse: {e}"))
+    }
+
+    #[cfg(not(feature = "jsonpath"))]
+    fn parse(source: &str) -> Result<Self, String> {
+        Err(format!(
+            "JSONPath {source:?}: this build of flak leaves JSONPath out (to keep the web app small); use a JSON Pointer such as /items/0/id"
+        ))
+    }
+
+    /// The first node the query selects.
+    fn first<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
+        #[cfg(feature = "jsonpath")]
+        return self.0.query(doc).first();
+        #[cfg(not(feature = "jsonpath"))]
+        {
+            let _ = doc;
+            match *self {}
+        }
+    }
 }
 
 impl PartialEq for Locator {
@@ -105,11 +139,9 @@ impl Locator {
     /// A JSONPath query (RFC 9535; of its functions, `length`, `count` and `value`: `match`
     /// and `search` would bring the full regex crate into the web app, ~300 KB gzipped).
     pub fn path(source: &str) -> Result<Self, String> {
-        let path = serde_json_path::JsonPath::parse(source)
-            .map_err(|e| format!("JSONPath {source:?} does not parse: {e}"))?;
         Ok(Self::Path {
             source: source.to_string(),
-            path,
+            path: Query::parse(source)?,
         })
     }
 
@@ -132,7 +164,7 @@ impl Locator {
     pub fn find<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
         match self {
             Self::Pointer(p) => doc.pointer(p),
-            Self::Path { path, .. } => path.query(doc).first(),
+            Self::Path { path, .. } => path.first(doc),
         }
     }
 }
@@ -152,13 +184,59 @@ pub enum Extractor {
     Status,
 }
 
-/// A compiled regex with exactly one capture group (compared by its source).
+/// A compiled regex with exactly one capture group (regex-lite; compared by its source).
+#[cfg(feature = "regex")]
 #[derive(Debug, Clone)]
 pub struct Pattern(regex_lite::Regex);
 
+/// This build has no regex extractor: nothing of this type exists.
+#[cfg(not(feature = "regex"))]
+#[derive(Debug, Clone)]
+pub enum Pattern {}
+
 impl PartialEq for Pattern {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_str() == other.0.as_str()
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Pattern {
+    #[cfg(feature = "regex")]
+    fn new(source: &str) -> Result<Self, String> {
+        let re = regex_lite::Regex::new(source)
+            .map_err(|e| format!("regex {source:?} does not compile: {e}"))?;
+        let groups = re.captures_len() - 1;
+        if groups != 1 {
+            return Err(format!(
+                "regex {source:?} needs exactly one capture group (…), the value to take; it has {groups}"
+            ));
+        }
+        Ok(Self(re))
+    }
+
+    #[cfg(not(feature = "regex"))]
+    fn new(source: &str) -> Result<Self, String> {
+        Err(format!(
+            "regex {source:?}: this build of flak leaves regex extractors out (to keep the web app small); use json:, jsonpath: or header:"
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        #[cfg(feature = "regex")]
+        return self.0.as_str();
+        #[cfg(not(feature = "regex"))]
+        match *self {}
+    }
+
+    /// The capture group of the first match in `text`.
+    fn first_group<'t>(&self, text: &'t str) -> Option<&'t str> {
+        #[cfg(feature = "regex")]
+        return self.0.captures(text)?.get(1).map(|m| m.as_str());
+        #[cfg(not(feature = "regex"))]
+        {
+            let _ = text;
+            match *self {}
+        }
     }
 }
 
@@ -188,17 +266,7 @@ impl Extractor {
                 }
                 Ok(Self::Header(name.to_ascii_lowercase()))
             }
-            "regex" => {
-                let re = regex_lite::Regex::new(arg)
-                    .map_err(|e| format!("regex {arg:?} does not compile: {e}"))?;
-                let groups = re.captures_len() - 1;
-                if groups != 1 {
-                    return Err(format!(
-                        "regex {arg:?} needs exactly one capture group (…), the value to take; it has {groups}"
-                    ));
-                }
-                Ok(Self::Regex(Pattern(re)))
-            }
+            "regex" => Pattern::new(arg).map(Self::Regex),
             other => Err(format!(
                 "unknown extractor kind {other:?} (expected json, jsonpath, header, regex or status)"
             )),
@@ -231,13 +299,16 @@ impl Extractor {
                     .map(str::to_string)
                     .map_err(|_| ExtractError(format!("the {name} header is not UTF-8 text")))
             }
-            Self::Regex(Pattern(re)) => {
+            Self::Regex(pattern) => {
                 let text = r.text();
-                re.captures(&text)
-                    .and_then(|c| c.get(1))
-                    .map(|m| m.as_str().to_string())
+                pattern
+                    .first_group(&text)
+                    .map(str::to_string)
                     .ok_or_else(|| {
-                        ExtractError(format!("regex {:?} does not match the body", re.as_str()))
+                        ExtractError(format!(
+                            "regex {:?} does not match the body",
+                            pattern.as_str()
+                        ))
                     })
             }
             Self::Json(at) => {
@@ -266,6 +337,7 @@ mod tests {
     const BODY: &[u8] = br#"{"token": "t-1", "n": 7, "ok": true, "none": null,
         "items": [{"id": 3}, {"id": 4}], "a/b": "slash", "m~n": "tilde"}"#;
 
+    #[cfg(all(feature = "jsonpath", feature = "regex"))]
     fn take(spec: &str, body: &[u8]) -> Result<String, String> {
         let headers = [
             ("X-Session", "s-9"),
@@ -277,6 +349,7 @@ mod tests {
             .map_err(|e| e.0)
     }
 
+    #[cfg(all(feature = "jsonpath", feature = "regex"))]
     #[test]
     fn each_kind_takes_its_value() {
         for (spec, want) in [
@@ -302,6 +375,7 @@ mod tests {
         }
     }
 
+    #[cfg(all(feature = "jsonpath", feature = "regex"))]
     #[test]
     fn a_missing_value_is_a_named_failure() {
         for (spec, body, want) in [
@@ -320,6 +394,7 @@ mod tests {
         }
     }
 
+    #[cfg(all(feature = "jsonpath", feature = "regex"))]
     #[test]
     fn bad_extractors_are_refused() {
         for (spec, want) in [
@@ -357,5 +432,30 @@ mod tests {
         let first: *const Value = r.json().unwrap();
         assert_eq!(b.apply_to(&r).unwrap(), "7");
         assert!(std::ptr::eq(first, r.json().unwrap()));
+    }
+
+    #[cfg(not(all(feature = "jsonpath", feature = "regex")))]
+    #[test]
+    fn left_out_extractors_are_refused_by_name() {
+        #[cfg(not(feature = "jsonpath"))]
+        assert!(
+            Extractor::parse("jsonpath:$.a")
+                .unwrap_err()
+                .contains("this build of flak leaves JSONPath out")
+        );
+        #[cfg(not(feature = "regex"))]
+        assert!(
+            Extractor::parse("regex:a(b)")
+                .unwrap_err()
+                .contains("this build of flak leaves regex extractors out")
+        );
+        assert_eq!(
+            Extractor::parse("json:/token").unwrap().apply(
+                200,
+                &Vec::<(String, String)>::new(),
+                br#"{"token": "t"}"#
+            ),
+            Ok("t".to_string())
+        );
     }
 }

@@ -1,6 +1,9 @@
 //! Tests of scenario files: both shapes, every bad input, and expanding a journey's templates
 //! with an iteration's variables and data row.
 
+// The example files use every extractor kind.
+#![cfg(all(feature = "jsonpath", feature = "regex"))]
+
 use std::time::Duration;
 
 use super::*;
