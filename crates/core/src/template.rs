@@ -124,7 +124,9 @@ fn expand_parts(parts: &[Part], rng: &mut fastrand::Rng, fields: &impl Fields, o
             Part::Rand { min, max } => {
                 let _ = write!(out, "{}", rng.u64(*min..=*max));
             }
-            Part::Pick(choices) => out.push_str(&choices[rng.usize(..choices.len())]),
+            // u64, not usize: fastrand draws a usize from 32 bits on wasm32 and 64 elsewhere,
+            // and the app and the CLI must pick alike (on 64-bit targets the two are the same).
+            Part::Pick(choices) => out.push_str(&choices[rng.u64(..choices.len() as u64) as usize]),
             Part::Var(name) => out.push_str(fields.var(name).unwrap_or_default()),
             Part::Data(column) => out.push_str(fields.data(column).unwrap_or_default()),
         }
@@ -534,5 +536,35 @@ mod tests {
         assert_eq!(mix(0, 0), 0);
         assert_eq!(mix(1, 2), mix(1, 2));
         assert_ne!(mix(1, 2), mix(1, 3));
+    }
+
+    #[test]
+    fn expansions_are_the_same_on_every_target() {
+        // Pinned: wasm32 (the app) must expand what 64-bit targets (the CLI) expand.
+        let t = UrlTemplate::parse("http://h/{pick:a,b,c,d,e,f,g}/{rand:1-1000000}").unwrap();
+        let mut rng = fastrand::Rng::with_seed(mix(7, 3));
+        let mut out = String::new();
+        let got: Vec<String> = (0..3)
+            .map(|_| {
+                t.expand(&mut rng, &mut out);
+                out.clone()
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "http://h/b/676360",
+                "http://h/f/823081",
+                "http://h/c/697835"
+            ]
+        );
+        // On 64-bit targets a u64 draw is the usize draw picks made before: unchanged there.
+        #[cfg(target_pointer_width = "64")]
+        {
+            let (mut a, mut b) = (fastrand::Rng::with_seed(9), fastrand::Rng::with_seed(9));
+            for n in [2usize, 3, 7, 1000, 1 << 40] {
+                assert_eq!(a.usize(..n), b.u64(..n as u64) as usize);
+            }
+        }
     }
 }

@@ -182,7 +182,8 @@ impl DataSet {
                 // (seed, iteration), are not correlated.
                 let mut rng =
                     fastrand::Rng::with_seed(mix(seed ^ 0x6461_7461_726F_7773, iteration));
-                Some(rng.usize(..rows as usize))
+                // u64: fastrand's usize draws differ between wasm32 and 64-bit targets.
+                Some(rng.u64(..rows) as usize)
             }
         }
     }
