@@ -172,3 +172,40 @@ fn random_rows_are_the_same_on_every_target() {
     assert_eq!(rows, PINNED_ROWS);
 }
 const PINNED_ROWS: [usize; 5] = [186, 53, 325, 847, 261];
+
+#[test]
+fn mangled_files_are_refused_never_panic() {
+    let mut rng = fastrand::Rng::with_seed(16);
+    let csv_text = b"user,item\nalice,\"a, b\"\nbob,2\n".to_vec();
+    let jsonl_text = b"{\"user\": \"alice\", \"n\": 1}\n{\"user\": \"bob\", \"n\": 2.5}\n".to_vec();
+    let alphabet = b"{}[]\",:\n\r 01ab\xff\xef\xbb\xbf";
+    for _ in 0..3000 {
+        for (format, original) in [
+            (DataFormat::Csv, &csv_text),
+            (DataFormat::JsonLines, &jsonl_text),
+        ] {
+            let mut bytes = original.clone();
+            for _ in 0..rng.usize(1..4) {
+                if bytes.is_empty() {
+                    break;
+                }
+                let at = rng.usize(..bytes.len());
+                match rng.u8(..3) {
+                    0 => bytes[at] = alphabet[rng.usize(..alphabet.len())],
+                    1 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.truncate(at.max(1)),
+                }
+            }
+            if let Ok(set) = DataSet::parse(format, &bytes) {
+                // Whatever parsed is whole: every row has every column.
+                for r in 0..set.rows() {
+                    for c in 0..set.columns().len() {
+                        assert!(set.row_at(r).get(c).is_some());
+                    }
+                }
+            }
+        }
+    }
+}

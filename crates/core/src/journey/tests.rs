@@ -402,3 +402,35 @@ fn journeys_and_data_are_shared_between_worker_threads() {
     shared::<Scenario>();
     shared::<DataSet>();
 }
+
+#[test]
+fn mangled_files_are_refused_never_panic() {
+    // Cuts and byte swaps of a file with every field: each parses or gives one line.
+    let mut rng = fastrand::Rng::with_seed(16);
+    let alphabet = b"{}[]\"'=:/\\$.,\n ~()-_0123456789abcdefghijklmnopqrstuvwxyz";
+    for _ in 0..3000 {
+        let mut bytes = ISSUE.as_bytes().to_vec();
+        for _ in 0..rng.usize(1..4) {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = rng.usize(..bytes.len());
+            match rng.u8(..3) {
+                0 => bytes[at] = alphabet[rng.usize(..alphabet.len())],
+                1 => {
+                    bytes.remove(at);
+                }
+                _ => bytes.truncate(at),
+            }
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        if let Err(e) = Scenario::from_toml(&text) {
+            assert!(!e.to_string().is_empty());
+        }
+        let json = format!(
+            "{{\"step\": [{{\"url\": \"{}\"}}]}}",
+            text.replace(['"', '\\', '\n'], "")
+        );
+        let _ = Scenario::from_json(&json);
+    }
+}
