@@ -101,4 +101,14 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn think_times_are_the_same_on_every_target() {
+        // Pinned: wasm32 (the app) must draw what 64-bit targets (the CLI) draw.
+        let think = Think::parse("50ms..200ms").unwrap();
+        let got: Vec<u64> = (0..3)
+            .map(|i| think.sample(7, i, 1).as_micros() as u64)
+            .collect();
+        assert_eq!(got, [81746, 197547, 121628]);
+    }
 }
