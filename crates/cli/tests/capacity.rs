@@ -56,6 +56,7 @@ fn finds_the_capacity_of_a_queue_within_15_percent() {
     .finish(std::time::Duration::from_secs(90));
     assert_success(&out);
     let report = parse_json(&out.stdout);
+    assert_eq!(report["format"], "flak-capacity", "{report:#}");
     assert_eq!(
         parse_json(&std::fs::read(&file).unwrap()),
         report,

@@ -334,6 +334,62 @@ pub fn format_rate(r: f64) -> String {
     }
 }
 
+/// What `flak capacity --output json` (and `-o`) writes: the search's settings, every step and
+/// the answer, in a form the browser app reads back to chart p99 and errors against the rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub format: String,
+    pub version: u32,
+    pub slos: Vec<String>,
+    pub step_s: f64,
+    pub start_rate: f64,
+    pub max_rate: Option<f64>,
+    pub steps: Vec<ReportStep>,
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// [`Finding::sentence`], for people reading the file.
+    pub conclusion: String,
+}
+
+/// One step of a [`Report`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportStep {
+    #[serde(flatten)]
+    pub step: Step,
+    /// The step's full results file (`--save-steps`), as the CLI wrote its path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_file: Option<String>,
+}
+
+/// The `format` field of a [`Report`].
+pub const REPORT_FORMAT: &str = "flak-capacity";
+
+impl Report {
+    /// Reads a report back, refusing other files with one line saying what they are not.
+    pub fn parse(json: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| format!("not a JSON file: {e}"))?;
+        match value.get("format").and_then(serde_json::Value::as_str) {
+            Some(REPORT_FORMAT) => {}
+            Some(other) => {
+                return Err(format!(
+                    "not a flak capacity report (format is {other:?}, expected \"{REPORT_FORMAT}\")"
+                ));
+            }
+            None => return Err("not a flak capacity report (no \"format\" field)".into()),
+        }
+        let report: Report =
+            serde_json::from_value(value).map_err(|e| format!("flak capacity report: {e}"))?;
+        if report.version != 1 {
+            return Err(format!(
+                "flak capacity report version {} is not supported (this flak reads version 1)",
+                report.version
+            ));
+        }
+        Ok(report)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +464,52 @@ mod tests {
             };
             assert_eq!(st.verdict, want, "{st:?}");
         }
+    }
+
+    #[test]
+    fn a_report_reads_back_and_other_files_are_refused() {
+        let s = search(10.0, None, fake(730.0, 1e9));
+        let report = Report {
+            format: REPORT_FORMAT.into(),
+            version: 1,
+            slos: vec!["p99<100ms".into()],
+            step_s: 2.0,
+            start_rate: 10.0,
+            max_rate: None,
+            steps: s
+                .steps()
+                .iter()
+                .map(|step| ReportStep {
+                    step: step.clone(),
+                    results_file: None,
+                })
+                .collect(),
+            finding: s.finding(),
+            conclusion: s.finding().sentence(),
+        };
+        let json = serde_json::to_string(&report).unwrap();
+        assert_eq!(Report::parse(&json).unwrap(), report);
+        for (text, says) in [
+            ("[", "not a JSON file"),
+            (
+                "{\"format\": \"flak-results\"}",
+                "format is \"flak-results\"",
+            ),
+            ("{}", "no \"format\" field"),
+            (
+                "{\"format\": \"flak-capacity\", \"version\": 1}",
+                "flak capacity report: missing field",
+            ),
+        ] {
+            let e = Report::parse(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        let v2 = json.replace("\"version\":1", "\"version\":2");
+        assert!(
+            Report::parse(&v2)
+                .unwrap_err()
+                .contains("version 2 is not supported")
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use flak_core::capacity::{Finding, MAX_STEPS, Slo, Step, TOLERANCE, format_rate};
+use flak_core::capacity::{
+    Finding, MAX_STEPS, REPORT_FORMAT, Report, ReportStep, Slo, Step, TOLERANCE, format_rate,
+};
 use flak_core::report::format_ms;
-use serde::Serialize;
 
 use crate::flags::OutputFormat;
 
@@ -17,28 +18,6 @@ pub struct Table {
     step: Duration,
     start_rate: f64,
     max_rate: Option<f64>,
-}
-
-/// The JSON form of a search.
-#[derive(Serialize)]
-struct Document<'a> {
-    slos: &'a [String],
-    step_s: f64,
-    start_rate: f64,
-    max_rate: Option<f64>,
-    steps: Vec<StepLine<'a>>,
-    #[serde(flatten)]
-    finding: &'a Finding,
-    conclusion: String,
-}
-
-#[derive(Serialize)]
-struct StepLine<'a> {
-    #[serde(flatten)]
-    step: &'a Step,
-    /// The step's full results file (`--save-steps`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    results_file: Option<&'a PathBuf>,
 }
 
 impl Table {
@@ -128,20 +107,25 @@ impl Table {
     /// Prints the answer (text, CSV) or the whole document (JSON), and returns the JSON for
     /// `-o`. `files` holds each step's results file, if saved.
     pub fn finish(&self, steps: &[Step], files: &[Option<PathBuf>], finding: &Finding) -> String {
-        let document = Document {
-            slos: &self.slos,
+        let document = Report {
+            format: REPORT_FORMAT.into(),
+            version: 1,
+            slos: self.slos.clone(),
             step_s: self.step.as_secs_f64(),
             start_rate: self.start_rate,
             max_rate: self.max_rate,
             steps: steps
                 .iter()
                 .enumerate()
-                .map(|(i, step)| StepLine {
-                    step,
-                    results_file: files.get(i).and_then(Option::as_ref),
+                .map(|(i, step)| ReportStep {
+                    step: step.clone(),
+                    results_file: files
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .map(|p| p.display().to_string()),
                 })
                 .collect(),
-            finding,
+            finding: finding.clone(),
             conclusion: finding.sentence(),
         };
         let json = serde_json::to_string_pretty(&document).unwrap_or_default();
