@@ -1,5 +1,7 @@
-//! The headline numbers (with stable `data-testid` hooks), the percentile table, the text
-//! report the CLI prints, and the export buttons with what went wrong in the last export.
+//! The headline numbers (with stable `data-testid` hooks), the percentile table, the load's
+//! stages and the generator's own account (asked vs achieved, start lag, the generator-bound
+//! verdict and the tab's reasons), the text report the CLI prints, and the export buttons with
+//! what went wrong in the last export.
 
 use flak_core::report::format_bytes;
 use yew::prelude::*;
@@ -13,6 +15,10 @@ pub struct SummaryProps {
     pub on_export: Callback<ExportKind>,
     /// Why the last export failed.
     pub export_error: Option<String>,
+    /// This tab was hidden during the run (its timers were throttled): a reason of the page's
+    /// own for requests starting late.
+    #[prop_or_default]
+    pub tab_hidden: bool,
 }
 
 /// A number for an automation hook: plain, no unit, no thousands separator.
@@ -66,6 +72,26 @@ pub fn SummaryView(props: &SummaryProps) -> Html {
                 <p class="note">{format!(
                     "Latency counts from each request's intended start (rate set), so stalls are not hidden. \
                      From the actual send instead: p50 {} ms, p99 {} ms.", plain(u.p50), plain(u.p99))}</p>
+            }
+            if let Some(line) = &props.snapshot.stages_line {
+                <p class="note" data-testid="stages-line">{format!("Load: {line}")}</p>
+            }
+            if let Some(g) = &s.generator {
+                <div class="generator" data-testid="generator">
+                    { for g.lines().into_iter().enumerate().map(|(i, line)| {
+                        if i == 0 {
+                            html! { <p class="note" data-testid="generator-line">{format!("Generator: {line}")}</p> }
+                        } else {
+                            html! { <p class="error" data-testid="generator-bound">{line}</p> }
+                        }
+                    }) }
+                    if props.tab_hidden {
+                        <p class="error" data-testid="generator-tab">{
+                            "This tab was hidden during the run: the browser throttles a hidden tab's timers, \
+                             so requests started late for the page's own reasons, not the server's."
+                        }</p>
+                    }
+                </div>
             }
             if !props.snapshot.members.is_empty() {
                 <table class="members" data-testid="members">
