@@ -394,7 +394,7 @@ pub fn App() -> Html {
                 </section>
                 if let Some(snapshot) = &s.snapshot {
                     <SummaryView snapshot={Rc::clone(snapshot)} {on_export} export_error={s.export_error.clone()}
-                                 tab_hidden={s.source == Source::Live && s.honesty.hidden_during_run} />
+                                 tab_reasons={if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() }} />
                     <div class="charts">
                         <ThroughputChart series={snapshot.series.clone()} />
                         <LatencyChart series={snapshot.series.clone()} />

@@ -15,10 +15,9 @@ pub struct SummaryProps {
     pub on_export: Callback<ExportKind>,
     /// Why the last export failed.
     pub export_error: Option<String>,
-    /// This tab was hidden during the run (its timers were throttled): a reason of the page's
-    /// own for requests starting late.
+    /// The page's own reasons for requests starting late (a hidden tab, long tasks).
     #[prop_or_default]
-    pub tab_hidden: bool,
+    pub tab_reasons: Vec<String>,
 }
 
 /// A number for an automation hook: plain, no unit, no thousands separator.
@@ -82,15 +81,13 @@ pub fn SummaryView(props: &SummaryProps) -> Html {
                         if i == 0 {
                             html! { <p class="note" data-testid="generator-line">{format!("Generator: {line}")}</p> }
                         } else {
-                            html! { <p class="error" data-testid="generator-bound">{line}</p> }
+                            // The core's advice names the CLI's flag; the form calls it so.
+                            html! { <p class="error" data-testid="generator-bound">{line.replace("raise -c", "raise the in-flight limit")}</p> }
                         }
                     }) }
-                    if props.tab_hidden {
-                        <p class="error" data-testid="generator-tab">{
-                            "This tab was hidden during the run: the browser throttles a hidden tab's timers, \
-                             so requests started late for the page's own reasons, not the server's."
-                        }</p>
-                    }
+                    { for props.tab_reasons.iter().map(|why| html! {
+                        <p class="error" data-testid="generator-tab">{why.clone()}</p>
+                    }) }
                 </div>
             }
             if !props.snapshot.members.is_empty() {
