@@ -114,3 +114,28 @@ test('a long task on the page during a run is named as the tab\'s own reason for
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('in-flight stages from a permalink: the limit ramps, the server never sees more, and counts agree', async () => {
+  await env.srv.reset();
+  const url = `${env.srv.target}delay/20`;
+  const query = `?url=${encodeURIComponent(url)}&concurrency=50&stages=concurrency:1s:4,1s:4,1s:0&autostart=1`;
+  const { page, errors } = await openApp(query);
+  await waitForStatus(page, 'done', 30000);
+  const server = await env.srv.stats();
+  const [total, ok, failed, cancelled] = await Promise.all(
+    ['stat-total', 'stat-succeeded', 'stat-failed', 'stat-cancelled'].map((id) => stat(page, id)));
+  assert.equal(total, ok + failed + cancelled);
+  assert.equal(server.requests, total, 'the target answered exactly what the page counted');
+  assert.equal(failed, 0);
+  // At most 4 at once, whatever the form's in-flight limit said: the stages set it.
+  assert.ok(server.peak_in_flight <= 4, `peak in flight at the server: ${server.peak_in_flight}`);
+  // 20 ms requests at up to 4 in flight over a 3 s curve whose mean is 2: roughly 2 × 3 s / 20 ms.
+  assert.ok(total >= 150 && total <= 450, `total ${total}`);
+  assert.match(await page.getByTestId('stages-line').textContent(), /in-flight stages 1s:4,1s:4,1s:0: peak 4 in flight over 3s/);
+  const inflight = page.getByTestId('chart-inflight');
+  assert.equal(await inflight.locator('polyline.series').count(), 2, 'the limit asked and the mean in flight');
+  assert.equal(await inflight.getByTestId('stage-mark').count(), 3);
+  assert.equal(await page.getByTestId('chart-rate').count(), 0, 'no rate was asked');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
