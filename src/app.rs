@@ -13,7 +13,8 @@ use yew::prelude::*;
 use crate::browser::timing::TimingReading;
 use crate::browser::{self, files, run, zlib};
 use crate::components::charts::{
-    CHART_IDS, HistogramChart, LatencyChart, MembersChart, OutcomesChart, ThroughputChart,
+    CHART_IDS, HistogramChart, InFlightChart, LatencyChart, MembersChart, OutcomesChart, RateChart,
+    ThroughputChart,
 };
 use crate::components::form::RunForm;
 use crate::components::honesty::{HonestyPanel, HonestyProps};
@@ -25,7 +26,7 @@ use crate::model::export::ExportKind;
 use crate::model::honesty::Honesty;
 use crate::model::recent::{self, Recent};
 use crate::model::state::{Action, Phase, Planned, Source, State};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Curve, Snapshot};
 
 /// The results on screen, for export: live or imported statistics, and the plan if known.
 type Shown = Rc<RefCell<Option<(Rc<RefCell<Stats>>, Option<Rc<Plan>>)>>>;
@@ -190,6 +191,7 @@ impl Ctx {
         let ctx = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let mut parts = Vec::new();
+            let mut plans = Vec::new();
             let mut names = Vec::new();
             for file in &picked {
                 let name = file.name();
@@ -198,7 +200,10 @@ impl Ctx {
                     Err(e) => Err(e),
                 };
                 match loaded {
-                    Ok(stats) => parts.push(stats),
+                    Ok((stats, plan)) => {
+                        parts.push(stats);
+                        plans.push(plan);
+                    }
                     Err(e) => {
                         return ctx
                             .state
@@ -207,9 +212,16 @@ impl Ctx {
                 }
                 names.push(name);
             }
+            // The plan's curve is charted when every file ran the same plan.
+            let plan = match plans.split_first() {
+                Some((Some(first), rest)) if rest.iter().all(|p| p.as_ref() == Some(first)) => {
+                    Some(Rc::new(first.clone()))
+                }
+                _ => None,
+            };
             if let Some(stats) = Stats::merge_all(parts) {
-                let snapshot = Rc::new(Snapshot::of(&stats));
-                *ctx.shown.borrow_mut() = Some((Rc::new(RefCell::new(stats)), None));
+                let snapshot = Rc::new(Snapshot::of(&stats, plan.as_deref()));
+                *ctx.shown.borrow_mut() = Some((Rc::new(RefCell::new(stats)), plan));
                 ctx.state.dispatch(Action::Imported {
                     snapshot,
                     files: names,
@@ -237,12 +249,12 @@ fn save_recent(list: &[Recent]) {
     }
 }
 
-/// Loads a results file, its histograms inflated by the browser.
-async fn load(text: &str) -> Result<Stats, String> {
+/// Loads a results file, its histograms inflated by the browser, with the plan it ran.
+async fn load(text: &str) -> Result<(Stats, Option<Plan>), String> {
     let loading = Results::parse(text).map_err(|e| e.to_string())?;
     let inflated = zlib::inflate_all(&loading.compressed()).await;
-    let (stats, _) = loading.finish(inflated).map_err(|e| e.to_string())?;
-    Ok(stats)
+    let (stats, results) = loading.finish(inflated).map_err(|e| e.to_string())?;
+    Ok((stats, results.plan))
 }
 
 /// Puts the run's configuration in the address bar, so the page's URL is its permalink.
@@ -381,10 +393,19 @@ pub fn App() -> Html {
                     <span class="status-text">{status_text}</span>
                 </section>
                 if let Some(snapshot) = &s.snapshot {
-                    <SummaryView snapshot={Rc::clone(snapshot)} {on_export} export_error={s.export_error.clone()} />
+                    <SummaryView snapshot={Rc::clone(snapshot)} {on_export} export_error={s.export_error.clone()}
+                                 tab_reasons={if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() }} />
                     <div class="charts">
                         <ThroughputChart series={snapshot.series.clone()} />
                         <LatencyChart series={snapshot.series.clone()} />
+                        if snapshot.curve == Curve::Rate {
+                            <RateChart series={snapshot.series.clone()} curve={snapshot.curve}
+                                       stage_ends={snapshot.stage_ends.clone()} />
+                        }
+                        if snapshot.curve != Curve::None {
+                            <InFlightChart series={snapshot.series.clone()} curve={snapshot.curve}
+                                           stage_ends={snapshot.stage_ends.clone()} />
+                        }
                         <HistogramChart bars={snapshot.bars.clone()} />
                         <OutcomesChart outcomes={snapshot.outcomes.clone()} />
                         if !snapshot.members.is_empty() {

@@ -1,8 +1,11 @@
 //! What the page shows of a run, computed from the core's `Stats` a few times a second (never
-//! per request): the summary, chart series, histogram bars and the text report.
+//! per request): the summary, chart series (with what the plan asked of each second), histogram
+//! bars and the text report.
 
-use flak_core::Stats;
+use std::time::Duration;
+
 use flak_core::report::{Summary, bar_counts, text};
+use flak_core::{Load, Plan, Stats, StopAfter};
 
 /// One second of the run, for the time charts.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +18,24 @@ pub struct Point {
     pub p50: Option<f64>,
     pub p90: Option<f64>,
     pub p99: Option<f64>,
+    /// Requests sent in this second.
+    pub started: u64,
+    /// Mean requests in flight over this second.
+    pub in_flight: f64,
+    /// What the plan asked of this second: requests to send ([`Curve::Rate`]) or the mean
+    /// in-flight limit ([`Curve::Concurrency`]).
+    pub asked: Option<f64>,
+}
+
+/// What the plan's curve is a curve of, which says which charts apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Curve {
+    /// No rate and no stages (or the plan is unknown).
+    None,
+    /// A fixed rate or rate stages: requests per second asked.
+    Rate,
+    /// Concurrency stages: the in-flight limit asked.
+    Concurrency,
 }
 
 /// A row of the status and error breakdown.
@@ -46,6 +67,11 @@ pub struct Snapshot {
     pub members: Vec<MemberView>,
     pub summary: Summary,
     pub series: Vec<Point>,
+    pub curve: Curve,
+    /// Where each stage ends, on the series' time axis (seconds).
+    pub stage_ends: Vec<f64>,
+    /// The plan's stages in words: `rate stages 1s:50,1s:100,1s:0: 150 requests over 3 s`.
+    pub stages_line: Option<String>,
     /// Histogram bars: upper bound in ms and count.
     pub bars: Vec<(f64, u64)>,
     pub outcomes: Vec<Outcome>,
@@ -57,29 +83,58 @@ pub struct Snapshot {
 impl Snapshot {
     /// A live snapshot, a few times a second during a run: everything but the text report,
     /// which is only built when the run is over (it is the costliest part and sits folded).
-    pub fn live(stats: &Stats) -> Self {
-        Self::build(stats, false)
+    pub fn live(stats: &Stats, plan: Option<&Plan>) -> Self {
+        Self::build(stats, plan, false)
     }
 
-    /// The full snapshot of a finished run or an imported file.
-    pub fn of(stats: &Stats) -> Self {
-        Self::build(stats, true)
+    /// The full snapshot of a finished run or an imported file (with its plan, if it has one).
+    pub fn of(stats: &Stats, plan: Option<&Plan>) -> Self {
+        Self::build(stats, plan, true)
     }
 
-    fn build(stats: &Stats, with_report: bool) -> Self {
-        let start = stats.started_unix().map_or(0, |d| d.as_secs());
+    fn build(stats: &Stats, plan: Option<&Plan>, with_report: bool) -> Self {
+        let started = stats.started_unix().unwrap_or_default();
+        let start = started.as_secs();
+        // The series counts whole wall-clock seconds; the run began `lead` into the first.
+        let lead = f64::from(started.subsec_nanos()) / 1e9;
         let series = stats
             .series()
             .iter()
-            .map(|(sec, i)| Point {
-                t: sec.saturating_sub(start) as f64,
-                count: i.count,
-                errors: i.errors,
-                p50: i.quantile_ms(0.5),
-                p90: i.quantile_ms(0.9),
-                p99: i.quantile_ms(0.99),
+            .map(|(sec, i)| {
+                let t = sec.saturating_sub(start) as f64;
+                Point {
+                    t,
+                    count: i.count,
+                    errors: i.errors,
+                    p50: i.quantile_ms(0.5),
+                    p90: i.quantile_ms(0.9),
+                    p99: i.quantile_ms(0.99),
+                    started: i.started,
+                    in_flight: i.mean_in_flight(),
+                    asked: plan.and_then(|p| asked_between(p, t - lead, t + 1.0 - lead)),
+                }
             })
             .collect();
+        let curve = match plan {
+            Some(p) if matches!(p.load, Some(Load::Concurrency(_))) => Curve::Concurrency,
+            Some(p) if p.is_open() => Curve::Rate,
+            _ => Curve::None,
+        };
+        // A point stands for its whole second, so run time `r` sits at `r + lead - 0.5`.
+        let stage_ends = plan
+            .and_then(|p| p.load.as_ref())
+            .map(|load| {
+                let mut end = 0.0;
+                load.stages()
+                    .stages()
+                    .iter()
+                    .map(|s| {
+                        end += s.duration.as_secs_f64();
+                        (end + lead - 0.5).max(0.0)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let mut outcomes: Vec<Outcome> = stats
             .status_codes()
             .iter()
@@ -124,10 +179,24 @@ impl Snapshot {
                 }
             })
             .collect();
+        let stages_line = plan.and_then(|p| p.load.as_ref()).map(|load| {
+            let s = load.stages();
+            let (kind, what) = match load {
+                Load::Rate(_) => ("rate", format!("{:.0} requests", s.total())),
+                Load::Concurrency(_) => ("in-flight", format!("peak {} in flight", s.peak())),
+            };
+            format!(
+                "{kind} stages {s}: {what} over {}",
+                flak_core::plan::format_duration(s.duration())
+            )
+        });
         Self {
             members,
             summary: Summary::of(stats),
             series,
+            curve,
+            stage_ends,
+            stages_line,
             bars: bar_counts(stats.latency(), 20)
                 .into_iter()
                 .map(|(us, n)| (us as f64 / 1e3, n))
@@ -140,6 +209,27 @@ impl Snapshot {
                 String::new()
             },
         }
+    }
+}
+
+/// What `plan` asked between `from` and `to` seconds into the run: the requests its rate or
+/// rate stages intended to start then, or the in-flight limit its concurrency stages set,
+/// averaged over a second. `None` when the plan asks neither.
+pub fn asked_between(plan: &Plan, from: f64, to: f64) -> Option<f64> {
+    let at = |t: f64| Duration::from_secs_f64(t.max(0.0));
+    match (&plan.load, plan.rate) {
+        (Some(load), _) => {
+            let s = load.stages();
+            Some(s.integral_to(at(to)) - s.integral_to(at(from)))
+        }
+        (None, Some(rate)) => {
+            let end = match plan.stop {
+                StopAfter::Duration(d) => d.as_secs_f64(),
+                StopAfter::Requests(n) => n as f64 / rate,
+            };
+            Some(rate * (to.min(end) - from.max(0.0)).max(0.0))
+        }
+        (None, None) => None,
     }
 }
 
@@ -174,11 +264,14 @@ mod tests {
             stats.record(&Sample {
                 latency: Duration::from_millis(10),
                 uncorrected: None,
-                end_unix: Duration::from_secs(1000 + i as u64),
+                // Mid-second, so the 10 ms in flight stays within the same second.
+                end_unix: Duration::from_millis(1_000_500 + 1000 * i as u64),
                 outcome: o,
             });
         }
-        let s = Snapshot::of(&stats);
+        let s = Snapshot::of(&stats, None);
+        assert_eq!(s.curve, Curve::None);
+        assert!(s.series.iter().all(|p| p.asked.is_none()));
         assert_eq!(
             s.series.iter().map(|p| p.t).collect::<Vec<_>>(),
             vec![0.0, 1.0, 2.0]
@@ -197,5 +290,50 @@ mod tests {
             Some("TypeError: Failed to fetch")
         );
         assert_eq!(s.bars.iter().map(|b| b.1).sum::<u64>(), 2);
+    }
+
+    #[test]
+    fn the_plans_curve_is_asked_per_second_with_its_stage_ends() {
+        use flak_core::{RequestSpec, Stages};
+        let stages = Stages::parse("1s:50,1s:100,1s:0").unwrap();
+        let plan = Plan::builder()
+            .request(RequestSpec::get("http://127.0.0.1:9/").unwrap())
+            .load(Load::Rate(stages))
+            .build()
+            .unwrap();
+        // Whole seconds from the start: 25, 75, 50 requests.
+        let per_second: Vec<f64> = (0..4)
+            .map(|k| asked_between(&plan, f64::from(k), f64::from(k + 1)).unwrap())
+            .collect();
+        assert_eq!(per_second, vec![25.0, 75.0, 50.0, 0.0]);
+        // Seconds that straddle the start still add up to the curve.
+        let straddled: f64 = (0..4)
+            .map(|k| asked_between(&plan, f64::from(k) - 0.3, f64::from(k) + 0.7).unwrap())
+            .sum();
+        assert!((straddled - 150.0).abs() < 1e-9, "{straddled}");
+
+        let mut stats = Stats::new(true);
+        stats.begin(Duration::from_millis(1_000_250));
+        let s = Snapshot::of(&stats, Some(&plan));
+        assert_eq!(s.curve, Curve::Rate);
+        assert_eq!(s.stage_ends, vec![0.75, 1.75, 2.75]);
+        assert_eq!(
+            s.stages_line.as_deref(),
+            Some("rate stages 1s:50,1s:100,1s:0: 150 requests over 3s")
+        );
+
+        let flat = Plan::builder()
+            .request(RequestSpec::get("http://127.0.0.1:9/").unwrap())
+            .requests(100)
+            .rate(Some(50.0))
+            .build()
+            .unwrap();
+        assert_eq!(asked_between(&flat, 0.0, 1.0), Some(50.0));
+        assert_eq!(
+            asked_between(&flat, 1.5, 2.5),
+            Some(25.0),
+            "the run ends at 2 s"
+        );
+        assert_eq!(Snapshot::of(&stats, Some(&flat)).curve, Curve::Rate);
     }
 }

@@ -83,12 +83,13 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
         let watch = Rc::new(ResourceWatch::start(&target));
         let ticker = {
             let stats = Rc::clone(&run.stats);
+            let plan = Rc::clone(&run.plan);
             let listeners = listeners.clone();
             let watch = Rc::clone(&watch);
             let clock = BrowserClock::new();
             let mut charts = HeldCharts::default();
             Interval::new(SNAPSHOT_MS, move || {
-                let mut snapshot = Snapshot::live(&stats.borrow());
+                let mut snapshot = Snapshot::live(&stats.borrow(), Some(&plan));
                 let elapsed = (clock.now() - t0).as_secs_f64();
                 charts.hold(&mut snapshot, elapsed);
                 listeners
@@ -102,7 +103,7 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
             .await;
         drop(ticker);
         let elapsed = (clock.now() - t0).as_secs_f64();
-        let snapshot = Rc::new(Snapshot::of(&run.stats.borrow()));
+        let snapshot = Rc::new(Snapshot::of(&run.stats.borrow(), Some(&run.plan)));
         let timing = watch.read();
         watch.stop();
         listeners

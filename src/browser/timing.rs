@@ -1,6 +1,6 @@
 //! What the browser did to the requests, from Resource Timing: the protocol it spoke
 //! (`nextHopProtocol`) and per-phase times (queueing, connect, TTFB, download) when the server
-//! sends `Timing-Allow-Origin`.
+//! sends `Timing-Allow-Origin`; and the run's long tasks (main-thread tasks over 50 ms).
 //!
 //! The browser buffers an entry per finished request whether anyone looks or not. Each time
 //! the page reads the picture (four times a second) the buffered entries are folded into
@@ -41,6 +41,12 @@ extern "C" {
     fn ttfb(this: &ResourceSums) -> f64;
     #[wasm_bindgen(method, getter)]
     fn download(this: &ResourceSums) -> f64;
+    #[wasm_bindgen(method, getter = longTasks)]
+    fn long_tasks(this: &ResourceSums) -> f64;
+    #[wasm_bindgen(method, getter = longestTask)]
+    fn longest_task(this: &ResourceSums) -> f64;
+    #[wasm_bindgen(method, js_name = stop)]
+    fn stop_watching(this: &ResourceSums);
 }
 
 /// Sums of each phase over the requests whose phases the browser showed, in ms.
@@ -64,6 +70,9 @@ pub struct TimingReading {
     pub cross_origin_isolated: bool,
     /// The tab was hidden at one of the reads: timers were throttled.
     pub hidden_during_run: bool,
+    /// Main-thread tasks over 50 ms during the run (Long Tasks), and the longest, in ms.
+    pub long_tasks: u64,
+    pub longest_task_ms: f64,
 }
 
 /// Watches Resource Timing entries for one target while a run lasts.
@@ -101,11 +110,14 @@ impl ResourceWatch {
             },
             cross_origin_isolated: cross_origin_isolated(),
             hidden_during_run: self.hidden.get(),
+            long_tasks: s.long_tasks() as u64,
+            longest_task_ms: s.longest_task(),
         }
     }
 
     /// The run is over: the buffer goes back to the browser's default size.
     pub fn stop(&self) {
+        self.sums.stop_watching();
         super::performance().set_resource_timing_buffer_size(DEFAULT_BUFFER);
     }
 }

@@ -4,17 +4,21 @@
 
 use yew::prelude::*;
 
-use crate::snapshot::{Outcome, Point};
+use crate::snapshot::{Curve, Outcome, Point};
 
 /// The element id of each chart, in page order: the chart exports take every one the page shows.
-pub const CHART_IDS: [&str; 5] = [
+pub const CHART_IDS: [&str; 7] = [
     THROUGHPUT_ID,
     LATENCY_ID,
+    RATE_ID,
+    IN_FLIGHT_ID,
     HISTOGRAM_ID,
     STATUS_ID,
     MEMBERS_ID,
 ];
 const THROUGHPUT_ID: &str = "chart-throughput";
+const RATE_ID: &str = "chart-rate";
+const IN_FLIGHT_ID: &str = "chart-inflight";
 const LATENCY_ID: &str = "chart-latency";
 const HISTOGRAM_ID: &str = "chart-histogram";
 const STATUS_ID: &str = "chart-status";
@@ -83,13 +87,20 @@ pub struct LineChartProps {
     pub title: AttrValue,
     pub unit: AttrValue,
     pub lines: Vec<Line>,
+    /// Vertical lines at these seconds (where stages end).
+    #[prop_or_default]
+    pub marks: Vec<f64>,
 }
 
 /// Lines over the run's seconds.
 #[function_component]
 pub fn LineChart(props: &LineChartProps) -> Html {
     let all = props.lines.iter().flat_map(|l| l.points.iter());
-    let max_x = all.clone().map(|p| p.0).fold(1.0, f64::max);
+    let max_x = all
+        .clone()
+        .map(|p| p.0)
+        .chain(props.marks.iter().copied())
+        .fold(1.0, f64::max);
     let (top, step) = nice_axis(all.map(|p| p.1).fold(0.0, f64::max), 4);
     let x = |v: f64| LEFT + v / max_x * (W - LEFT - RIGHT);
     let y = |v: f64| H - BOTTOM - v / top * (H - TOP - BOTTOM);
@@ -107,6 +118,13 @@ pub fn LineChart(props: &LineChartProps) -> Html {
             html! { <circle class={classes!("dot", l.class)} cx={format!("{:.1}", x(px))} cy={format!("{:.1}", y(py))} r="3" /> }
         });
         html! { <><polyline class={classes!("series", l.class)} points={pts} />{ for dots }</> }
+    });
+    let marks = props.marks.iter().map(|m| {
+        let mx = format!("{:.1}", x(*m));
+        html! {
+            <line class="stage-mark" data-testid="stage-mark" x1={mx.clone()} x2={mx}
+                  y1={TOP.to_string()} y2={(H - BOTTOM).to_string()} />
+        }
     });
     let legend_start = W - RIGHT - props.lines.len() as f64 * 72.0;
     let legend = props.lines.iter().enumerate().map(|(i, l)| {
@@ -131,6 +149,7 @@ pub fn LineChart(props: &LineChartProps) -> Html {
             if empty {
                 <text class="empty" x={(W / 2.0).to_string()} y={(H / 2.0).to_string()} text-anchor="middle">{"waiting for the first second of data"}</text>
             }
+            { for marks }
             { for lines }
             { for legend }
         </svg>
@@ -161,6 +180,69 @@ pub fn ThroughputChart(props: &ThroughputProps) -> Html {
         },
     ];
     html! { <LineChart id={THROUGHPUT_ID} title="Throughput" unit="req/s" {lines} /> }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LoadChartProps {
+    pub series: Vec<Point>,
+    pub curve: Curve,
+    pub stage_ends: Vec<f64>,
+}
+
+/// The requests the plan asked for each second against those sent, stage ends marked: a gap
+/// is the generator (here, the tab) falling behind.
+#[function_component]
+pub fn RateChart(props: &LoadChartProps) -> Html {
+    let lines = vec![
+        Line {
+            name: "asked",
+            class: "asked",
+            points: props
+                .series
+                .iter()
+                .filter_map(|p| p.asked.map(|a| (p.t, a)))
+                .collect(),
+        },
+        Line {
+            name: "sent",
+            class: "ok",
+            points: props
+                .series
+                .iter()
+                .map(|p| (p.t, p.started as f64))
+                .collect(),
+        },
+    ];
+    html! {
+        <LineChart id={RATE_ID} title="Rate asked and achieved (requests sent per second)" unit="req/s"
+                   {lines} marks={props.stage_ends.clone()} />
+    }
+}
+
+/// Mean requests in flight each second; with in-flight stages, the limit they asked for too.
+#[function_component]
+pub fn InFlightChart(props: &LoadChartProps) -> Html {
+    let mut lines = Vec::new();
+    if props.curve == Curve::Concurrency {
+        lines.push(Line {
+            name: "limit",
+            class: "asked",
+            points: props
+                .series
+                .iter()
+                .filter_map(|p| p.asked.map(|a| (p.t, a)))
+                .collect(),
+        });
+    }
+    lines.push(Line {
+        name: "in flight",
+        class: "p90",
+        points: props.series.iter().map(|p| (p.t, p.in_flight)).collect(),
+    });
+    html! {
+        <LineChart id={IN_FLIGHT_ID} title="Requests in flight (mean per second)" unit="requests"
+                   {lines} marks={props.stage_ends.clone()} />
+    }
 }
 
 #[derive(Properties, PartialEq)]

@@ -1,11 +1,13 @@
-//! The run form: endpoint, request, in-flight limit, count or duration, rate, fetch options.
-//! Every input has a label; Enter in any field starts the run.
+//! The run form: endpoint, request, in-flight limit, count or duration, rate or load stages,
+//! fetch options. Every input has a label; Enter in any field starts the run.
 
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
-use crate::model::config::{DEFAULT_URL, FetchMode, FormConfig, MemberRow, StopBy};
+use crate::model::config::{
+    DEFAULT_URL, FetchMode, FormConfig, LoadShape, MemberRow, STAGES_FIELD, StageRow, StopBy,
+};
 
 #[derive(Properties, PartialEq)]
 pub struct FormProps {
@@ -107,7 +109,23 @@ pub fn RunForm(props: &FormProps) -> Html {
                         }) }
                     </select>
                 </div>
-                { text("concurrency", "In-flight limit", &c.concurrency, |c, v| c.concurrency = v, "Requests at once") }
+                if c.shape == LoadShape::Concurrency {
+                    { text("concurrency", "In-flight limit", &c.concurrency, |c, v| c.concurrency = v, "Not used: the stages set it") }
+                } else {
+                    { text("concurrency", "In-flight limit", &c.concurrency, |c, v| c.concurrency = v, "Requests at once") }
+                }
+                <div class="field">
+                    <label for="shape">{"Load shape"}</label>
+                    <select id="shape" disabled={props.running}
+                            onchange={edit::<Event, HtmlSelectElement>(props, select_value, |c, v| {
+                                c.shape = LoadShape::from_key(&v).unwrap_or(LoadShape::Flat);
+                            })}>
+                        <option value="flat" selected={c.shape == LoadShape::Flat}>{"flat"}</option>
+                        <option value="rate" selected={c.shape == LoadShape::Rate}>{"rate stages"}</option>
+                        <option value="concurrency" selected={c.shape == LoadShape::Concurrency}>{"in-flight stages"}</option>
+                    </select>
+                </div>
+                if c.shape == LoadShape::Flat {
                 <div class="field">
                     <label for="stop-by">{"Stop after"}</label>
                     <select id="stop-by" disabled={props.running}
@@ -124,8 +142,13 @@ pub fn RunForm(props: &FormProps) -> Html {
                     { text("duration", "Duration", &c.duration, |c, v| c.duration = v, "e.g. 10s, 2m") }
                 }
                 { text("rate", "Rate (req/s)", &c.rate, |c, v| c.rate = v, "Empty: as fast as allowed") }
+                }
                 { text("timeout", "Timeout", &c.timeout, |c, v| c.timeout = v, "Per request; 0 for none") }
             </div>
+            if c.shape != LoadShape::Flat {
+                <StagesEditor config={c.clone()} running={props.running} on_change={props.on_change.clone()}
+                              error={props.error.clone().filter(|e| e.starts_with(STAGES_FIELD))} />
+            }
             <details class="more">
                 <summary>{"Headers, body and fetch options"}</summary>
                 <div class="row">
@@ -159,7 +182,7 @@ pub fn RunForm(props: &FormProps) -> Html {
                 </div>
             </details>
             <FanOut config={c.clone()} running={props.running} on_change={props.on_change.clone()} />
-            if let Some(error) = &props.error {
+            if let Some(error) = props.error.as_ref().filter(|e| !e.starts_with(STAGES_FIELD)) {
                 <p class="error" role="alert" data-testid="form-error">{error.clone()}</p>
             }
             <div class="actions">
@@ -267,5 +290,97 @@ fn FanOut(props: &FanOutProps) -> Html {
                 </div>
             }
         </details>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct StagesProps {
+    config: FormConfig,
+    running: bool,
+    on_change: Callback<FormConfig>,
+    /// What the core said about the stages, shown beside them.
+    error: Option<String>,
+}
+
+/// The stages editor: rows of (duration, target), each ramping linearly from the previous
+/// target (the first from 0). Rows can be added and removed; every field has a label.
+#[function_component]
+fn StagesEditor(props: &StagesProps) -> Html {
+    let c = &props.config;
+    let unit = if c.shape == LoadShape::Concurrency {
+        "in flight"
+    } else {
+        "req/s"
+    };
+    let change = |apply: Box<dyn Fn(&mut FormConfig)>| {
+        let (config, on_change) = (c.clone(), props.on_change.clone());
+        move || {
+            let mut next = config.clone();
+            apply(&mut next);
+            on_change.emit(next);
+        }
+    };
+    let add = {
+        let apply = change(Box::new(|c| {
+            let last = c.stages.last().map_or("0".into(), |r| r.target.clone());
+            c.stages.push(StageRow::new("10s", &last));
+        }));
+        Callback::from(move |_: MouseEvent| apply())
+    };
+    let rows = c.stages.iter().enumerate().map(|(i, row)| {
+        let field = |set: fn(&mut StageRow, String)| {
+            let (config, on_change) = (c.clone(), props.on_change.clone());
+            Callback::from(move |e: InputEvent| {
+                if let Some(el) = e.target_dyn_into::<HtmlInputElement>() {
+                    let mut next = config.clone();
+                    set(&mut next.stages[i], el.value());
+                    on_change.emit(next);
+                }
+            })
+        };
+        let remove = {
+            let apply = change(Box::new(move |c| {
+                c.stages.remove(i);
+            }));
+            Callback::from(move |_: MouseEvent| apply())
+        };
+        let n = i + 1;
+        html! {
+            <div class="row stage" data-testid="stage-row">
+                <div class="field">
+                    <label for={format!("stage-duration-{n}")}>{format!("Stage {n} duration")}</label>
+                    <input id={format!("stage-duration-{n}")} type="text" value={row.duration.clone()} spellcheck="false"
+                           disabled={props.running} oninput={field(|r, v| r.duration = v)} />
+                </div>
+                <div class="field">
+                    <label for={format!("stage-target-{n}")}>{format!("Stage {n} target ({unit})")}</label>
+                    <input id={format!("stage-target-{n}")} type="text" value={row.target.clone()} spellcheck="false"
+                           disabled={props.running} oninput={field(|r, v| r.target = v)} />
+                </div>
+                <button type="button" class="secondary" disabled={props.running} onclick={remove}
+                        aria-label={format!("Remove stage {n}")}>{"Remove"}</button>
+            </div>
+        }
+    });
+    let what = if c.shape == LoadShape::Concurrency {
+        "the in-flight limit ramps (the In-flight limit field is not used; lowering it lets requests in flight finish)"
+    } else {
+        "the rate ramps, and each request's latency counts from its intended start (the in-flight limit stays the cap)"
+    };
+    html! {
+        <fieldset class="stages" data-testid="stages">
+            <legend>{"Load stages"}</legend>
+            <p class="note">{format!(
+                "Each stage ramps linearly from the previous target (the first from 0) over its duration: {what}. \
+                 The stages set the run's length, so Stop after, Requests, Duration and Rate are not used."
+            )}</p>
+            { for rows }
+            if let Some(error) = &props.error {
+                <p class="error" role="alert" data-testid="stages-error">{error.clone()}</p>
+            }
+            <div class="actions">
+                <button type="button" class="secondary" disabled={props.running} onclick={add}>{"Add stage"}</button>
+            </div>
+        </fieldset>
     }
 }

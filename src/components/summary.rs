@@ -1,5 +1,7 @@
-//! The headline numbers (with stable `data-testid` hooks), the percentile table, the text
-//! report the CLI prints, and the export buttons with what went wrong in the last export.
+//! The headline numbers (with stable `data-testid` hooks), the percentile table, the load's
+//! stages and the generator's own account (asked vs achieved, start lag, the generator-bound
+//! verdict and the tab's reasons), the text report the CLI prints, and the export buttons with
+//! what went wrong in the last export.
 
 use flak_core::report::format_bytes;
 use yew::prelude::*;
@@ -13,6 +15,9 @@ pub struct SummaryProps {
     pub on_export: Callback<ExportKind>,
     /// Why the last export failed.
     pub export_error: Option<String>,
+    /// The page's own reasons for requests starting late (a hidden tab, long tasks).
+    #[prop_or_default]
+    pub tab_reasons: Vec<String>,
 }
 
 /// A number for an automation hook: plain, no unit, no thousands separator.
@@ -66,6 +71,24 @@ pub fn SummaryView(props: &SummaryProps) -> Html {
                 <p class="note">{format!(
                     "Latency counts from each request's intended start (rate set), so stalls are not hidden. \
                      From the actual send instead: p50 {} ms, p99 {} ms.", plain(u.p50), plain(u.p99))}</p>
+            }
+            if let Some(line) = &props.snapshot.stages_line {
+                <p class="note" data-testid="stages-line">{format!("Load: {line}")}</p>
+            }
+            if let Some(g) = &s.generator {
+                <div class="generator" data-testid="generator">
+                    { for g.lines().into_iter().enumerate().map(|(i, line)| {
+                        if i == 0 {
+                            html! { <p class="note" data-testid="generator-line">{format!("Generator: {line}")}</p> }
+                        } else {
+                            // The core's advice names the CLI's flag; the form calls it so.
+                            html! { <p class="error" data-testid="generator-bound">{line.replace("raise -c", "raise the in-flight limit")}</p> }
+                        }
+                    }) }
+                    { for props.tab_reasons.iter().map(|why| html! {
+                        <p class="error" data-testid="generator-tab">{why.clone()}</p>
+                    }) }
+                </div>
             }
             if !props.snapshot.members.is_empty() {
                 <table class="members" data-testid="members">

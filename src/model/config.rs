@@ -2,7 +2,7 @@
 //! own validation and messages), and how it round-trips through a permalink query.
 
 use flak_core::plan::parse_duration;
-use flak_core::{Body, Plan, RequestSpec};
+use flak_core::{Body, Load, Plan, PlanError, RequestSpec, Stages};
 use serde::{Deserialize, Serialize};
 
 use crate::browser::fetch::FetchOptions;
@@ -25,6 +25,51 @@ pub enum StopBy {
     Requests,
     Duration,
 }
+
+/// How the load moves over the run: flat (count or duration, optionally a fixed rate), or
+/// stages ramping a rate (open model) or the in-flight limit (closed model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadShape {
+    Flat,
+    Rate,
+    Concurrency,
+}
+
+impl LoadShape {
+    /// The permalink's prefix of the stages (`rate:2s:100,…`) and the form's option value.
+    pub fn key(self) -> &'static str {
+        match self {
+            LoadShape::Flat => "flat",
+            LoadShape::Rate => "rate",
+            LoadShape::Concurrency => "concurrency",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [LoadShape::Flat, LoadShape::Rate, LoadShape::Concurrency]
+            .into_iter()
+            .find(|s| s.key() == key)
+    }
+}
+
+/// One stage as typed: over `duration`, ramp to `target` (req/s or in flight).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageRow {
+    pub duration: String,
+    pub target: String,
+}
+
+impl StageRow {
+    pub fn new(duration: &str, target: &str) -> Self {
+        Self {
+            duration: duration.into(),
+            target: target.into(),
+        }
+    }
+}
+
+/// The prefix of every message about the stages, which the form shows beside the editor.
+pub const STAGES_FIELD: &str = "Load stages";
 
 /// One request of a fan-out group, as typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +112,9 @@ pub struct FormConfig {
     /// Fan-out: each iteration sends every member at once; `url` and `method` are then unused.
     pub fan_out: bool,
     pub members: Vec<MemberRow>,
+    /// Flat: `stop_by`, `requests`, `duration` and `rate` apply; otherwise `stages` do.
+    pub shape: LoadShape,
+    pub stages: Vec<StageRow>,
 }
 
 impl Default for FormConfig {
@@ -91,6 +139,12 @@ impl Default for FormConfig {
                 MemberRow::new("product", "GET", &format!("{DEFAULT_URL}delay/20")),
                 MemberRow::new("reviews", "GET", &format!("{DEFAULT_URL}delay/40")),
                 MemberRow::new("stock", "GET", &format!("{DEFAULT_URL}status/503")),
+            ],
+            shape: LoadShape::Flat,
+            stages: vec![
+                StageRow::new("5s", "50"),
+                StageRow::new("10s", "50"),
+                StageRow::new("5s", "0"),
             ],
         }
     }
@@ -127,7 +181,12 @@ impl FormConfig {
         } else {
             vec![self.spec(&self.method, &self.url, "URL")?]
         };
-        let concurrency = parse_whole("In-flight limit", &self.concurrency)?;
+        let load = self.load()?;
+        let concurrency = match &load {
+            // The stages set the in-flight limit: it is their peak.
+            Some(Load::Concurrency(stages)) => stages.peak().ceil().max(1.0) as u64,
+            _ => parse_whole("In-flight limit", &self.concurrency)?,
+        };
         if concurrency > MAX_CONCURRENCY {
             return Err(format!(
                 "In-flight limit: {concurrency} is more than a browser tab can use (at most {MAX_CONCURRENCY})"
@@ -139,12 +198,14 @@ impl FormConfig {
         for spec in specs {
             builder = builder.request(spec);
         }
-        builder = match self.stop_by {
-            StopBy::Requests => builder.requests(parse_whole("Requests", &self.requests)?),
-            StopBy::Duration => builder
+        builder = match (load, self.stop_by) {
+            (Some(load), _) => builder.load(load),
+            (None, StopBy::Requests) => builder.requests(parse_whole("Requests", &self.requests)?),
+            (None, StopBy::Duration) => builder
                 .duration(parse_duration(&self.duration).map_err(|e| format!("Duration: {e}"))?),
         };
         let rate = match self.rate.trim() {
+            _ if self.shape != LoadShape::Flat => None,
             "" => None,
             r => Some(
                 parse_decimal(r)
@@ -160,13 +221,61 @@ impl FormConfig {
             .timeout(timeout)
             .seed(0)
             .build()
-            .map_err(|e| capitalize(&e.to_string()))?;
+            .map_err(|e| match e {
+                // Say it in the form's words, not the CLI's flags.
+                PlanError::Load(m) => format!(
+                    "{STAGES_FIELD}: {}",
+                    m.replace("--rate-stages", "rate stages")
+                        .replace("--concurrency-stages", "concurrency stages")
+                ),
+                e => capitalize(&e.to_string()),
+            })?;
         let options = FetchOptions {
             no_cors: self.mode == FetchMode::NoCors,
             credentials: self.credentials,
             bypass_cache: self.bypass_cache,
         };
         Ok((plan, options))
+    }
+
+    /// The stages as a core `Load`, checked by the core (`None` for a flat load). Messages
+    /// start with [`STAGES_FIELD`] and name the row (`stage 2: a duration of zero`).
+    pub fn load(&self) -> Result<Option<Load>, String> {
+        if self.shape == LoadShape::Flat {
+            return Ok(None);
+        }
+        for (i, row) in self.stages.iter().enumerate() {
+            // A comma or colon would split the row in two in the text the core reads.
+            if let Some(bad) = [&row.duration, &row.target]
+                .into_iter()
+                .find(|f| f.contains([',', ':']))
+            {
+                return Err(format!(
+                    "{STAGES_FIELD}: stage {}: {:?} is not one value",
+                    i + 1,
+                    bad.trim()
+                ));
+            }
+        }
+        let stages = if self.stages.is_empty() {
+            Stages::new(Vec::new())
+        } else {
+            Stages::parse(&self.stages_text())
+        }
+        .map_err(|e| format!("{STAGES_FIELD}: {e}"))?;
+        Ok(Some(match self.shape {
+            LoadShape::Concurrency => Load::Concurrency(stages),
+            _ => Load::Rate(stages),
+        }))
+    }
+
+    /// The rows as the core's text form, `2s:100,2s:400,2s:0`.
+    fn stages_text(&self) -> String {
+        self.stages
+            .iter()
+            .map(|r| format!("{}:{}", r.duration.trim(), r.target.trim()))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// One request with the form's headers and body; errors name `field`.
@@ -194,13 +303,15 @@ impl FormConfig {
 
     /// The permalink query (without `?`). Header values only when the user opted in.
     pub fn to_query(&self, autostart: bool) -> String {
+        let flat = self.shape == LoadShape::Flat;
         let q = Query {
             url: Some(self.url.clone()),
             method: Some(self.method.clone()).filter(|m| m != "GET"),
             concurrency: Some(self.concurrency.clone()),
-            requests: (self.stop_by == StopBy::Requests).then(|| self.requests.clone()),
-            duration: (self.stop_by == StopBy::Duration).then(|| self.duration.clone()),
-            rate: Some(self.rate.clone()).filter(|r| !r.is_empty()),
+            requests: (flat && self.stop_by == StopBy::Requests).then(|| self.requests.clone()),
+            duration: (flat && self.stop_by == StopBy::Duration).then(|| self.duration.clone()),
+            rate: Some(self.rate.clone()).filter(|r| flat && !r.is_empty()),
+            stages: (!flat).then(|| format!("{}:{}", self.shape.key(), self.stages_text())),
             timeout: Some(self.timeout.clone()),
             mode: Some(self.mode).filter(|m| *m != FetchMode::Cors),
             headers: (self.share_headers && !self.headers.trim().is_empty())
@@ -258,6 +369,19 @@ impl FormConfig {
                 })
                 .collect();
         }
+        if let Some(stages) = q.stages
+            && let Some((shape, rows)) = stages.split_once(':')
+            && let Some(shape) = LoadShape::from_key(shape)
+        {
+            c.shape = shape;
+            c.stages = rows
+                .split(',')
+                .map(|row| {
+                    let (d, t) = row.split_once(':').unwrap_or((row, ""));
+                    StageRow::new(d, t)
+                })
+                .collect();
+        }
         match (q.requests, q.duration) {
             (_, Some(d)) => {
                 c.stop_by = StopBy::Duration;
@@ -271,11 +395,12 @@ impl FormConfig {
 
     /// A one-line description for the recent-runs list.
     pub fn describe(&self) -> String {
-        let stop = match self.stop_by {
-            StopBy::Requests => format!("{} requests", self.requests),
-            StopBy::Duration => self.duration.clone(),
+        let stop = match (self.shape, self.stop_by) {
+            (LoadShape::Flat, StopBy::Requests) => format!("{} requests", self.requests),
+            (LoadShape::Flat, StopBy::Duration) => self.duration.clone(),
+            (shape, _) => format!("{} stages {}", shape.key(), self.stages_text()),
         };
-        let rate = if self.rate.is_empty() {
+        let rate = if self.rate.is_empty() || self.shape != LoadShape::Flat {
             String::new()
         } else {
             format!(" at {}/s", self.rate)
@@ -304,6 +429,9 @@ struct Query {
     duration: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rate: Option<String>,
+    /// Load stages, `rate:2s:100,2s:400,2s:0` or `concurrency:…`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stages: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -530,6 +658,105 @@ mod tests {
         ] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
+    }
+
+    fn staged(shape: LoadShape, rows: &[(&str, &str)]) -> FormConfig {
+        FormConfig {
+            shape,
+            stages: rows.iter().map(|(d, t)| StageRow::new(d, t)).collect(),
+            ..FormConfig::default()
+        }
+    }
+
+    #[test]
+    fn stages_become_the_plans_load_and_its_length() {
+        let c = staged(LoadShape::Rate, &[("1s", "50"), ("1s", "100"), ("1s", "0")]);
+        let (plan, _) = c.to_plan().unwrap();
+        let Some(Load::Rate(stages)) = &plan.load else {
+            panic!("rate stages expected: {:?}", plan.load);
+        };
+        assert_eq!(stages.total(), 150.0);
+        assert_eq!(
+            plan.stop,
+            StopAfter::Duration(std::time::Duration::from_secs(3))
+        );
+        assert_eq!(plan.rate, None, "the form's rate is not used beside stages");
+        assert_eq!(plan.concurrency, 6, "the in-flight limit stays the cap");
+        let c = staged(LoadShape::Concurrency, &[("2s", "7.5"), ("2s", "0")]);
+        let (plan, _) = c.to_plan().unwrap();
+        assert!(matches!(plan.load, Some(Load::Concurrency(_))));
+        assert_eq!(
+            plan.concurrency, 8,
+            "the stages' peak sets the in-flight limit"
+        );
+        assert!(!plan.is_open());
+    }
+
+    #[test]
+    fn bad_stage_rows_are_named_with_the_cores_words() {
+        let cases = [
+            (
+                vec![("0s", "10")],
+                "Load stages: stage 1: a duration of zero",
+            ),
+            (
+                vec![("1s", "10"), ("-2s", "5")],
+                "Load stages: stage 2: a negative duration",
+            ),
+            (
+                vec![("1s", "lots")],
+                "Load stages: stage 1: target \"lots\" is not a number",
+            ),
+            (
+                vec![("1s", "-5")],
+                "Load stages: stage 1: target -5 is not a number of zero or more",
+            ),
+            (
+                vec![("1s", "1,2")],
+                "Load stages: stage 1: \"1,2\" is not one value",
+            ),
+            (
+                vec![("10", "5")],
+                "Load stages: stage 1: duration \"10\" has no unit",
+            ),
+            (
+                vec![("1s", "0"), ("1s", "0")],
+                "Load stages: rate stages 1s:0,1s:0: every target is 0",
+            ),
+            (vec![], "Load stages: no stages"),
+        ];
+        for (rows, want) in cases {
+            let err = staged(LoadShape::Rate, &rows).to_plan().unwrap_err();
+            assert!(err.starts_with(want), "{err:?} should start with {want:?}");
+        }
+        // A flat load ignores the rows, however bad.
+        let mut c = staged(LoadShape::Rate, &[("0s", "x")]);
+        c.shape = LoadShape::Flat;
+        assert!(c.to_plan().is_ok());
+    }
+
+    #[test]
+    fn stages_survive_the_permalink() {
+        for shape in [LoadShape::Rate, LoadShape::Concurrency] {
+            let c = staged(shape, &[("2s", "100"), ("2s", "400"), ("2s", "0")]);
+            let q = c.to_query(true);
+            assert!(
+                q.contains(&format!(
+                    "stages={}%3A2s%3A100%2C2s%3A400%2C2s%3A0",
+                    shape.key()
+                )),
+                "{q}"
+            );
+            assert!(!q.contains("requests="), "the flat fields stay out: {q}");
+            let (back, autostart) = FormConfig::from_query(&q);
+            assert!(autostart);
+            assert_eq!(back, c);
+        }
+        let (back, _) = FormConfig::from_query("stages=rate:1s:50,1s:100,1s:0&concurrency=4");
+        assert_eq!(back.shape, LoadShape::Rate);
+        assert_eq!(back.stages[1], StageRow::new("1s", "100"));
+        let (back, _) = FormConfig::from_query("stages=sideways:1s:5");
+        assert_eq!(back.shape, LoadShape::Flat, "an unknown shape is ignored");
     }
 
     #[test]

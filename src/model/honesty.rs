@@ -1,5 +1,5 @@
 //! What the browser did to the measurement, for the honesty panel: the protocol it spoke,
-//! timer precision, per-phase timings and whether the tab was hidden.
+//! timer precision, per-phase timings, whether the tab was hidden and its long tasks.
 
 use crate::browser::timing::TimingReading;
 use crate::model::phases::Phases;
@@ -14,6 +14,9 @@ pub struct Honesty {
     pub phases: Option<Phases>,
     /// The tab was hidden during the run: timers were throttled.
     pub hidden_during_run: bool,
+    /// Main-thread tasks over 50 ms during the run, and the longest (ms).
+    pub long_tasks: u64,
+    pub longest_task_ms: f64,
 }
 
 impl Honesty {
@@ -24,7 +27,29 @@ impl Honesty {
             cross_origin_isolated: reading.cross_origin_isolated,
             phases: Phases::means(&reading.phases),
             hidden_during_run: reading.hidden_during_run,
+            long_tasks: reading.long_tasks,
+            longest_task_ms: reading.longest_task_ms,
         }
+    }
+
+    /// The page's own reasons for requests starting late, in words (empty: none seen).
+    pub fn tab_reasons(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if self.hidden_during_run {
+            reasons.push(
+                "This tab was hidden during the run: the browser throttles a hidden tab's timers, \
+                 so requests started late for the page's own reasons, not the server's."
+                    .to_string(),
+            );
+        }
+        if self.long_tasks > 0 {
+            reasons.push(format!(
+                "The page's main thread was busy in {} task(s) over 50 ms (the longest {:.0} ms): \
+                 requests due then started late for the page's own reasons, not the server's.",
+                self.long_tasks, self.longest_task_ms
+            ));
+        }
+        reasons
     }
 }
 
@@ -43,5 +68,18 @@ mod tests {
         let h = Honesty::of(&reading);
         assert_eq!(h.protocol.as_deref(), Some("h2"));
         assert!(h.hidden_during_run && h.phases.is_none());
+        assert_eq!(h.tab_reasons().len(), 1);
+        let h = Honesty::of(&TimingReading {
+            long_tasks: 2,
+            longest_task_ms: 151.4,
+            ..TimingReading::default()
+        });
+        let reasons = h.tab_reasons();
+        assert_eq!(reasons.len(), 1);
+        assert!(
+            reasons[0].contains("2 task(s) over 50 ms (the longest 151 ms)"),
+            "{reasons:?}"
+        );
+        assert!(Honesty::default().tab_reasons().is_empty());
     }
 }

@@ -245,7 +245,7 @@ mod tests {
     use super::*;
 
     fn snap() -> Rc<Snapshot> {
-        Rc::new(Snapshot::of(&Stats::new(false)))
+        Rc::new(Snapshot::of(&Stats::new(false), None))
     }
 
     #[test]
