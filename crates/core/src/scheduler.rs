@@ -29,6 +29,7 @@ use crate::plan::{Load, Order, Plan, Shard, StopAfter, format_duration};
 use crate::stages::Stages;
 use crate::stats::{Sample, Stats};
 use crate::stop::StopSignal;
+use crate::template::mix;
 use crate::transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};
 
 /// Runs one shard of a plan. Build with [`Scheduler::new`], then [`run`](Scheduler::run).
@@ -499,7 +500,9 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
         let mut rng = fastrand::Rng::with_seed(mix(self.plan.seed ^ phase.salt, index));
         let spec_index = match self.plan.order {
             Order::RoundRobin => (index % requests.len() as u64) as usize,
-            Order::Random => rng.usize(..requests.len()),
+            // A u64 draw: fastrand draws a usize from 32 bits on wasm32, so the app and the CLI
+            // would pick differently from the same seed (on 64-bit targets the two agree).
+            Order::Random => rng.u64(..requests.len() as u64) as usize,
         };
         let spec = &requests[spec_index];
         if spec.url.is_fixed() {
@@ -516,17 +519,9 @@ impl Phase {
     }
 }
 
-/// A request taken this long after its intended start waited for a free slot: the in-flight
-/// limit held it back (less is the ordinary cost of taking it).
+/// A request whose slot was still busy this long after the request's intended start waited for
+/// it: the in-flight limit held it back (less is the ordinary cost of a slot turning round).
 const HELD_AFTER: Duration = Duration::from_millis(1);
-
-/// splitmix64 of (seed, index): neighbouring indices get unrelated random streams.
-fn mix(seed: u64, index: u64) -> u64 {
-    let mut z = seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
 
 /// Convenience for the common case: one scheduler over the whole plan, fresh statistics.
 pub async fn run_plan<T: Transport, C: Clock>(
