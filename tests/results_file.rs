@@ -39,7 +39,8 @@ fn sample_stats() -> Stats {
         s.record(&Sample {
             latency: Duration::from_micros(1000 + i * 37),
             uncorrected: Some(Duration::from_micros(900 + i)),
-            end_unix: Duration::from_secs(1_700_000_000 + i / 100),
+            // Mid-second, so that each request's time in flight stays within its second.
+            end_unix: Duration::from_millis(1_700_000_000_500 + i / 100 * 1000),
             outcome: &outcomes[(i % 3) as usize],
         });
     }
@@ -67,9 +68,9 @@ async fn a_results_file_round_trips_through_the_browsers_zlib() {
     let stats = sample_stats();
     let json = export(&stats).await;
     assert!(json.contains("\"histogram\": \"HISTFAAA"), "compressed V2");
-    // 4 histograms, then one per second of the series.
+    // 4 histograms, one per second of the series, and the generator's start lag.
     let loading = Results::parse(&json).unwrap();
-    assert_eq!(loading.compressed().len(), 4 + 30);
+    assert_eq!(loading.compressed().len(), 4 + 30 + 1);
     assert_eq!(import(&json).await.unwrap(), stats);
 }
 
