@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use yew::Reducible;
 
+use crate::model::capacity::CapacityView;
 use crate::model::config::{FetchMode, FormConfig};
 use crate::model::honesty::Honesty;
 use crate::model::recent::Recent;
@@ -51,6 +52,8 @@ pub struct State {
     pub export_error: Option<String>,
     pub source: Source,
     pub snapshot: Option<Rc<Snapshot>>,
+    /// An opened capacity report: shown instead of results, until a run or results replace it.
+    pub capacity: Option<Rc<CapacityView>>,
     /// The run's stop condition, for the progress bar: a count, or seconds.
     pub planned: Planned,
     pub elapsed_s: f64,
@@ -77,6 +80,7 @@ impl Default for State {
             export_error: None,
             source: Source::None,
             snapshot: None,
+            capacity: None,
             planned: Planned::Requests(0),
             elapsed_s: 0.0,
             run_concurrency: 0,
@@ -155,6 +159,8 @@ pub enum Action {
         snapshot: Rc<Snapshot>,
         files: Vec<String>,
     },
+    /// A capacity report was opened.
+    CapacityImported(Rc<CapacityView>),
     ImportFailed(String),
     /// An export was written (or copied).
     Exported,
@@ -187,6 +193,7 @@ impl Reducible for State {
                 s.export_error = None;
                 s.source = Source::Live;
                 s.snapshot = None;
+                s.capacity = None;
                 s.planned = planned;
                 s.elapsed_s = 0.0;
                 s.run_concurrency = concurrency;
@@ -220,6 +227,16 @@ impl Reducible for State {
                 s.phase = Phase::Done;
                 s.source = Source::Imported(files);
                 s.snapshot = Some(snapshot);
+                s.capacity = None;
+                s.import_error = None;
+                s.export_error = None;
+                s.honesty = Honesty::default();
+            }
+            Action::CapacityImported(view) => {
+                s.phase = Phase::Done;
+                s.source = Source::Imported(vec![view.file.clone()]);
+                s.snapshot = None;
+                s.capacity = Some(view);
                 s.import_error = None;
                 s.export_error = None;
                 s.honesty = Honesty::default();
