@@ -375,4 +375,36 @@ mod tests {
             "a new run's results have not failed to export"
         );
     }
+    #[test]
+    fn a_capacity_report_replaces_results_until_a_run_or_results_replace_it() {
+        let report = flak_core::capacity::Report::parse(
+            r#"{"format": "flak-capacity", "version": 1, "slos": ["p99<100ms"], "step_s": 1.0,
+                "start_rate": 50.0, "max_rate": null, "steps": [], "sustainable_rate": null,
+                "broke_at": null, "generator_bound": null, "max_rate_reached": false,
+                "budget_spent": false, "stopped_early": false, "conclusion": "none"}"#,
+        )
+        .unwrap();
+        let view = Rc::new(CapacityView::of(&report, "cap.json".into()));
+        let s = Rc::new(State::default())
+            .reduce(Action::Imported {
+                snapshot: snap(),
+                files: vec!["a.json".into()],
+            })
+            .reduce(Action::ImportFailed("b.json: bad".into()))
+            .reduce(Action::CapacityImported(Rc::clone(&view)));
+        assert_eq!(s.capacity.as_ref(), Some(&view));
+        assert!(s.snapshot.is_none() && s.import_error.is_none());
+        assert_eq!(s.source, Source::Imported(vec!["cap.json".into()]));
+        let back = s.clone().reduce(Action::Imported {
+            snapshot: snap(),
+            files: vec!["a.json".into()],
+        });
+        assert!(back.capacity.is_none() && back.snapshot.is_some());
+        let run = s.reduce(Action::Started {
+            planned: Planned::Requests(10),
+            concurrency: 6,
+            mode: FetchMode::Cors,
+        });
+        assert!(run.capacity.is_none());
+    }
 }
