@@ -12,6 +12,7 @@ use yew::prelude::*;
 
 use crate::browser::timing::TimingReading;
 use crate::browser::{self, files, run, zlib};
+use crate::components::capacity::CapacityReport;
 use crate::components::charts::{
     CHART_IDS, HistogramChart, InFlightChart, LatencyChart, MembersChart, OutcomesChart, RateChart,
     ThroughputChart,
@@ -21,6 +22,7 @@ use crate::components::honesty::{HonestyPanel, HonestyProps};
 use crate::components::import::Import;
 use crate::components::recent::RecentRuns;
 use crate::components::summary::SummaryView;
+use crate::model::capacity::{self, CapacityView};
 use crate::model::config::FormConfig;
 use crate::model::export::ExportKind;
 use crate::model::honesty::Honesty;
@@ -195,10 +197,30 @@ impl Ctx {
             let mut names = Vec::new();
             for file in &picked {
                 let name = file.name();
-                let loaded = match files::read_text(file).await {
-                    Ok(text) => load(&text).await,
-                    Err(e) => Err(e),
+                let text = match files::read_text(file).await {
+                    Ok(text) => text,
+                    Err(e) => {
+                        return ctx
+                            .state
+                            .dispatch(Action::ImportFailed(format!("{name}: {e}")));
+                    }
                 };
+                if capacity::is_report(&text) {
+                    // A report is a search's steps, not statistics: it cannot merge with others.
+                    let shown = if picked.len() > 1 {
+                        Err("a capacity report opens on its own, not with other files".into())
+                    } else {
+                        flak_core::capacity::Report::parse(&text)
+                    };
+                    return ctx.state.dispatch(match shown {
+                        Ok(report) => {
+                            *ctx.shown.borrow_mut() = None;
+                            Action::CapacityImported(Rc::new(CapacityView::of(&report, name)))
+                        }
+                        Err(e) => Action::ImportFailed(format!("{name}: {e}")),
+                    });
+                }
+                let loaded = load(&text).await;
                 match loaded {
                     Ok((stats, plan)) => {
                         parts.push(stats);
@@ -412,6 +434,9 @@ pub fn App() -> Html {
                             <MembersChart members={snapshot.members.clone()} />
                         }
                     </div>
+                }
+                if let Some(view) = &s.capacity {
+                    <CapacityReport view={Rc::clone(view)} />
                 }
                 <HonestyPanel ..HonestyProps::of(s, origin.into()) />
                 <Import {on_files} error={s.import_error.clone()} />

@@ -24,10 +24,10 @@ const HISTOGRAM_ID: &str = "chart-histogram";
 const STATUS_ID: &str = "chart-status";
 const MEMBERS_ID: &str = "chart-members";
 
-const W: f64 = 640.0;
+pub(crate) const W: f64 = 640.0;
 const H: f64 = 240.0;
-const LEFT: f64 = 56.0;
-const RIGHT: f64 = 12.0;
+pub(crate) const LEFT: f64 = 56.0;
+pub(crate) const RIGHT: f64 = 12.0;
 const TOP: f64 = 28.0;
 const BOTTOM: f64 = 32.0;
 
@@ -48,7 +48,7 @@ pub fn nice_axis(max: f64, ticks: u32) -> (f64, f64) {
     ((max / step).ceil() * step, step)
 }
 
-fn label(v: f64) -> String {
+pub(crate) fn label(v: f64) -> String {
     if v >= 10.0 || v == 0.0 {
         format!("{v:.0}")
     } else if v >= 1.0 {
@@ -60,7 +60,7 @@ fn label(v: f64) -> String {
 
 /// Horizontal grid lines with their labels, every `step` from 0 to `top`; `y` maps a value to
 /// its height.
-fn grid(top: f64, step: f64, y: impl Fn(f64) -> f64) -> Html {
+pub(crate) fn grid(top: f64, step: f64, y: impl Fn(f64) -> f64) -> Html {
     (0..=((top / step).round() as u32))
         .map(|i| {
             let v = f64::from(i) * step;

@@ -48,7 +48,7 @@ pub fn Import(props: &ImportProps) -> Html {
     html! {
         <section class={classes!("import", (*over).then_some("over"))} {ondragover} {ondragleave} {ondrop}
                  aria-label="Import results">
-            <label for="import-files">{"Open results files (JSON from "}<code>{"flak -o"}</code>{" or an export here): several are merged exactly."}</label>
+            <label for="import-files">{"Open results files (JSON from "}<code>{"flak -o"}</code>{" or an export here): several are merged exactly. A capacity report ("}<code>{"flak capacity -o"}</code>{") opens on its own as a chart."}</label>
             <input id="import-files" data-testid="import" type="file" accept=".json,application/json" multiple=true {onchange} />
             if let Some(error) = &props.error {
                 <p class="error" role="alert" data-testid="import-error">{error.clone()}</p>

@@ -1,5 +1,6 @@
 //! The page's parts, each a function component with its props beside it.
 
+pub mod capacity;
 pub mod charts;
 pub mod form;
 pub mod honesty;

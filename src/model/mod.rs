@@ -2,6 +2,7 @@
 //! plain data and pure functions, tested natively. It maps its types onto the browser
 //! adapters' own (`FetchOptions`, `TimingReading`, stored text); the adapters never see it.
 
+pub mod capacity;
 pub mod config;
 pub mod export;
 pub mod honesty;

@@ -4,6 +4,7 @@ use std::rc::Rc;
 
 use yew::Reducible;
 
+use crate::model::capacity::CapacityView;
 use crate::model::config::{FetchMode, FormConfig};
 use crate::model::honesty::Honesty;
 use crate::model::recent::Recent;
@@ -51,6 +52,8 @@ pub struct State {
     pub export_error: Option<String>,
     pub source: Source,
     pub snapshot: Option<Rc<Snapshot>>,
+    /// An opened capacity report: shown instead of results, until a run or results replace it.
+    pub capacity: Option<Rc<CapacityView>>,
     /// The run's stop condition, for the progress bar: a count, or seconds.
     pub planned: Planned,
     pub elapsed_s: f64,
@@ -77,6 +80,7 @@ impl Default for State {
             export_error: None,
             source: Source::None,
             snapshot: None,
+            capacity: None,
             planned: Planned::Requests(0),
             elapsed_s: 0.0,
             run_concurrency: 0,
@@ -155,6 +159,8 @@ pub enum Action {
         snapshot: Rc<Snapshot>,
         files: Vec<String>,
     },
+    /// A capacity report was opened.
+    CapacityImported(Rc<CapacityView>),
     ImportFailed(String),
     /// An export was written (or copied).
     Exported,
@@ -187,6 +193,7 @@ impl Reducible for State {
                 s.export_error = None;
                 s.source = Source::Live;
                 s.snapshot = None;
+                s.capacity = None;
                 s.planned = planned;
                 s.elapsed_s = 0.0;
                 s.run_concurrency = concurrency;
@@ -220,6 +227,16 @@ impl Reducible for State {
                 s.phase = Phase::Done;
                 s.source = Source::Imported(files);
                 s.snapshot = Some(snapshot);
+                s.capacity = None;
+                s.import_error = None;
+                s.export_error = None;
+                s.honesty = Honesty::default();
+            }
+            Action::CapacityImported(view) => {
+                s.phase = Phase::Done;
+                s.source = Source::Imported(vec![view.file.clone()]);
+                s.snapshot = None;
+                s.capacity = Some(view);
                 s.import_error = None;
                 s.export_error = None;
                 s.honesty = Honesty::default();
@@ -357,5 +374,37 @@ mod tests {
             s.export_error, None,
             "a new run's results have not failed to export"
         );
+    }
+    #[test]
+    fn a_capacity_report_replaces_results_until_a_run_or_results_replace_it() {
+        let report = flak_core::capacity::Report::parse(
+            r#"{"format": "flak-capacity", "version": 1, "slos": ["p99<100ms"], "step_s": 1.0,
+                "start_rate": 50.0, "max_rate": null, "steps": [], "sustainable_rate": null,
+                "broke_at": null, "generator_bound": null, "max_rate_reached": false,
+                "budget_spent": false, "stopped_early": false, "conclusion": "none"}"#,
+        )
+        .unwrap();
+        let view = Rc::new(CapacityView::of(&report, "cap.json".into()));
+        let s = Rc::new(State::default())
+            .reduce(Action::Imported {
+                snapshot: snap(),
+                files: vec!["a.json".into()],
+            })
+            .reduce(Action::ImportFailed("b.json: bad".into()))
+            .reduce(Action::CapacityImported(Rc::clone(&view)));
+        assert_eq!(s.capacity.as_ref(), Some(&view));
+        assert!(s.snapshot.is_none() && s.import_error.is_none());
+        assert_eq!(s.source, Source::Imported(vec!["cap.json".into()]));
+        let back = s.clone().reduce(Action::Imported {
+            snapshot: snap(),
+            files: vec!["a.json".into()],
+        });
+        assert!(back.capacity.is_none() && back.snapshot.is_some());
+        let run = s.reduce(Action::Started {
+            planned: Planned::Requests(10),
+            concurrency: 6,
+            mode: FetchMode::Cors,
+        });
+        assert!(run.capacity.is_none());
     }
 }

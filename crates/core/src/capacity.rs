@@ -30,6 +30,11 @@ impl Slo {
         Threshold::parse(text).map(Self)
     }
 
+    /// The condition, for reading its metric and limit.
+    pub fn threshold(&self) -> &Threshold {
+        &self.0
+    }
+
     /// `None` when `stats` meets this SLO, otherwise one line saying what was measured. A
     /// latency SLO on a step with no responses is broken: nothing met it.
     pub fn check(&self, stats: &Stats) -> Option<String> {

@@ -180,6 +180,21 @@ impl Threshold {
         }
     }
 
+    /// The limit of a latency-percentile threshold: `p99<100ms` gives `(99.0, 100.0)`, the
+    /// percentile and its limit in ms (for drawing the limit as a line on a latency chart).
+    pub fn percentile_ms(&self) -> Option<(f64, f64)> {
+        match self.metric {
+            Metric::Percentile(p) => Some((p, self.value)),
+            _ => None,
+        }
+    }
+
+    /// The limit of an error-share threshold in percent: `errors<1%` gives `1.0`; a count
+    /// (`errors<5`) gives `None`.
+    pub fn error_percent(&self) -> Option<f64> {
+        (self.metric == Metric::Errors && self.percent).then_some(self.value)
+    }
+
     /// A measured value in this threshold's unit, for messages: `990.207 ms`, `2.00%`.
     pub(crate) fn unit(&self, v: f64) -> String {
         match self.metric {
@@ -206,6 +221,20 @@ mod tests {
     use super::*;
     use crate::stats::Sample;
     use crate::transport::{Outcome, Response};
+
+    #[test]
+    fn limits_read_back_for_charts() {
+        let t = |s: &str| Threshold::parse(s).unwrap();
+        assert_eq!(t("p99<100ms").percentile_ms(), Some((99.0, 100.0)));
+        assert_eq!(t("p50 < 0.25s").percentile_ms(), Some((50.0, 250.0)));
+        assert_eq!(t("p999<2ms").percentile_ms(), Some((99.9, 2.0)));
+        assert_eq!(t("mean<100ms").percentile_ms(), None);
+        assert_eq!(t("errors<1%").error_percent(), Some(1.0));
+        assert_eq!(t("errors<1%").percentile_ms(), None);
+        assert_eq!(t("errors<5").error_percent(), None);
+        assert_eq!(t("cancelled<1%").error_percent(), None);
+        assert_eq!(t("p99<100ms").error_percent(), None);
+    }
 
     /// 1000 requests over 2 s: latencies 1..=1000 ms, the last 20 with status 500.
     fn stats() -> Stats {
