@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { flakBin, root, stat, useTargetAndBrowser, waitForStatus } from './harness.mjs';
+import { flakBin, root, stat, openApp, useTargetAndBrowser, waitForStatus } from './harness.mjs';
 
 const shots = path.join(root, 'target/e2e');
 mkdirSync(shots, { recursive: true });
@@ -34,18 +34,9 @@ async function downloadsOf(page, label, n) {
 const chartsIn = (downloads, ext) =>
   downloads.map((d) => d.suggestedFilename().match(new RegExp(`-(chart-[a-z]+)\\.${ext}$`))?.[1]).sort();
 
-async function openApp(query = '') {
-  const page = await env.browser.context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  await page.goto(`${env.srv.app}${query}`);
-  await page.getByTestId('run-status').waitFor();
-  return { page, errors };
-}
-
 test('a person fills the form, runs 500 requests at in-flight 6, and the totals match the server', async () => {
   await env.srv.reset();
-  const { page, errors } = await openApp();
+  const { page, errors } = await openApp(env);
   await page.getByLabel('Endpoint URL').fill(env.srv.target);
   await page.getByLabel('In-flight limit', { exact: true }).fill('6');
   await page.getByLabel('Requests', { exact: true }).fill('500');
@@ -79,7 +70,7 @@ test('a person fills the form, runs 500 requests at in-flight 6, and the totals 
 test('a permalink with autostart=1 runs on load', async () => {
   await env.srv.reset();
   const query = `?url=${encodeURIComponent(`${env.srv.target}delay/5`)}&concurrency=3&requests=60&rate=1.5e2&autostart=1`;
-  const { page } = await openApp(query);
+  const { page } = await openApp(env, query);
   await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 60);
   assert.equal((await env.srv.stats()).requests, 60);
@@ -93,7 +84,7 @@ test('a permalink with autostart=1 runs on load', async () => {
 test('Stop aborts every in-flight fetch; they count as cancelled and the partial results stay', async () => {
   await env.srv.reset();
   const query = `?url=${encodeURIComponent(`${env.srv.target}delay/300`)}&concurrency=6&duration=60s`;
-  const { page } = await openApp(query);
+  const { page } = await openApp(env, query);
   await page.getByTestId('start').click();
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=stat-total]')?.textContent) >= 12);
   await page.getByTestId('stop').click();
@@ -118,7 +109,7 @@ test('results files from the CLI import and merge; a bad file gets a clear messa
   });
   const bad = path.join(dir, 'bad.json');
   writeFileSync(bad, '{"format": "flak-results", "version": 7}');
-  const { page, errors } = await openApp();
+  const { page, errors } = await openApp(env);
   await page.getByTestId('import').setInputFiles(files);
   await page.getByText('Showing 2 imported file(s)').waitFor();
   assert.equal(await stat(page, 'stat-total'), 300, 'two files of 150 merge to 300');
@@ -144,7 +135,7 @@ test('an endpoint without CORS headers gets the plain-words explanation', async 
   const plain = http.createServer((req, res) => res.end('no cors here\n'));
   await new Promise((r) => plain.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${plain.address().port}/`;
-  const { page } = await openApp(`?url=${encodeURIComponent(url)}&requests=10&concurrency=2&autostart=1`);
+  const { page } = await openApp(env, `?url=${encodeURIComponent(url)}&requests=10&concurrency=2&autostart=1`);
   await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-failed'), 10);
   const text = await page.getByTestId('cors-explanation').textContent();
@@ -156,7 +147,7 @@ test('an endpoint without CORS headers gets the plain-words explanation', async 
 
 test('a bad form value is named, and nothing runs', async () => {
   await env.srv.reset();
-  const { page } = await openApp();
+  const { page } = await openApp(env);
   await page.getByLabel('In-flight limit', { exact: true }).fill('0');
   await page.getByTestId('start').click();
   assert.match(await page.getByTestId('form-error').textContent(), /Concurrency must be at least 1/);
@@ -189,7 +180,7 @@ test('results show as text, never as HTML, even from a hostile file', async () =
   json.error_messages = { closed: '<img src=x onerror="window.__pwned=1">' };
   json.errors = { closed: 0 };
   (await import('node:fs')).writeFileSync(file, JSON.stringify(json));
-  const { page } = await openApp();
+  const { page } = await openApp(env);
   await page.getByTestId('import').setInputFiles([file]);
   await page.getByText('Showing 1 imported file(s)').waitFor();
   assert.match(await page.getByTestId('report').textContent(), /e\.g\. <img src=x onerror=/, 'shown as text');
@@ -206,7 +197,7 @@ test('a fan-out group: every member counted exactly, group latency is the slowes
     ['stock', 'GET', `${env.srv.target}status/503`],
   ].map((m) => m.join('\t')).join('\n');
   const query = `?members=${encodeURIComponent(members)}&requests=30&concurrency=3&autostart=1`;
-  const { page, errors } = await openApp(query);
+  const { page, errors } = await openApp(env, query);
   await waitForStatus(page, 'done');
   assert.equal(await stat(page, 'stat-total'), 30, '30 iterations');
   assert.equal((await env.srv.stats()).requests, 90, 'each iteration sent all three');
@@ -243,7 +234,7 @@ test('a fan-out group: every member counted exactly, group latency is the slowes
 
 test('bad input in the app: every case shows a message naming the problem, and nothing runs', async () => {
   await env.srv.reset();
-  const { page, errors } = await openApp();
+  const { page, errors } = await openApp(env);
   const form = [
     [{ 'Endpoint URL': 'localhost:8081' }, /URL: invalid URL/],
     [{ 'Endpoint URL': 'ftp://127.0.0.1/' }, /scheme "ftp" is not supported/],
@@ -315,7 +306,7 @@ test('bad input in the app: every case shows a message naming the problem, and n
 });
 
 test('exports: the JSON file is the results format and loads back; charts export as SVG', async () => {
-  const { page } = await openApp(`?url=${encodeURIComponent(env.srv.target)}&requests=40&concurrency=4&autostart=1`);
+  const { page } = await openApp(env, `?url=${encodeURIComponent(env.srv.target)}&requests=40&concurrency=4&autostart=1`);
   await waitForStatus(page, 'done');
   const [json] = await Promise.all([page.waitForEvent('download'), page.getByText('Export JSON').click()]);
   const file = await json.path();
@@ -339,7 +330,7 @@ test('exports: the JSON file is the results format and loads back; charts export
 });
 
 test('a failed export is shown beside the export buttons, not in the import box, until one works', async () => {
-  const { page, errors } = await openApp(`?url=${encodeURIComponent(env.srv.target)}&requests=20&concurrency=2&autostart=1`);
+  const { page, errors } = await openApp(env, `?url=${encodeURIComponent(env.srv.target)}&requests=20&concurrency=2&autostart=1`);
   await waitForStatus(page, 'done');
   // The browser refuses to make download URLs, as a locked-down browser may.
   await page.evaluate(() => {

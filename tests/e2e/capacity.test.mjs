@@ -8,18 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { flakBin, useTargetAndBrowser } from './harness.mjs';
+import { flakBin, openApp, useTargetAndBrowser } from './harness.mjs';
 
 const env = useTargetAndBrowser();
-
-async function openApp() {
-  const page = await env.browser.context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  await page.goto(env.srv.app);
-  await page.getByTestId('run-status').waitFor();
-  return { page, errors };
-}
 
 /** Drops a file on the import area, as a person dragging it from their file manager. */
 async function drop(page, name, text) {
@@ -45,7 +36,7 @@ test('a dropped capacity report charts one point per step, the SLO lines, and th
   assert.equal(report.format, 'flak-capacity');
   assert.ok(report.steps.length >= 2, `${report.steps.length} steps`);
 
-  const { page, errors } = await openApp();
+  const { page, errors } = await openApp(env);
   await drop(page, 'capacity.json', text);
   const conclusion = page.getByTestId('capacity-conclusion');
   await conclusion.waitFor({ timeout: 15000 });

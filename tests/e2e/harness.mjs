@@ -60,6 +60,19 @@ export function useTargetAndBrowser() {
   return env;
 }
 
+/**
+ * Opens the app (with an optional `?query`) in a new page of `env`'s browser and waits for it to
+ * be ready; `errors` collects the page's uncaught errors.
+ */
+export async function openApp(env, query = '') {
+  const page = await env.browser.context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(`${env.srv.app}${query}`);
+  await page.getByTestId('run-status').waitFor();
+  return { page, errors };
+}
+
 /** Launches headless Chromium with the flags this machine needs. */
 export async function launch({ extraArgs = [] } = {}) {
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'flak-chromium-'));

@@ -9,24 +9,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { flakBin, root, stat, useTargetAndBrowser, waitForStatus } from './harness.mjs';
+import { flakBin, root, stat, openApp, useTargetAndBrowser, waitForStatus } from './harness.mjs';
 
 const env = useTargetAndBrowser();
-
-async function openApp(query = '') {
-  const page = await env.browser.context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  await page.goto(`${env.srv.app}${query}`);
-  await page.getByTestId('run-status').waitFor();
-  return { page, errors };
-}
 
 test('a permalink with rate stages runs the curve: the page, the server and the curve all count 150', async () => {
   await env.srv.reset();
   // 0→50/s over 1 s, 50→100/s over 1 s, 100→0/s over 1 s: 25 + 75 + 50 = 150 requests.
   const query = `?url=${encodeURIComponent(env.srv.target)}&concurrency=6&stages=rate:1s:50,1s:100,1s:0&autostart=1`;
-  const { page, errors } = await openApp(query);
+  const { page, errors } = await openApp(env, query);
   await waitForStatus(page, 'done', 30000);
   const server = await env.srv.stats();
   assert.equal(await stat(page, 'stat-total'), 150, 'the page sent what the curve asks');
@@ -61,7 +52,7 @@ test('a permalink with rate stages runs the curve: the page, the server and the 
 
 test('a bad stage row shows the core\'s message beside the stages, and nothing is sent', async () => {
   await env.srv.reset();
-  const { page, errors } = await openApp(`?url=${encodeURIComponent(env.srv.target)}`);
+  const { page, errors } = await openApp(env, `?url=${encodeURIComponent(env.srv.target)}`);
   await page.getByLabel('Load shape').selectOption('rate');
   assert.ok(await page.getByText('Stop after, Requests, Duration and Rate are not used').isVisible());
   await page.getByLabel('Stage 2 duration').fill('0s');
@@ -84,7 +75,7 @@ test('a CLI results file with rate stages charts its curve and stage ends in the
   const dir = mkdtempSync(path.join(tmpdir(), 'flak-stages-'));
   const file = path.join(dir, 'stages.json');
   execFileSync(flakBin, ['--rate-stages', '1s:40,1s:0', '-c', '4', '-o', file, env.srv.target], { stdio: 'ignore' });
-  const { page, errors } = await openApp();
+  const { page, errors } = await openApp(env);
   await page.getByTestId('import').setInputFiles([file]);
   await page.getByText('Showing 1 imported file(s)').waitFor();
   assert.equal(await stat(page, 'stat-total'), 40);
@@ -100,7 +91,7 @@ test('a CLI results file with rate stages charts its curve and stage ends in the
 test('a long task on the page during a run is named as the tab\'s own reason for late starts', async () => {
   await env.srv.reset();
   const query = `?url=${encodeURIComponent(env.srv.target)}&concurrency=6&stages=rate:1s:100,1s:100&autostart=1`;
-  const { page, errors } = await openApp(query);
+  const { page, errors } = await openApp(env, query);
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=stat-total]')?.textContent) >= 20);
   // The page's own main thread is busy for 150 ms, in a task of the page's (a task run for
   // the automation protocol is not a long task): every fetch due then starts late.
@@ -119,7 +110,7 @@ test('in-flight stages from a permalink: the limit ramps, the server never sees 
   await env.srv.reset();
   const url = `${env.srv.target}delay/20`;
   const query = `?url=${encodeURIComponent(url)}&concurrency=50&stages=concurrency:1s:4,1s:4,1s:0&autostart=1`;
-  const { page, errors } = await openApp(query);
+  const { page, errors } = await openApp(env, query);
   await waitForStatus(page, 'done', 30000);
   const server = await env.srv.stats();
   const [total, ok, failed, cancelled] = await Promise.all(
