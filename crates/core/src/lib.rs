@@ -41,8 +41,11 @@ pub use report::Summary;
 pub use results::{Loading, Results, ResultsError, Unfinished};
 pub use scheduler::{Scheduler, SharedTickets, run_plan};
 pub use stages::{Stage, Stages};
-pub use stats::{Interval, Member, Sample, Stats};
+pub use stats::{Interval, JourneyCounts, Member, Sample, Stats, Tally};
 pub use stop::StopSignal;
 pub use template::{TemplateError, UrlTemplate};
 pub use threshold::Threshold;
-pub use transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};
+pub use transport::{
+    CAPTURE_BODY_LIMIT, Capture, Captured, ErrorKind, Outcome, Request, RequestError, Response,
+    Transport,
+};

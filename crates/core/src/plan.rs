@@ -1,11 +1,13 @@
 //! The test plan: what to send, how many at once, for how long, how fast. Serde-friendly and
 //! validated on construction, so a `Plan` that exists is a plan that can run.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::body::Body;
+use crate::journey::JourneyPlan;
 use crate::stages::Stages;
 use crate::syntax;
 use crate::template::{TemplateError, UrlTemplate};
@@ -237,6 +239,10 @@ pub struct Plan {
     /// Load that changes over time; the run lasts as long as its stages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<Load>,
+    /// A journey: each iteration runs its steps in order (`requests` are its step requests).
+    /// Not stored in results files, whose `requests` name the steps.
+    #[serde(skip)]
+    pub journey: Option<Arc<JourneyPlan>>,
 }
 
 impl Plan {
@@ -266,7 +272,15 @@ impl Plan {
         for r in &self.requests {
             r.validate()?;
         }
-        if self.fan_out {
+        if self.journey.is_none()
+            && let Some(r) = self.requests.iter().find(|r| r.url.reads_fields())
+        {
+            return Err(PlanError::Url(crate::template::TemplateError {
+                url: r.url.as_str().to_string(),
+                reason: "{var:…} and {data:…} fields need a journey scenario".into(),
+            }));
+        }
+        if self.fan_out || self.journey.is_some() {
             let names = self.member_names();
             for (i, name) in names.iter().enumerate() {
                 if names[..i].contains(name) {
@@ -349,6 +363,7 @@ pub struct PlanBuilder {
     warmup: u64,
     fan_out: bool,
     load: Option<Load>,
+    journey: Option<Arc<JourneyPlan>>,
 }
 
 impl Default for PlanBuilder {
@@ -364,6 +379,7 @@ impl Default for PlanBuilder {
             warmup: 0,
             fan_out: false,
             load: None,
+            journey: None,
         }
     }
 }
@@ -411,6 +427,15 @@ impl PlanBuilder {
         self
     }
 
+    /// A journey: its step requests become the plan's requests, and each iteration runs the
+    /// steps in order (in place of any requests given before).
+    pub fn journey(mut self, journey: JourneyPlan) -> Self {
+        self.requests = journey.specs().to_vec();
+        self.fan_out = false;
+        self.journey = Some(Arc::new(journey));
+        self
+    }
+
     /// Load stages; the run then lasts as long as they do.
     pub fn load(mut self, load: Load) -> Self {
         self.stop = StopAfter::Duration(load.stages().duration());
@@ -435,6 +460,7 @@ impl PlanBuilder {
             warmup: self.warmup,
             fan_out: self.fan_out,
             load: self.load,
+            journey: self.journey,
         };
         plan.validate()?;
         Ok(plan)

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::generator::GeneratorSummary;
-use crate::stats::Stats;
+use crate::stats::{Stats, Tally};
 
 /// The percentiles listed in every report.
 pub const PERCENTILES: [f64; 8] = [10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9];
@@ -78,6 +78,22 @@ pub struct Summary {
     /// the bottleneck.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<GeneratorSummary>,
+    /// Journeys: requests not issued because an earlier step of their iteration failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: u64,
+    /// Journeys: failed checks by label, with the first message.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks_failed: BTreeMap<String, Tally>,
+    /// Journeys: values not extracted, by variable name, with the first message.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extracts_failed: BTreeMap<String, Tally>,
+    /// Journeys: a `unique` data file ran out of rows, which ended the run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rows_ran_out: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -121,6 +137,10 @@ impl Summary {
             generator: stats
                 .generator()
                 .map(|g| GeneratorSummary::of(g, stats.issued(), stats.elapsed().as_secs_f64())),
+            skipped: stats.journey().skipped,
+            checks_failed: stats.journey().checks_failed.clone(),
+            extracts_failed: stats.journey().extracts_failed.clone(),
+            rows_ran_out: stats.journey().rows_ran_out,
         }
     }
 

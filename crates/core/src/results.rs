@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, CodecError, Framed};
 use crate::plan::Plan;
 use crate::report::{LatencySummary, Percentile, Summary};
-use crate::stats::{Interval, Member, Stats};
+use crate::stats::{Interval, JourneyCounts, Member, Stats, Tally};
 use crate::transport::ErrorKind;
 
 pub const FORMAT: &str = "flak-results";
@@ -565,6 +565,12 @@ impl Results {
             members,
             connections: self.connections.clone().unwrap_or_default(),
             generator: self.generator_stats(prefix, plain)?,
+            journey: JourneyCounts {
+                skipped: s.skipped,
+                checks_failed: s.checks_failed.clone(),
+                extracts_failed: s.extracts_failed.clone(),
+                rows_ran_out: s.rows_ran_out,
+            },
         };
         let recomputed = Summary::of(&stats);
         let counters = [
@@ -774,6 +780,14 @@ struct Wire {
     generator: Option<GeneratorSummary>,
     #[serde(default)]
     generator_watch: Option<GeneratorResults>,
+    #[serde(default)]
+    skipped: u64,
+    #[serde(default)]
+    checks_failed: BTreeMap<String, Tally>,
+    #[serde(default)]
+    extracts_failed: BTreeMap<String, Tally>,
+    #[serde(default)]
+    rows_ran_out: bool,
 }
 
 impl TryFrom<Wire> for Results {
@@ -815,6 +829,10 @@ impl TryFrom<Wire> for Results {
                 status_codes: w.status_codes,
                 errors: w.errors,
                 generator: w.generator,
+                skipped: w.skipped,
+                checks_failed: w.checks_failed,
+                extracts_failed: w.extracts_failed,
+                rows_ran_out: w.rows_ran_out,
             },
             issued: w.issued,
             started_unix_us: w.started_unix_us,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 pub use crate::series::{INTERVAL_SIGFIG, Interval};
 use crate::transport::{ErrorKind, Outcome};
@@ -96,6 +97,62 @@ pub struct Stats {
     pub(crate) connections: ConnectionStats,
     /// Open-model runs: how the generator kept up with its rate.
     pub(crate) generator: Option<Generator>,
+    /// Journeys: what the steps' failures did to the rest of their iterations.
+    pub(crate) journey: JourneyCounts,
+}
+
+/// A count and the first message of its kind (the message is kept as said, for the report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tally {
+    pub count: u64,
+    pub first: String,
+}
+
+/// Journeys' own counters, on each step request's statistics (and summed on the run's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JourneyCounts {
+    /// Requests never issued because an earlier step of their iteration failed.
+    pub skipped: u64,
+    /// Failed checks, by the check's label (`status in [200, 201]`).
+    pub checks_failed: BTreeMap<String, Tally>,
+    /// Values that could not be extracted, by variable name.
+    pub extracts_failed: BTreeMap<String, Tally>,
+    /// A data file read `unique` ran out of rows, which ended the run.
+    pub rows_ran_out: bool,
+}
+
+impl JourneyCounts {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    pub fn merge(&mut self, other: &JourneyCounts) {
+        self.skipped = self.skipped.saturating_add(other.skipped);
+        for (mine, theirs) in [
+            (&mut self.checks_failed, &other.checks_failed),
+            (&mut self.extracts_failed, &other.extracts_failed),
+        ] {
+            for (name, t) in theirs {
+                tally(mine, name, t.count, &t.first);
+            }
+        }
+        self.rows_ran_out |= other.rows_ran_out;
+    }
+}
+
+fn tally(map: &mut BTreeMap<String, Tally>, name: &str, count: u64, first: &str) {
+    match map.get_mut(name) {
+        Some(t) => t.count = t.count.saturating_add(count),
+        None => {
+            map.insert(
+                name.to_string(),
+                Tally {
+                    count,
+                    first: first.to_string(),
+                },
+            );
+        }
+    }
 }
 
 impl Default for Stats {
@@ -128,6 +185,7 @@ impl Stats {
             members: Vec::new(),
             connections: ConnectionStats::default(),
             generator: corrected.then(Generator::default),
+            journey: JourneyCounts::default(),
         }
     }
 
@@ -188,6 +246,31 @@ impl Stats {
             interval.busy_us = interval.busy_us.saturating_add(to - from);
             from = to;
         }
+    }
+
+    /// A journey request was not issued: an earlier step of its iteration failed.
+    pub fn record_skipped(&mut self) {
+        self.journey.skipped += 1;
+    }
+
+    /// A journey's check failed on a response (the request is recorded as failed on its own).
+    pub fn record_check_failed(&mut self, label: &str, message: &str) {
+        tally(&mut self.journey.checks_failed, label, 1, message);
+    }
+
+    /// A journey could not extract `name` from a response.
+    pub fn record_extract_failed(&mut self, name: &str, message: &str) {
+        tally(&mut self.journey.extracts_failed, name, 1, message);
+    }
+
+    /// A `unique` data file ran out of rows and ended the run.
+    pub fn record_rows_ran_out(&mut self) {
+        self.journey.rows_ran_out = true;
+    }
+
+    /// Journeys' counters (empty for other runs).
+    pub fn journey(&self) -> &JourneyCounts {
+        &self.journey
     }
 
     /// A warm-up request finished; it counts only here.
@@ -275,6 +358,7 @@ impl Stats {
         add(&mut self.ttfb, &other.ttfb);
         add(&mut self.connect, &other.connect);
         self.connections.merge(&other.connections);
+        self.journey.merge(&other.journey);
         match (self.generator.as_mut(), other.generator.as_ref()) {
             (Some(a), Some(b)) => a.merge(b),
             (None, Some(b)) => self.generator = Some(b.clone()),

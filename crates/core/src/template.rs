@@ -371,7 +371,9 @@ impl Serialize for UrlTemplate {
 impl<'de> Deserialize<'de> for UrlTemplate {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Self::parse(&s).map_err(serde::de::Error::custom)
+        // A journey's results file names its step requests' URLs with their fields; a plan
+        // read back is checked by `Plan::validate`, which refuses them outside a journey.
+        Self::parse_journey(&s).map_err(serde::de::Error::custom)
     }
 }
 

@@ -5,6 +5,7 @@
 //! A failed request is data, not an `Err`: it comes back as an [`Outcome::Error`] with a kind that
 //! is counted.
 
+use std::cell::{Ref, RefCell};
 use std::future::Future;
 use std::time::Duration;
 
@@ -22,6 +23,133 @@ pub struct Request<'a> {
     pub spec: &'a RequestSpec,
     /// The URL with template fields expanded.
     pub url: &'a str,
+    /// Headers expanded for this request (a journey's `{var:…}` and `{data:…}` fields), sent
+    /// after the spec's own fixed headers. Empty outside journeys.
+    pub headers: &'a [(String, String)],
+    /// A body expanded for this request, sent instead of the spec's.
+    pub body: Option<&'a [u8]>,
+    /// What of the response a journey's extractors and checks read; `None` on the fast path,
+    /// where transports keep nothing.
+    pub capture: Option<&'a Capture>,
+}
+
+impl<'a> Request<'a> {
+    /// A request with nothing beyond its spec: no expanded headers or body, nothing captured.
+    pub fn new(index: u64, spec_index: usize, spec: &'a RequestSpec, url: &'a str) -> Self {
+        Self {
+            index,
+            spec_index,
+            spec,
+            url,
+            headers: &[],
+            body: None,
+            capture: None,
+        }
+    }
+
+    /// The body to send: the expanded one, else the spec's.
+    pub fn body(&self) -> &'a [u8] {
+        self.body.unwrap_or_else(|| self.spec.body.as_bytes())
+    }
+}
+
+/// The most of a response body kept for extractors and checks; the rest is counted, not kept.
+pub const CAPTURE_BODY_LIMIT: usize = 8 << 20;
+
+/// What of a response to keep for a journey, and the place the transport keeps it. One lives
+/// per slot and request of the journey, so buffers are reused from iteration to iteration.
+///
+/// A transport that is handed one calls [`Capture::clear`] before each exchange (a redirect's
+/// response is not the one the step reads), offers every response header to
+/// [`Capture::header`] and every body chunk to [`Capture::body`].
+#[derive(Debug, Default)]
+pub struct Capture {
+    /// Response header names to keep, in lower case.
+    headers: Vec<String>,
+    /// Whether the body is read.
+    body: bool,
+    got: RefCell<Captured>,
+}
+
+/// What a transport kept of one response.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Captured {
+    /// The wanted headers that came, as (lower-case name, value), in arrival order.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// The body, up to [`CAPTURE_BODY_LIMIT`] bytes.
+    pub body: Vec<u8>,
+    /// True when the body was longer than the limit and cut there.
+    pub truncated: bool,
+}
+
+impl Capture {
+    /// Keeps these headers (any case) and, when `body`, the body.
+    pub fn new(headers: impl IntoIterator<Item = impl AsRef<str>>, body: bool) -> Self {
+        Self {
+            headers: headers
+                .into_iter()
+                .map(|h| h.as_ref().to_ascii_lowercase())
+                .collect(),
+            body,
+            got: RefCell::default(),
+        }
+    }
+
+    /// Whether anything beyond the status is wanted.
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty() && !self.body
+    }
+
+    /// The header names wanted, in lower case.
+    pub fn header_names(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// Whether the body is wanted.
+    pub fn wants_body(&self) -> bool {
+        self.body
+    }
+
+    /// Whether a header of this name (any case) is wanted.
+    pub fn wants_header(&self, name: &[u8]) -> bool {
+        self.headers
+            .iter()
+            .any(|h| h.as_bytes().eq_ignore_ascii_case(name))
+    }
+
+    /// Forgets what the last exchange kept (buffers stay allocated).
+    pub fn clear(&self) {
+        let mut got = self.got.borrow_mut();
+        got.headers.clear();
+        got.body.clear();
+        got.truncated = false;
+    }
+
+    /// Offers one response header; kept when wanted.
+    pub fn header(&self, name: &[u8], value: &[u8]) {
+        if self.wants_header(name) {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            self.got.borrow_mut().headers.push((name, value.to_vec()));
+        }
+    }
+
+    /// Offers a chunk of the response body; kept when the body is wanted, up to the limit.
+    pub fn body(&self, chunk: &[u8]) {
+        if !self.body {
+            return;
+        }
+        let mut got = self.got.borrow_mut();
+        let room = CAPTURE_BODY_LIMIT.saturating_sub(got.body.len());
+        if chunk.len() > room {
+            got.truncated = true;
+        }
+        got.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    /// What was kept of the last response.
+    pub fn got(&self) -> Ref<'_, Captured> {
+        self.got.borrow()
+    }
 }
 
 /// A response that came back, whatever its status.
@@ -63,12 +191,16 @@ pub enum ErrorKind {
     Protocol,
     /// The response started but its body failed (wrong length, cut off).
     Body,
+    /// A journey's check on the response failed (the response came, but not as asked).
+    Check,
+    /// A journey could not take a value it extracts from the response.
+    Extract,
     /// Anything else.
     Other,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 13] = [
         Self::Timeout,
         Self::ConnectTimeout,
         Self::ConnectRefused,
@@ -79,6 +211,8 @@ impl ErrorKind {
         Self::Network,
         Self::Protocol,
         Self::Body,
+        Self::Check,
+        Self::Extract,
         Self::Other,
     ];
 
@@ -95,6 +229,8 @@ impl ErrorKind {
             Self::Network => "network",
             Self::Protocol => "protocol",
             Self::Body => "body",
+            Self::Check => "check",
+            Self::Extract => "extract",
             Self::Other => "other",
         }
     }

@@ -29,6 +29,7 @@
 
 pub mod check;
 pub mod extract;
+mod ready;
 pub mod think;
 mod validate;
 mod vars;
@@ -43,6 +44,7 @@ use crate::plan::RequestSpec;
 
 pub use check::{Check, CheckDef};
 pub use extract::{ExtractError, Extractor, Headers, Locator, Received};
+pub use ready::JourneyPlan;
 pub use think::Think;
 pub use validate::{Journey, Step, StepBody, StepRequest};
 pub use vars::{IterationFields, Vars};

@@ -95,12 +95,7 @@ async fn send(spec: RequestSpec, redirects: u32) -> (u16, u64) {
     let mut last = (0, 0);
     // Twice on the same connection: the second request reuses it.
     for index in 0..2 {
-        let request = Request {
-            index,
-            spec_index: 0,
-            spec: &spec,
-            url: &url,
-        };
+        let request = Request::new(index, 0, &spec, &url);
         match transport.send(&mut session, &request).await {
             Outcome::Response(r) => last = (r.status, r.bytes),
             Outcome::Error(e) => panic!("{url}: {e:?}"),
@@ -204,12 +199,7 @@ async fn send_n(spec: &RequestSpec, n: u64) -> Vec<Result<(u16, u64), ErrorKind>
     let mut session = transport.session(0);
     let mut out = Vec::new();
     for index in 0..n {
-        let request = Request {
-            index,
-            spec_index: 0,
-            spec,
-            url: &url,
-        };
+        let request = Request::new(index, 0, spec, &url);
         // Bounded, so that a client waiting forever fails the test instead of hanging it.
         let sent = transport.send(&mut session, &request);
         out.push(
@@ -240,12 +230,7 @@ async fn an_http1_server_is_named_as_such() {
     let spec = RequestSpec::get(&server.url).unwrap();
     let url = server.url.clone();
     let transport = HttpTransport::new(config, None, std::slice::from_ref(&spec)).unwrap();
-    let request = Request {
-        index: 0,
-        spec_index: 0,
-        spec: &spec,
-        url: &url,
-    };
+    let request = Request::new(0, 0, &spec, &url);
     match transport.send(&mut transport.session(0), &request).await {
         Outcome::Error(e) => {
             assert_eq!(e.kind, ErrorKind::Protocol);
@@ -788,12 +773,7 @@ async fn an_abandoned_request_resets_its_stream_and_keeps_the_connection() {
     let transport = HttpTransport::new(config, None, std::slice::from_ref(&spec)).unwrap();
     let mut session = transport.session(0);
     for index in 0..3 {
-        let request = Request {
-            index,
-            spec_index: 0,
-            spec: &spec,
-            url: &url,
-        };
+        let request = Request::new(index, 0, &spec, &url);
         let sent = transport.send(&mut session, &request);
         match tokio::time::timeout(Duration::from_millis(200), sent).await {
             Ok(Outcome::Response(r)) => assert!(index > 0 && r.status == 200),

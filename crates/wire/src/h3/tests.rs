@@ -96,12 +96,7 @@ fn h3_transport(spec: &RequestSpec, insecure: bool, timeout: Option<Duration>) -
 }
 
 fn request(spec: &RequestSpec) -> Request<'_> {
-    Request {
-        index: 0,
-        spec_index: 0,
-        spec,
-        url: spec.url.as_str(),
-    }
+    Request::new(0, 0, spec, spec.url.as_str())
 }
 
 #[tokio::test]
@@ -224,12 +219,7 @@ async fn a_reset_stream_is_reset_and_the_connection_lives_on() {
     let outcome = client
         .send(
             &mut slot,
-            &Request {
-                index: 0,
-                spec_index: 0,
-                spec: &specs[0],
-                url: specs[0].url.as_str(),
-            },
+            &Request::new(0, 0, &specs[0], specs[0].url.as_str()),
         )
         .await;
     match outcome {
@@ -239,12 +229,7 @@ async fn a_reset_stream_is_reset_and_the_connection_lives_on() {
     let outcome = client
         .send(
             &mut slot,
-            &Request {
-                index: 1,
-                spec_index: 1,
-                spec: &specs[1],
-                url: specs[1].url.as_str(),
-            },
+            &Request::new(1, 1, &specs[1], specs[1].url.as_str()),
         )
         .await;
     assert!(matches!(outcome, Outcome::Response(r) if r.bytes == 5));

@@ -32,6 +32,8 @@ use crate::stop::StopSignal;
 use crate::template::mix;
 use crate::transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};
 
+mod journey;
+
 /// Runs one shard of a plan. Build with [`Scheduler::new`], then [`run`](Scheduler::run).
 pub struct Scheduler<'a, T, C> {
     plan: &'a Plan,
@@ -84,6 +86,8 @@ struct Phase {
     /// Keeps warm-up URLs apart from measured ones in the seeded sequence.
     salt: u64,
     next: Cell<u64>,
+    /// A `unique` data file had no row left for a ticket.
+    rows_ran_out: Cell<bool>,
 }
 
 impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
@@ -138,7 +142,7 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
     /// is never borrowed across an await, so the caller may read it between polls for live
     /// progress. On return every issued request is accounted for.
     pub async fn run(&self, stats: &RefCell<Stats>) {
-        if self.plan.fan_out {
+        if self.plan.fan_out || self.plan.journey.is_some() {
             stats.borrow_mut().init_members(&self.plan.member_names());
         }
         if self.plan.warmup > 0 {
@@ -167,10 +171,13 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
         // A duration run spans its duration, even when a rate ran out of tickets early or a
         // timer fired late; a stopped run spans what it ran.
         let end = match phase.deadline {
-            Some(d) if !self.stop.is_stopped() => d,
+            Some(d) if !self.stop.is_stopped() && !phase.rows_ran_out.get() => d,
             _ => self.clock.now(),
         };
         let mut stats = stats.borrow_mut();
+        if phase.rows_ran_out.get() {
+            stats.record_rows_ran_out();
+        }
         if let Some(generator) = stats.generator_mut() {
             let first = self
                 .tickets
@@ -219,6 +226,7 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             measure,
             salt: if measure { 0 } else { 0x5741_524d_5550 },
             next: Cell::new(0),
+            rows_ran_out: Cell::new(false),
         }
     }
 
@@ -243,6 +251,9 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
     }
 
     async fn slot(&self, slot: usize, phase: &Phase, stats: &RefCell<Stats>) {
+        if let Some(journey) = &self.plan.journey {
+            return self.journey_slot(slot, phase, stats, journey).await;
+        }
         // A fan-out slot keeps a session (connection) per member.
         let members = if self.plan.fan_out {
             self.plan.requests.len()
@@ -255,43 +266,10 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
         let mut urls = vec![String::new(); members];
         // When this slot's previous request finished (none before its first).
         let mut free_since: Option<Duration> = None;
-        loop {
-            if let Some(gate) = &phase.gate
-                && !self.wait_for_turn(gate, slot, phase).await
-            {
-                break;
-            }
-            let Some(ticket) = self.next_ticket(phase) else {
-                break;
-            };
-            if let Some(at) = ticket.intended {
-                self.clock.sleep_until(at).await;
-                if self.stop.is_stopped() {
-                    break;
-                }
-                if phase.measure
-                    && let Some(generator) = stats.borrow_mut().generator_mut()
-                {
-                    let lag = self.clock.now().saturating_sub(at);
-                    // Free slots take the next tickets at once, so a ticket still untaken at its
-                    // moment found every slot busy: this one was then still in flight with its
-                    // previous request. (A slot that was free but polled late is the machine's
-                    // lag, not the limit's; a slot's first ticket is the start-up's.)
-                    let held = free_since.is_some_and(|f| f.saturating_sub(at) > HELD_AFTER);
-                    generator.record(lag, held);
-                }
-            }
-            let start = self.clock.now();
-            {
+        while let Some((ticket, start)) = self.turn(slot, phase, stats, free_since).await {
+            if phase.measure && self.plan.fan_out {
                 let mut stats = stats.borrow_mut();
-                if !phase.measure {
-                    stats.record_warmup();
-                } else {
-                    stats.record_sent(phase.unix_at(start));
-                    if self.plan.fan_out {
-                        (0..members).for_each(|m| stats.member_mut(m).record_issued());
-                    }
-                }
+                (0..members).for_each(|m| stats.member_mut(m).record_issued());
             }
             let from = ticket.intended.unwrap_or(start).min(start);
             let sample = |outcome, end: Duration| Sample {
@@ -302,12 +280,7 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             };
             if !self.plan.fan_out {
                 let (spec_index, spec, url) = self.prepare(ticket.index, phase, &mut urls[0]);
-                let request = Request {
-                    index: ticket.index,
-                    spec_index,
-                    spec,
-                    url,
-                };
+                let request = Request::new(ticket.index, spec_index, spec, url);
                 let outcome = self
                     .send_with_timeout(&mut sessions[0], &request, start)
                     .await;
@@ -323,12 +296,7 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                 |(m, (session, buf))| async move {
                     let spec = &self.plan.requests[m];
                     let url = self.expand_member(ticket.index, m, phase, buf);
-                    let request = Request {
-                        index: ticket.index,
-                        spec_index: m,
-                        spec,
-                        url,
-                    };
+                    let request = Request::new(ticket.index, m, spec, url);
                     let outcome = self.send_with_timeout(session, &request, start).await;
                     (outcome, self.clock.now())
                 },
@@ -345,6 +313,49 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                 stats.record(&sample(&group, last));
             }
         }
+    }
+
+    /// Waits for this slot's next request (the stage gate, the ticket, its intended start),
+    /// watching the generator, and counts it as sent; `None` when the slot is done.
+    /// `free_since`: when the slot's previous request finished.
+    async fn turn(
+        &self,
+        slot: usize,
+        phase: &Phase,
+        stats: &RefCell<Stats>,
+        free_since: Option<Duration>,
+    ) -> Option<(Ticket, Duration)> {
+        if let Some(gate) = &phase.gate
+            && !self.wait_for_turn(gate, slot, phase).await
+        {
+            return None;
+        }
+        let ticket = self.next_ticket(phase)?;
+        if let Some(at) = ticket.intended {
+            self.clock.sleep_until(at).await;
+            if self.stop.is_stopped() {
+                return None;
+            }
+            if phase.measure
+                && let Some(generator) = stats.borrow_mut().generator_mut()
+            {
+                let lag = self.clock.now().saturating_sub(at);
+                // Free slots take the next tickets at once, so a ticket still untaken at its
+                // moment found every slot busy: this one was then still in flight with its
+                // previous request. (A slot that was free but polled late is the machine's
+                // lag, not the limit's; a slot's first ticket is the start-up's.)
+                let held = free_since.is_some_and(|f| f.saturating_sub(at) > HELD_AFTER);
+                generator.record(lag, held);
+            }
+        }
+        let start = self.clock.now();
+        let mut stats = stats.borrow_mut();
+        if phase.measure {
+            stats.record_sent(phase.unix_at(start));
+        } else {
+            stats.record_warmup();
+        }
+        Some((ticket, start))
     }
 
     /// Under concurrency stages, waits until the curve lets this slot run; `false` when it
@@ -460,6 +471,12 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
             return None;
         }
         let index = self.shard.global_index(local);
+        if let Some(rows) = self.plan.journey.as_ref().and_then(|j| j.iteration_limit())
+            && index >= rows
+        {
+            phase.rows_ran_out.set(true);
+            return None;
+        }
         let offset = match (&phase.curve, phase.rate) {
             (Some(curve), _) => Some(curve.time_of(index as f64)?),
             (None, Some(rate)) => Some(Duration::from_secs_f64(index as f64 / rate)),
