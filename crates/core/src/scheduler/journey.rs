@@ -275,10 +275,8 @@ impl<T: Transport, C: Clock> Scheduler<'_, T, C> {
                     stats.member_mut(m).record_check_failed(&label, &message);
                     stats.record_check_failed(&format!("{}: {label}", member()), &message);
                 }
-                return Outcome::Error(RequestError::new(
-                    ErrorKind::Check,
-                    format!("{label}: {message}"),
-                ));
+                // The message names the check.
+                return Outcome::Error(RequestError::new(ErrorKind::Check, message));
             }
         }
         if failing(&outcome) {
