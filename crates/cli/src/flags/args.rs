@@ -225,10 +225,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
 
-    /// A fan-out scenario (TOML): each iteration sends all its requests at once and ends when
-    /// all have finished; -n, -z, -q and -c then count iterations.
+    /// A scenario (TOML): a fan-out group (top-level [[request]] tables, sent at once each
+    /// iteration) or a journey ([[step]] tables in order, with extract, check, think and a data
+    /// file); -n, -z, -q and -c then count iterations.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["targets", "url"])]
     pub scenario: Option<PathBuf>,
+
+    /// A journey's data file (CSV with a header row, or JSON Lines), in place of the scenario's
+    /// `data`; its columns fill {data:COLUMN}.
+    #[arg(long, value_name = "FILE", requires = "scenario")]
+    pub data: Option<PathBuf>,
 
     /// How to walk several targets.
     #[arg(long, value_enum, default_value_t = TargetsOrder::RoundRobin)]
