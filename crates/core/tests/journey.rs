@@ -139,7 +139,10 @@ fn each_iteration_uses_the_values_its_own_steps_extracted() {
     let j = stats.journey();
     assert!(j.is_journey);
     assert_eq!(j.skipped, 0);
-    assert!(j.checks_failed.is_empty() && j.extracts_failed.is_empty(), "{j:?}");
+    assert!(
+        j.checks_failed.is_empty() && j.extracts_failed.is_empty(),
+        "{j:?}"
+    );
     // The iteration's latency is its two steps back to back: 10 ms then 5 ms.
     assert_eq!(stats.latency().min(), 15_000);
 }
