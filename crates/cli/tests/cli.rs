@@ -48,7 +48,7 @@ fn schema_errors(doc: &Value) -> Vec<String> {
 /// Spoils a valid report in one way, for checking that the schema notices.
 type Breakage = fn(&mut Value);
 
-fn assert_schema_valid(doc: &Value) {
+pub(crate) fn assert_schema_valid(doc: &Value) {
     let errors = schema_errors(doc);
     assert!(
         errors.is_empty(),
