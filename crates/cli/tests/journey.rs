@@ -314,8 +314,8 @@ fn think_time_spaces_the_steps_but_is_not_latency() {
         "think.toml",
         &format!(
             "[[step]]\nurl = \"{}\"\nthink = \"40ms\"\n[[step]]\nurl = \"{}\"\n",
-            target.url("items/1"),
-            target.url("items/2")
+            target.url("delay/1"),
+            target.url("")
         ),
     );
     let report = flak_json(&[
