@@ -340,3 +340,33 @@ url = "http://t/c"
     assert_eq!(member(&stats, "after").journey().skipped, 2);
     assert_eq!(member(&stats, "both / GET /a").succeeded(), 2);
 }
+
+#[test]
+fn under_a_rate_an_iteration_counts_from_its_intended_start() {
+    let clock = VirtualClock::new(EPOCH);
+    // Each step takes 30 ms: with one slot and 50 iterations a second asked (one every 20 ms),
+    // the slot falls behind by 40 ms an iteration, and the latency must show it.
+    let transport = ScriptedTransport::new(&clock, |_| (ms(30), status(200)));
+    let toml = "[[step]]\nurl = \"http://t/a\"\n[[step]]\nurl = \"http://t/b\"\n";
+    let plan = Plan::builder()
+        .journey(journey(toml, None))
+        .concurrency(1)
+        .rate(Some(50.0))
+        .requests(10)
+        .build()
+        .unwrap();
+    let stats = block_on(
+        &clock,
+        run_plan(&plan, &transport, &clock, StopSignal::new()),
+    );
+    assert_eq!(stats.succeeded(), 10);
+    // The last iteration was intended at 180 ms and started at 9 × 60 = 540 ms: 360 ms late,
+    // then 60 ms in flight.
+    let max = stats.latency().max();
+    assert!((419_000..=421_000).contains(&max), "{max}");
+    let uncorrected = stats.uncorrected().unwrap();
+    assert!(uncorrected.max() < 61_000, "{}", uncorrected.max());
+    // The first step's row counts from the intended start too; the second's from its own send.
+    assert!(member(&stats, "step 1").latency().max() > 350_000);
+    assert!(member(&stats, "step 2").latency().max() < 31_000);
+}
