@@ -94,13 +94,7 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    let mut code = ExitCode::SUCCESS;
-    for threshold in &setup.thresholds {
-        if let Some(message) = threshold.check(&stats) {
-            eprintln!("flak: {message}");
-            code = ExitCode::from(EXIT_THRESHOLD);
-        }
-    }
+    let mut code = judge(&setup.thresholds, &stats);
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         eprintln!("flak: interrupted; the report covers what ran");
         code = ExitCode::from(EXIT_INTERRUPTED);
@@ -109,6 +103,12 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    // Checked before any file is read: a typo should not wait for gigabytes of results.
+    let thresholds = args
+        .fail_if
+        .iter()
+        .map(|t| flak_core::Threshold::parse(t).map_err(|e| anyhow::anyhow!("--fail-if: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // One file at a time: each is read and loaded only when the ones before it are merged.
     let loaded = args.files.iter().map(|path| {
         let text = std::fs::read_to_string(path)
@@ -124,7 +124,19 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    Ok(ExitCode::SUCCESS)
+    Ok(judge(&thresholds, &stats))
+}
+
+/// Exit 1, with a line each, for every threshold the run broke.
+fn judge(thresholds: &[flak_core::Threshold], stats: &flak_core::Stats) -> ExitCode {
+    let mut code = ExitCode::SUCCESS;
+    for threshold in thresholds {
+        if let Some(message) = threshold.check(stats) {
+            eprintln!("flak: {message}");
+            code = ExitCode::from(EXIT_THRESHOLD);
+        }
+    }
+    code
 }
 
 /// Sleeps until the wall clock reaches `at` (a time in the past returns at once); Ctrl-C ends

@@ -358,4 +358,9 @@ pub struct MergeArgs {
     /// What to print on standard output.
     #[arg(long = "output", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    /// Exit 1 when the merged run breaks this threshold (repeatable), as a run's --fail-if:
+    /// a CI job that fans out to many machines gates on the whole load.
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
 }
