@@ -8,6 +8,7 @@
 
 pub mod capacity;
 pub mod flags;
+pub mod metrics;
 pub mod output;
 pub mod run;
 pub mod target;
@@ -79,12 +80,30 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
         wait_until(at, &stop);
     }
     let workers = run::worker_count(&setup);
+    let linger = flags::duration_arg("--metrics-linger", &args.metrics_linger)?;
+    let live = match &args.metrics {
+        Some(addr) => {
+            let run_id = args
+                .run_id
+                .clone()
+                .unwrap_or_else(|| format!("{:016x}", setup.plan.seed));
+            let live = Arc::new(metrics::Live::new(
+                Arc::clone(&setup.plan),
+                setup.shard,
+                run_id,
+                workers,
+            ));
+            metrics::Server::start(addr, Arc::clone(&live))?;
+            Some(live)
+        }
+        None => None,
+    };
     let progress = Arc::new(Progress {
         finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
     });
     let bar = (!args.no_progress && std::io::stderr().is_terminal())
         .then(|| progress::bar(&setup.plan, Arc::clone(&progress)));
-    let stats = run::run(&setup, &stop, &progress);
+    let stats = run::run(&setup, &stop, &progress, live.as_ref());
     if let Some(bar) = bar {
         bar.finish();
     }
@@ -94,6 +113,10 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
+    if let Some(live) = &live {
+        live.finish(&stats);
+        wait_for(linger, &stop);
+    }
     let mut code = judge(&setup.thresholds, &stats);
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         eprintln!("flak: interrupted; the report covers what ran");
@@ -137,6 +160,11 @@ fn judge(thresholds: &[flak_core::Threshold], stats: &flak_core::Stats) -> ExitC
         }
     }
     code
+}
+
+/// Sleeps for `d`; Ctrl-C ends the wait.
+fn wait_for(d: Duration, stop: &StopSignal) {
+    wait_until(std::time::SystemTime::now() + d, stop);
 }
 
 /// Sleeps until the wall clock reaches `at` (a time in the past returns at once); Ctrl-C ends

@@ -12,6 +12,7 @@ mod deploy;
 mod faults;
 mod http3;
 mod journey;
+mod metrics;
 mod multiplexing;
 mod netns;
 mod protocols;

@@ -275,6 +275,26 @@ pub struct RunArgs {
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Serve the run's metrics for Prometheus (OpenMetrics text at http://ADDR/metrics) while
+    /// it lasts: requests by outcome, status and error kind, in flight, asked, latency histogram;
+    /// every metric labelled with run_id and shard.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+
+    /// Keep serving --metrics this long after the run, for a final scrape of the exact totals.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "0s",
+        requires = "metrics"
+    )]
+    pub metrics_linger: String,
+
+    /// The run_id label of --metrics (default: the seed in hex, which shards of one run share
+    /// when given the same --seed).
+    #[arg(long, value_name = "ID", requires = "metrics")]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
