@@ -93,7 +93,7 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
                 run_id,
                 workers,
             ));
-            metrics::Server::start(addr, Arc::clone(&live))?;
+            metrics::Server::start(addr, &live)?;
             Some(live)
         }
         None => None,

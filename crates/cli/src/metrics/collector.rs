@@ -26,7 +26,7 @@ fn counter(encoder: &mut DescriptorEncoder<'_>, name: &str, help: &str, v: u64) 
     m.encode_counter::<NoLabelSet, _, u64>(&v, None)
 }
 
-fn counters<'a>(
+fn counters(
     encoder: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,

@@ -22,7 +22,7 @@ pub struct Server {
 
 impl Server {
     /// Binds `addr` now and serves `live` from a thread of its own.
-    pub fn start(addr: &str, live: Arc<Live>) -> anyhow::Result<Self> {
+    pub fn start(addr: &str, live: &Arc<Live>) -> anyhow::Result<Self> {
         let listener = std::net::TcpListener::bind(addr)
             .with_context(|| format!("--metrics {addr}: cannot listen there"))?;
         listener.set_nonblocking(true)?;
@@ -32,7 +32,7 @@ impl Server {
                 .iter()
                 .map(|(k, v)| (k.clone().into(), v.clone().into())),
         );
-        registry.register_collector(Box::new(RunCollector(Arc::clone(&live))));
+        registry.register_collector(Box::new(RunCollector(Arc::clone(live))));
         let registry = Arc::new(registry);
         std::thread::Builder::new()
             .name("flak-metrics".into())
