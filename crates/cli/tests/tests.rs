@@ -20,3 +20,4 @@ mod redirects;
 mod scenario;
 mod server_quirks;
 mod stages;
+mod target_journey;
