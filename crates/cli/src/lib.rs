@@ -8,6 +8,7 @@
 
 pub mod capacity;
 pub mod flags;
+pub mod k8s;
 pub mod metrics;
 pub mod output;
 pub mod run;
@@ -60,6 +61,7 @@ pub fn main() -> ExitCode {
         Some(Command::Target(args)) => target::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Capacity(args)) => capacity::run(*args),
+        Some(Command::K8s(command)) => k8s::run(&command),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -125,7 +127,7 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     // Checked before any file is read: a typo should not wait for gigabytes of results.
     let thresholds = args
         .fail_if

@@ -93,6 +93,24 @@ fn prometheus_scrapes_two_shards_and_agrees_with_the_merged_results() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // Prometheus applies its targets a few seconds after it is ready (discovery updates are
+    // batched): a run started before then would be half over at the first scrape.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = get_in(&target_ns, "127.0.0.1", PROMETHEUS_PORT, "/api/v1/targets");
+        let active = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["data"]["activeTargets"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if active == SHARDS as usize {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "prometheus never took its targets: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let runs: Vec<Running> = clients
         .iter()
         .enumerate()
@@ -110,7 +128,7 @@ fn prometheus_scrapes_two_shards_and_agrees_with_the_merged_results() {
                     "--seed",
                     "5",
                     "-n",
-                    "3000",
+                    "6000",
                     "-q",
                     "1000",
                     "-c",
@@ -136,7 +154,7 @@ fn prometheus_scrapes_two_shards_and_agrees_with_the_merged_results() {
         live = query(&target_ns, "sum(flak_requests_total)").unwrap_or(0.0);
     }
     assert!(
-        live > 0.0 && live < 3000.0,
+        live > 0.0 && live < 6000.0,
         "a live scrape mid-run saw {live}"
     );
     for (i, run) in runs.into_iter().enumerate() {
@@ -150,14 +168,14 @@ fn prometheus_scrapes_two_shards_and_agrees_with_the_merged_results() {
     args.extend(files.iter().cloned());
     args.extend(["--output".into(), "json".into()]);
     let merged = parse_json(&flak(&args).stdout);
-    assert_eq!(num(&merged, "total"), 3000);
+    assert_eq!(num(&merged, "total"), 6000);
 
     // The shards are gone: their series end in staleness markers, so ask for each series'
     // highest value over the run (counters only grow).
     let total = query(&target_ns, "sum(max_over_time(flak_requests_total[10m]))");
     assert_eq!(
         total,
-        Some(3000.0),
+        Some(6000.0),
         "Prometheus' total against the merged file's"
     );
     let shards = query(
@@ -176,6 +194,44 @@ fn prometheus_scrapes_two_shards_and_agrees_with_the_merged_results() {
         got.abs_diff(want) <= 1,
         "Prometheus p99 {p99} s (bucket {got}) against the merged p99 {exact} s (bucket {want})"
     );
+
+    // The Grafana dashboard's every query runs on this Prometheus and finds the run's series
+    // (with Grafana's variables filled in).
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/grafana/flak-dashboard.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    // Prometheus' first scrape of a new target may come seconds in: ask near the run's end,
+    // over windows as long as the run.
+    let during = merged["ended_unix_us"].as_f64().unwrap() / 1e6 - 0.5;
+    let mut checked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$__rate_interval", "10s")
+                .replace("$run_id", ".*");
+            let path = format!("/api/v1/query?query={}&time={during}", encode(&expr));
+            let body = get_in(&target_ns, "127.0.0.1", PROMETHEUS_PORT, &path);
+            let v: Value =
+                serde_json::from_str(&body).unwrap_or_else(|e| panic!("{expr}: {e}: {body}"));
+            assert_eq!(v["status"], "success", "{}: {body}", panel["title"]);
+            let found = v["data"]["result"].as_array().map_or(0, Vec::len);
+            let optional = expr.contains("flak_errors_total");
+            assert!(
+                found > 0 || optional,
+                "{}: {expr} found nothing at {during}: {body}",
+                panel["title"]
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "{checked} queries");
 }
 
 /// GET /metrics, or `None` while nothing listens.

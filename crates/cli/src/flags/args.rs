@@ -29,11 +29,66 @@ pub enum Command {
     /// Find the highest rate the server sustains while every --slo holds: raise the rate in
     /// steps, then bisect (every run flag applies; the search sets -q and -z itself).
     Capacity(Box<CapacityArgs>),
+    /// Many machines on Kubernetes: print an Indexed Job that runs one shard per pod, or
+    /// collect and merge a finished Job's shards.
+    #[command(subcommand)]
+    K8s(K8sCommand),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print the Indexed Job manifest (YAML) for a sharded run: `flak k8s job --shards 4
+    /// --image IMG -z 60s -q 2000 URL | kubectl apply -f -`.
+    Job(K8sJobArgs),
+    /// Wait for a Job to finish, save each shard's results (its pod log) and merge them.
+    Collect(K8sCollectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sJobArgs {
+    /// Pods, one shard each (the shard count is written in every place that needs it).
+    #[arg(long)]
+    pub shards: u32,
+    /// The image holding flak (see deploy/k8s/Containerfile).
+    #[arg(long)]
+    pub image: String,
+    /// The Job's name.
+    #[arg(long, default_value = "flak-load")]
+    pub name: String,
+    /// How long from now the shards start together (time for pods to be scheduled and pulled).
+    #[arg(long, default_value = "60s")]
+    pub lead: String,
+    /// The port each pod serves --metrics on (annotated for Prometheus scraping).
+    #[arg(long, default_value_t = 9464)]
+    pub metrics_port: u16,
+    /// Every run flag and the URL, as for a run on one machine (not --shard, --start-at,
+    /// --output, -o or --metrics, which the Job sets).
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub run: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sCollectArgs {
+    /// The Job's name.
+    #[arg(default_value = "flak-load")]
+    pub job: String,
+    /// Where to save shard-<i>.json and merged.json.
+    #[arg(long, default_value = "flak-results")]
+    pub out: PathBuf,
+    /// How long to wait for the Job to complete.
+    #[arg(long, default_value = "1h")]
+    pub timeout: String,
+    /// What to print on standard output.
+    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Exit 1 when the merged run breaks this threshold (repeatable).
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
