@@ -1,5 +1,6 @@
 //! HPACK decoding of response header blocks (RFC 7541 §6), reading only what flak reports
-//! (`:status`, `content-length`, `location`) and building no header map.
+//! (`:status`, `content-length`, `location`) and building no header map; a journey's capture
+//! gets the fields it wants through [`Keep`] (`decode_keeping`).
 //!
 //! The dynamic table (§2.3.2, §4) is kept in a compact form: for each entry its size, which of
 //! the three read names it has, and its value only when it has one of them. A field that is
