@@ -27,9 +27,8 @@ fuzz_target!(|data: &[u8]| {
     if keep.is_some() {
         wire::check_capture(&capture, &results[0]);
     }
+    // A stream error (a reset, a broken head, a short body) leaves the connection usable
+    // (RFC 9113 §5.4.2), so a second exchange may follow a failed first one, as in h2_exchange.
     assert!(!results.is_empty() && results.len() <= 2);
-    if results.len() == 2 {
-        assert!(results[0].is_ok(), "a second exchange after a failed one");
-    }
     wire::check_h2_written(&io.written, input, &body, &results);
 });
