@@ -308,9 +308,11 @@ impl HttpTransport {
 
     /// One request/response exchange, on the session's connection or a new one; a request the
     /// server never processed goes once more.
+    #[allow(clippy::too_many_arguments)]
     async fn exchange(
         &self,
         session: &mut Session,
+        prepared: &Prepared,
         request: &Request<'_>,
         method: &Method,
         target: &Target,
@@ -332,7 +334,7 @@ impl HttpTransport {
                 self.connection(session, target, timing).await?;
             }
             let (result, reused) = self
-                .exchange_on(session, request, method, target, started)
+                .exchange_on(session, prepared, request, method, target, started)
                 .await;
             session.idle_since = Some(Instant::now());
             let (error, unprocessed) = match result {
@@ -374,12 +376,12 @@ impl HttpTransport {
     async fn exchange_on(
         &self,
         session: &mut Session,
+        prepared: &Prepared,
         request: &Request<'_>,
         method: &Method,
         target: &Target,
         started: Instant,
     ) -> (Result<Hop, Failed>, bool) {
-        let prepared = &self.prepared[request.spec_index];
         let conn = session
             .conn
             .as_mut()
@@ -604,7 +606,9 @@ fn h2_sendable(name: &str, value: &[u8]) -> bool {
 /// Encodes an HTTP/2 request header block: the template's headers, then those `request`
 /// expanded (names in lower case, as HTTP/2 requires), without connection-specific ones, and
 /// `content-length` when the body is not empty or the method defines a body (what hyper
-/// sends). An expanded body always gets its own length.
+/// sends). An expanded body always gets its own length. Out of line: the fast path sends the
+/// block prepared once, and this code in the exchange kept it from being inlined into `send`.
+#[inline(never)]
 fn encode_h2(
     out: &mut Vec<u8>,
     method: &Method,
@@ -682,7 +686,15 @@ impl Transport for HttpTransport {
         session.busy = true;
         let result = loop {
             let hop = match self
-                .exchange(session, request, &method, &target, started, &mut timing)
+                .exchange(
+                    session,
+                    prepared,
+                    request,
+                    &method,
+                    &target,
+                    started,
+                    &mut timing,
+                )
                 .await
             {
                 Ok(hop) => hop,

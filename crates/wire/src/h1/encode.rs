@@ -23,7 +23,9 @@ pub fn encode_request(
 }
 
 /// [`encode_request`] with two lists of headers, sent in order: a template's fixed ones, then
-/// those a journey expanded for this request.
+/// those a journey expanded for this request. Out of line: it runs once per template, or per
+/// request only for templated URLs and journeys.
+#[inline(never)]
 pub fn encode_request_with(
     out: &mut Vec<u8>,
     method: &str,

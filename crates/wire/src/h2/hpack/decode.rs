@@ -563,6 +563,7 @@ fn decoded_len(huffman: bool, raw: &[u8]) -> Result<usize, RequestError> {
 /// The static-table name index a literal name stands for, when it is one flak reads (else 0).
 /// Huffman-coded names are compared in their coded form (the coding of a string is unique), so
 /// the names flak skips (nginx sends `etag` and `accept-ranges` as literals) are never decoded.
+#[inline(always)]
 fn literal_name(huffman: bool, raw: &[u8]) -> usize {
     static CODED: OnceLock<[(Vec<u8>, usize); 3]> = OnceLock::new();
     const NAMES: [(&[u8], usize); 3] = [
