@@ -40,6 +40,7 @@ fn ask<'a>(block: &'a [u8], body: &'a [u8], head_request: bool, want_location: b
         head_request,
         want_location,
         started: Instant::now(),
+        capture: None,
     }
 }
 
