@@ -183,7 +183,6 @@ fn member<'a>(report: &'a Value, name: &str) -> &'a Value {
 }
 
 #[test]
-#[ignore = "landing: flak target's journey endpoints and the wire's capture"]
 fn every_request_carries_its_own_iterations_token_and_counts_match_the_server() {
     let _load = exclusive();
     let target = Target::start();
@@ -239,7 +238,6 @@ fn every_request_carries_its_own_iterations_token_and_counts_match_the_server() 
 }
 
 #[test]
-#[ignore = "landing: flak target's journey endpoints and the wire's capture"]
 fn a_failed_check_skips_the_rest_and_a_missing_value_is_named() {
     let _load = exclusive();
     let target = Target::start();
@@ -336,7 +334,6 @@ fn think_time_spaces_the_steps_but_is_not_latency() {
 }
 
 #[test]
-#[ignore = "landing: flak target's journey endpoints and the wire's capture"]
 fn ten_thousand_users_sequential_each_once_across_threads_and_shards() {
     let _load = exclusive();
     let target = Target::start_with(&["--threads", "2"]);
