@@ -412,7 +412,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         // http2_body_preread_size) refuse a body that comes before it. Nothing else reads
         // the connection yet, so this request does.
         let wants_settings = !self.settings_seen && !ask.body.is_empty();
-        if wants_settings && self.open == 0 && self.dead.is_none() {
+        // Likewise while the server allows no stream at all: with none open, nothing else
+        // would see it raise the limit, send GOAWAY or close.
+        let shut_out = self.settings_seen && self.max_streams == 0;
+        if (wants_settings || shut_out) && self.open == 0 && self.dead.is_none() {
             self.drive(cx, usize::MAX);
         }
         if let Some(e) = &self.dead {
