@@ -62,6 +62,7 @@ pub fn main() -> ExitCode {
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Capacity(args)) => capacity::run(*args),
         Some(Command::K8s(command)) => k8s::run(&command),
+        Some(Command::Compare(args)) => compare(&args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -157,6 +158,39 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     }
     output::print(args.output, &stats, &results);
     Ok(judge(&thresholds, &stats))
+}
+
+/// Reads a results file for `compare`, naming it in any error.
+fn load_results(path: &std::path::Path) -> anyhow::Result<flak_core::Stats> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let (stats, _) =
+        Results::load(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(stats)
+}
+
+fn compare(args: &flags::args::CompareArgs) -> anyhow::Result<ExitCode> {
+    use flags::args::CompareFormat;
+    let base = load_results(&args.base)?;
+    let new = load_results(&args.new)?;
+    let c = flak_core::compare::Comparison::of(&base, &new);
+    match args.output {
+        CompareFormat::Text => print!("{}", c.table(false)),
+        CompareFormat::Markdown => print!("{}", c.table(true)),
+        CompareFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&c).map_err(|e| anyhow::anyhow!("{e}"))?
+        ),
+    }
+    let errors_changed = c
+        .rows
+        .iter()
+        .any(|r| r.metric == "errors %" && r.significant == Some(true));
+    if args.fail_if_changed && (c.latency_changed || errors_changed) {
+        eprintln!("flak: {}", c.verdict());
+        return Ok(ExitCode::from(EXIT_THRESHOLD));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Exit 1, with a line each, for every threshold the run broke.

@@ -29,6 +29,9 @@ pub enum Command {
     /// Find the highest rate the server sustains while every --slo holds: raise the rate in
     /// steps, then bisect (every run flag applies; the search sets -q and -z itself).
     Capacity(Box<CapacityArgs>),
+    /// Compare two results files: per percentile, throughput and error rate, base, new, the
+    /// change, and whether the latency change is beyond noise (Kolmogorov–Smirnov).
+    Compare(CompareArgs),
     /// Many machines on Kubernetes: print an Indexed Job that runs one shard per pod, or
     /// collect and merge a finished Job's shards.
     #[command(subcommand)]
@@ -38,6 +41,27 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The results file to compare against.
+    pub base: PathBuf,
+    /// The new run's results file.
+    pub new: PathBuf,
+    /// text (a table), markdown (for a pull-request comment) or json.
+    #[arg(long = "output", value_enum, default_value_t = CompareFormat::Text)]
+    pub output: CompareFormat,
+    /// Exit 1 when the latency changed beyond noise (or the error rate did).
+    #[arg(long)]
+    pub fail_if_changed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Text,
+    Markdown,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
