@@ -8,6 +8,8 @@
 
 pub mod capacity;
 pub mod flags;
+pub mod k8s;
+pub mod metrics;
 pub mod output;
 pub mod run;
 pub mod target;
@@ -59,6 +61,7 @@ pub fn main() -> ExitCode {
         Some(Command::Target(args)) => target::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Capacity(args)) => capacity::run(*args),
+        Some(Command::K8s(command)) => k8s::run(&command),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -79,12 +82,30 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
         wait_until(at, &stop);
     }
     let workers = run::worker_count(&setup);
+    let linger = flags::duration_arg("--metrics-linger", &args.metrics_linger)?;
+    let live = match &args.metrics {
+        Some(addr) => {
+            let run_id = args
+                .run_id
+                .clone()
+                .unwrap_or_else(|| format!("{:016x}", setup.plan.seed));
+            let live = Arc::new(metrics::Live::new(
+                Arc::clone(&setup.plan),
+                setup.shard,
+                run_id,
+                workers,
+            ));
+            metrics::Server::start(addr, &live)?;
+            Some(live)
+        }
+        None => None,
+    };
     let progress = Arc::new(Progress {
         finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
     });
     let bar = (!args.no_progress && std::io::stderr().is_terminal())
         .then(|| progress::bar(&setup.plan, Arc::clone(&progress)));
-    let stats = run::run(&setup, &stop, &progress);
+    let stats = run::run(&setup, &stop, &progress, live.as_ref());
     if let Some(bar) = bar {
         bar.finish();
     }
@@ -94,13 +115,11 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    let mut code = ExitCode::SUCCESS;
-    for threshold in &setup.thresholds {
-        if let Some(message) = threshold.check(&stats) {
-            eprintln!("flak: {message}");
-            code = ExitCode::from(EXIT_THRESHOLD);
-        }
+    if let Some(live) = &live {
+        live.finish(&stats);
+        wait_for(linger, &stop);
     }
+    let mut code = judge(&setup.thresholds, &stats);
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         eprintln!("flak: interrupted; the report covers what ran");
         code = ExitCode::from(EXIT_INTERRUPTED);
@@ -108,7 +127,13 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    // Checked before any file is read: a typo should not wait for gigabytes of results.
+    let thresholds = args
+        .fail_if
+        .iter()
+        .map(|t| flak_core::Threshold::parse(t).map_err(|e| anyhow::anyhow!("--fail-if: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // One file at a time: each is read and loaded only when the ones before it are merged.
     let loaded = args.files.iter().map(|path| {
         let text = std::fs::read_to_string(path)
@@ -124,7 +149,24 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    Ok(ExitCode::SUCCESS)
+    Ok(judge(&thresholds, &stats))
+}
+
+/// Exit 1, with a line each, for every threshold the run broke.
+fn judge(thresholds: &[flak_core::Threshold], stats: &flak_core::Stats) -> ExitCode {
+    let mut code = ExitCode::SUCCESS;
+    for threshold in thresholds {
+        if let Some(message) = threshold.check(stats) {
+            eprintln!("flak: {message}");
+            code = ExitCode::from(EXIT_THRESHOLD);
+        }
+    }
+    code
+}
+
+/// Sleeps for `d`; Ctrl-C ends the wait.
+fn wait_for(d: Duration, stop: &StopSignal) {
+    wait_until(std::time::SystemTime::now() + d, stop);
 }
 
 /// Sleeps until the wall clock reaches `at` (a time in the past returns at once); Ctrl-C ends

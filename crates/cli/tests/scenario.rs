@@ -74,7 +74,7 @@ fn a_fan_out_waits_for_the_slowest_member_and_counts_each_exactly() {
 fn a_bad_scenario_file_is_one_line_and_exit_2() {
     let dir = TempDir::new("bad-scenario");
     for (name, text, want) in [
-        ("empty.toml", "", "no [[request]] entries"),
+        ("empty.toml", "", "no [[request]] or [[step]] entries"),
         (
             "nourl.toml",
             "[[request]]\nname = \"x\"\n",

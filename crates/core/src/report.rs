@@ -78,6 +78,9 @@ pub struct Summary {
     /// the bottleneck.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generator: Option<GeneratorSummary>,
+    /// A journey's run: the counts above are iterations, `members` its step requests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub journey: bool,
     /// Journeys: requests not issued because an earlier step of their iteration failed.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skipped: u64,
@@ -137,6 +140,7 @@ impl Summary {
             generator: stats
                 .generator()
                 .map(|g| GeneratorSummary::of(g, stats.issued(), stats.elapsed().as_secs_f64())),
+            journey: stats.journey().is_journey,
             skipped: stats.journey().skipped,
             checks_failed: stats.journey().checks_failed.clone(),
             extracts_failed: stats.journey().extracts_failed.clone(),
@@ -204,9 +208,10 @@ pub fn text(stats: &Stats) -> String {
         }
     };
     let _ = writeln!(out, "Summary:");
+    let unit = if s.journey { "iterations" } else { "requests" };
     let _ = writeln!(
         out,
-        "  Total:        {} requests in {:.3} s",
+        "  Total:        {} {unit} in {:.3} s",
         s.total, s.elapsed_s
     );
     let _ = writeln!(
@@ -222,8 +227,21 @@ pub fn text(stats: &Stats) -> String {
         s.cancelled,
         pct(s.cancelled)
     );
+    if s.skipped > 0 {
+        let _ = writeln!(
+            out,
+            "  Skipped:      {} requests (an earlier step of their iteration failed; never sent)",
+            s.skipped
+        );
+    }
+    if s.rows_ran_out {
+        let _ = writeln!(
+            out,
+            "  Data:         the data file's rows ran out (data_order = \"unique\"): the run ended there"
+        );
+    }
     if s.warmup > 0 {
-        let _ = writeln!(out, "  Warm-up:      {} requests (not measured)", s.warmup);
+        let _ = writeln!(out, "  Warm-up:      {} {unit} (not measured)", s.warmup);
     }
     let _ = writeln!(out, "  Requests/sec: {:.2}", s.rps);
     let _ = writeln!(out, "  Transferred:  {}", format_bytes(s.bytes));
@@ -299,7 +317,9 @@ pub fn text(stats: &Stats) -> String {
     if !stats.connections().is_empty() {
         out.push_str(&connections_section(stats.connections()));
     }
-    if !stats.members().is_empty() {
+    if s.journey {
+        out.push_str(&steps_table(stats));
+    } else if !stats.members().is_empty() {
         out.push_str(&members_table(stats));
     }
     out
@@ -400,6 +420,69 @@ fn members_table(stats: &Stats) -> String {
             s.failed,
             s.outcomes_line()
         );
+    }
+    out
+}
+
+/// A journey's step requests, one line each, then their failed checks and extractions.
+fn steps_table(stats: &Stats) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Journey steps (in order each iteration; the latency above is the iteration's, first send to last response, think time left out):"
+    );
+    let width = stats
+        .members()
+        .iter()
+        .map(|m| m.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "  {:<width$}  {:>8}  {:>9}  {:>7}  {:>7}  {:>11}  {:>11}  outcomes",
+        "step", "issued", "succeeded", "failed", "skipped", "p50", "p99"
+    );
+    for m in stats.members() {
+        let s = Summary::of(&m.stats);
+        let (p50, p99) = s.latency_ms.map_or(("–".into(), "–".into()), |l| {
+            (format_ms(l.p50), format_ms(l.p99))
+        });
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:>8}  {:>9}  {:>7}  {:>7}  {p50:>11}  {p99:>11}  {}",
+            m.name,
+            s.total,
+            s.succeeded,
+            s.failed,
+            s.skipped,
+            s.outcomes_line()
+        );
+    }
+    for (title, pick) in [
+        (
+            "Failed checks:",
+            (|j: &crate::stats::JourneyCounts| &j.checks_failed)
+                as fn(&crate::stats::JourneyCounts) -> &BTreeMap<String, Tally>,
+        ),
+        ("Extraction failures:", |j| &j.extracts_failed),
+    ] {
+        let rows: Vec<String> = stats
+            .members()
+            .iter()
+            .flat_map(|m| {
+                pick(m.stats.journey()).iter().map(|(name, t)| {
+                    format!("  {}: {name} ×{}   first: {}", m.name, t.count, t.first)
+                })
+            })
+            .collect();
+        if !rows.is_empty() {
+            let _ = writeln!(out, "{title}");
+            for row in rows {
+                let _ = writeln!(out, "{row}");
+            }
+        }
     }
     out
 }

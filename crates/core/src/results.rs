@@ -566,6 +566,7 @@ impl Results {
             connections: self.connections.clone().unwrap_or_default(),
             generator: self.generator_stats(prefix, plain)?,
             journey: JourneyCounts {
+                is_journey: s.journey,
                 skipped: s.skipped,
                 checks_failed: s.checks_failed.clone(),
                 extracts_failed: s.extracts_failed.clone(),
@@ -781,6 +782,8 @@ struct Wire {
     #[serde(default)]
     generator_watch: Option<GeneratorResults>,
     #[serde(default)]
+    journey: bool,
+    #[serde(default)]
     skipped: u64,
     #[serde(default)]
     checks_failed: BTreeMap<String, Tally>,
@@ -829,6 +832,7 @@ impl TryFrom<Wire> for Results {
                 status_codes: w.status_codes,
                 errors: w.errors,
                 generator: w.generator,
+                journey: w.journey,
                 skipped: w.skipped,
                 checks_failed: w.checks_failed,
                 extracts_failed: w.extracts_failed,

@@ -111,6 +111,8 @@ pub struct Tally {
 /// Journeys' own counters, on each step request's statistics (and summed on the run's).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JourneyCounts {
+    /// The run is a journey: its members are step requests, its iterations run them in order.
+    pub is_journey: bool,
     /// Requests never issued because an earlier step of their iteration failed.
     pub skipped: u64,
     /// Failed checks, by the check's label (`status in [200, 201]`).
@@ -137,6 +139,7 @@ impl JourneyCounts {
             }
         }
         self.rows_ran_out |= other.rows_ran_out;
+        self.is_journey |= other.is_journey;
     }
 }
 
@@ -261,6 +264,11 @@ impl Stats {
     /// A journey could not extract `name` from a response.
     pub fn record_extract_failed(&mut self, name: &str, message: &str) {
         tally(&mut self.journey.extracts_failed, name, 1, message);
+    }
+
+    /// Marks the run as a journey's (its members are step requests).
+    pub fn mark_journey(&mut self) {
+        self.journey.is_journey = true;
     }
 
     /// A `unique` data file ran out of rows and ended the run.

@@ -29,11 +29,66 @@ pub enum Command {
     /// Find the highest rate the server sustains while every --slo holds: raise the rate in
     /// steps, then bisect (every run flag applies; the search sets -q and -z itself).
     Capacity(Box<CapacityArgs>),
+    /// Many machines on Kubernetes: print an Indexed Job that runs one shard per pod, or
+    /// collect and merge a finished Job's shards.
+    #[command(subcommand)]
+    K8s(K8sCommand),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print the Indexed Job manifest (YAML) for a sharded run: `flak k8s job --shards 4
+    /// --image IMG -z 60s -q 2000 URL | kubectl apply -f -`.
+    Job(K8sJobArgs),
+    /// Wait for a Job to finish, save each shard's results (its pod log) and merge them.
+    Collect(K8sCollectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sJobArgs {
+    /// Pods, one shard each (the shard count is written in every place that needs it).
+    #[arg(long)]
+    pub shards: u32,
+    /// The image holding flak (see deploy/k8s/Containerfile).
+    #[arg(long)]
+    pub image: String,
+    /// The Job's name.
+    #[arg(long, default_value = "flak-load")]
+    pub name: String,
+    /// How long from now the shards start together (time for pods to be scheduled and pulled).
+    #[arg(long, default_value = "60s")]
+    pub lead: String,
+    /// The port each pod serves --metrics on (annotated for Prometheus scraping).
+    #[arg(long, default_value_t = 9464)]
+    pub metrics_port: u16,
+    /// Every run flag and the URL, as for a run on one machine (not --shard, --start-at,
+    /// --output, -o or --metrics, which the Job sets).
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub run: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sCollectArgs {
+    /// The Job's name.
+    #[arg(default_value = "flak-load")]
+    pub job: String,
+    /// Where to save shard-<i>.json and merged.json.
+    #[arg(long, default_value = "flak-results")]
+    pub out: PathBuf,
+    /// How long to wait for the Job to complete.
+    #[arg(long, default_value = "1h")]
+    pub timeout: String,
+    /// What to print on standard output.
+    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Exit 1 when the merged run breaks this threshold (repeatable).
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,10 +280,16 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub targets: Option<PathBuf>,
 
-    /// A fan-out scenario (TOML): each iteration sends all its requests at once and ends when
-    /// all have finished; -n, -z, -q and -c then count iterations.
+    /// A scenario (TOML): a fan-out group (top-level [[request]] tables, sent at once each
+    /// iteration) or a journey ([[step]] tables in order, with extract, check, think and a data
+    /// file); -n, -z, -q and -c then count iterations.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["targets", "url"])]
     pub scenario: Option<PathBuf>,
+
+    /// A journey's data file (CSV with a header row, or JSON Lines), in place of the scenario's
+    /// `data`; its columns fill {data:COLUMN}.
+    #[arg(long, value_name = "FILE", requires = "scenario")]
+    pub data: Option<PathBuf>,
 
     /// How to walk several targets.
     #[arg(long, value_enum, default_value_t = TargetsOrder::RoundRobin)]
@@ -269,6 +330,26 @@ pub struct RunArgs {
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Serve the run's metrics for Prometheus (OpenMetrics text at http://ADDR/metrics) while
+    /// it lasts: requests by outcome, status and error kind, in flight, asked, latency histogram;
+    /// every metric labelled with run_id and shard.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+
+    /// Keep serving --metrics this long after the run, for a final scrape of the exact totals.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "0s",
+        requires = "metrics"
+    )]
+    pub metrics_linger: String,
+
+    /// The run_id label of --metrics (default: the seed in hex, which shards of one run share
+    /// when given the same --seed).
+    #[arg(long, value_name = "ID", requires = "metrics")]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -352,4 +433,9 @@ pub struct MergeArgs {
     /// What to print on standard output.
     #[arg(long = "output", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    /// Exit 1 when the merged run breaks this threshold (repeatable), as a run's --fail-if:
+    /// a CI job that fans out to many machines gates on the whole load.
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
 }

@@ -1,5 +1,8 @@
-//! Fan-out scenario files (TOML): a group of requests that one iteration sends at once, as a
-//! page or an aggregator calls several backends and waits for all of them.
+//! Scenario files (TOML), read through core's model (`flak_core::journey`): a fan-out group
+//! (top-level `[[request]]` tables, sent at once each iteration, as a page or an aggregator
+//! calls several backends) or a journey (`[[step]]` tables run in order, with extracted values,
+//! checks, think time and a data file). This module does the file I/O core does not: the
+//! scenario, its body files and its data file, each relative to the scenario file.
 //!
 //! ```toml
 //! [[request]]
@@ -18,157 +21,115 @@
 //! duration = "30s"
 //! rate = 100            # or: concurrency = 20 (every stage the same kind)
 //! ```
+//!
+//! A journey: see docs/scenario-journey.toml.
 
 use std::path::Path;
 
-use anyhow::{Context as _, anyhow, bail};
-use flak_core::{Body, Load, RequestSpec, Stage, Stages};
-use serde::Deserialize;
+use anyhow::{Context as _, anyhow};
+use flak_core::data::{DataFormat, DataSet};
+use flak_core::journey::{self, JourneyPlan};
+use flak_core::{Load, RequestSpec};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    #[allow(dead_code)] // a title for people reading the file
-    name: Option<String>,
-    #[serde(default)]
-    request: Vec<Member>,
-    #[serde(default)]
-    stage: Vec<StageRow>,
-}
+/// Largest data file read into memory.
+const MAX_DATA: u64 = 4 << 30;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StageRow {
-    duration: String,
-    rate: Option<f64>,
-    concurrency: Option<f64>,
-}
-
-/// What a scenario file holds: the fan-out members and, optionally, the load's stages.
+/// What a scenario file holds.
 #[derive(Debug)]
-pub struct Scenario {
-    pub requests: Vec<RequestSpec>,
-    pub load: Option<Load>,
+pub enum Scenario {
+    /// The members of a fan-out plan.
+    FanOut {
+        requests: Vec<RequestSpec>,
+        load: Option<Load>,
+    },
+    /// A journey, its data file read.
+    Journey {
+        plan: Box<JourneyPlan>,
+        load: Option<Load>,
+    },
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Member {
-    name: Option<String>,
-    #[serde(default = "get")]
-    method: String,
-    url: String,
-    #[serde(default)]
-    headers: Vec<String>,
-    #[serde(default)]
-    body: Option<String>,
-    /// A body read from this file, relative to the scenario file.
-    #[serde(default)]
-    body_file: Option<String>,
-}
-
-fn get() -> String {
-    "GET".into()
-}
-
-/// Reads a scenario file into the members of a fan-out plan.
-pub fn read(path: &Path) -> anyhow::Result<Scenario> {
+/// Reads a scenario file, its body files and its data file (`data`, or `--data` in its place).
+pub fn read(path: &Path, data: Option<&Path>) -> anyhow::Result<Scenario> {
     let where_ = || format!("--scenario {}", path.display());
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read the file", where_()))?;
-    parse(&text, path.parent().unwrap_or(Path::new(".")))
-        .map_err(|e| anyhow!("{}: {e:#}", where_()))
+    let dir = path.parent().unwrap_or(Path::new("."));
+    parse(&text, dir, data).map_err(|e| anyhow!("{}: {e:#}", where_()))
 }
 
-fn parse(text: &str, dir: &Path) -> anyhow::Result<Scenario> {
-    let file: File = toml::from_str(text).map_err(|e| match e.span() {
-        Some(span) => {
-            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
-            anyhow!("line {line}: {}", e.message())
+fn parse(text: &str, dir: &Path, data_flag: Option<&Path>) -> anyhow::Result<Scenario> {
+    let scenario = journey::Scenario::from_toml(text)?;
+    let read_body = |f: &str| std::fs::read(dir.join(f)).map_err(|e| e.to_string());
+    let load = scenario.load().cloned();
+    match scenario {
+        journey::Scenario::FanOut(fan_out) => {
+            if data_flag.is_some() {
+                anyhow::bail!(
+                    "--data needs a journey: a scenario with [[step]] tables (this one is a fan-out group of [[request]] tables)"
+                );
+            }
+            Ok(Scenario::FanOut {
+                requests: fan_out.specs(read_body)?,
+                load,
+            })
         }
-        None => anyhow!("{}", e.message()),
-    })?;
-    if file.request.is_empty() {
-        bail!("no [[request]] entries");
-    }
-    let load = stages(&file.stage)?;
-    let requests = file
-        .request
-        .into_iter()
-        .enumerate()
-        .map(|(i, m)| {
-            let label = m
-                .name
-                .clone()
-                .unwrap_or_else(|| format!("request {}", i + 1));
-            let mut spec =
-                RequestSpec::new(&m.method, &m.url).map_err(|e| anyhow!("{label}: {e}"))?;
-            if let Some(name) = m.name {
-                spec = spec.named(name);
-            }
-            for h in &m.headers {
-                spec = spec.header_line(h).map_err(|e| anyhow!("{label}: {e}"))?;
-            }
-            spec.body = match (m.body, m.body_file) {
-                (Some(_), Some(_)) => bail!("{label}: give body or body_file, not both"),
-                (Some(b), None) => Body::from(b),
-                (None, Some(f)) => Body(
-                    std::fs::read(dir.join(&f))
-                        .with_context(|| format!("{label}: cannot read body_file {f:?}"))?,
-                ),
-                (None, None) => Body::default(),
+        journey::Scenario::Journey(mut journey) => {
+            let file = match data_flag {
+                Some(flag) => {
+                    journey.set_data_file(flag.display().to_string());
+                    Some(("--data", flag.to_path_buf()))
+                }
+                None => journey.data_file().map(|f| ("data", dir.join(f))),
             };
-            Ok(spec)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    Ok(Scenario { requests, load })
+            let data = file
+                .map(|(field, path)| {
+                    read_data(&path).map_err(|e| anyhow!("{field} {}: {e}", path.display()))
+                })
+                .transpose()?;
+            let plan = JourneyPlan::new(journey, data, read_body)?;
+            Ok(Scenario::Journey {
+                plan: Box::new(plan),
+                load,
+            })
+        }
+    }
 }
 
-/// The `[[stage]]` tables as a load: every one a `rate` or every one a `concurrency`.
-fn stages(rows: &[StageRow]) -> anyhow::Result<Option<Load>> {
-    if rows.is_empty() {
-        return Ok(None);
+fn read_data(path: &Path) -> anyhow::Result<DataSet> {
+    let name = path.display().to_string();
+    let format = DataFormat::from_name(&name).ok_or_else(|| {
+        anyhow!("name the file .csv (CSV with a header row) or .jsonl (JSON Lines)")
+    })?;
+    let len = std::fs::metadata(path)
+        .map_err(|e| anyhow!("cannot read the file ({e})"))?
+        .len();
+    if len > MAX_DATA {
+        anyhow::bail!("{len} bytes is more than the 4 GiB flak reads");
     }
-    let mut stages = Vec::new();
-    let mut rate = None;
-    for (i, row) in rows.iter().enumerate() {
-        let n = i + 1;
-        let (target, is_rate) = match (row.rate, row.concurrency) {
-            (Some(r), None) => (r, true),
-            (None, Some(c)) => (c, false),
-            _ => bail!("stage {n}: give rate or concurrency (one of them)"),
-        };
-        if *rate.get_or_insert(is_rate) != is_rate {
-            bail!("stage {n}: every stage must set the same thing (all rate or all concurrency)");
-        }
-        if row.duration.trim().starts_with('-') {
-            bail!("stage {n}: a negative duration ({})", row.duration.trim());
-        }
-        let duration = flak_core::plan::parse_duration(&row.duration)
-            .map_err(|e| anyhow!("stage {n}: {e}"))?;
-        stages.push(Stage { duration, target });
-    }
-    let stages = Stages::new(stages).map_err(|e| anyhow!(e))?;
-    Ok(Some(if rate == Some(true) {
-        Load::Rate(stages)
-    } else {
-        Load::Concurrency(stages)
-    }))
+    let bytes = std::fs::read(path).map_err(|e| anyhow!("cannot read the file ({e})"))?;
+    Ok(DataSet::parse(format, &bytes)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flak_core::Stages;
 
     #[test]
     fn parses_members_in_order() {
         let specs = parse(
             "[[request]]\nname = \"a\"\nurl = \"http://h/a\"\n\n[[request]]\nmethod = \"POST\"\nurl = \"http://h/b\"\nheaders = [\"X: 1\"]\nbody = \"{}\"\n",
             Path::new("."),
+            None,
         )
-        .unwrap()
-        .requests;
+        .unwrap();
+        let Scenario::FanOut {
+            requests: specs, ..
+        } = specs
+        else {
+            panic!("a fan-out scenario")
+        };
         assert_eq!(specs.len(), 2);
         assert_eq!(specs[0].display_name(), "a");
         assert_eq!(specs[1].display_name(), "POST /b");
@@ -181,10 +142,14 @@ mod tests {
         let s = parse(
             &format!("{member}[[stage]]\nduration = \"2s\"\nrate = 100\n[[stage]]\nduration = \"1s\"\nrate = 0\n"),
             Path::new("."),
+            None,
         )
         .unwrap();
+        let Scenario::FanOut { load, .. } = s else {
+            panic!("a fan-out scenario")
+        };
         assert_eq!(
-            s.load,
+            load,
             Some(Load::Rate(Stages::parse("2s:100,1s:0").unwrap()))
         );
         for (stages, want) in [
@@ -213,7 +178,7 @@ mod tests {
                 "invalid type",
             ),
         ] {
-            let e = parse(&format!("{member}{stages}"), Path::new("."))
+            let e = parse(&format!("{member}{stages}"), Path::new("."), None)
                 .err()
                 .unwrap()
                 .to_string();
@@ -243,7 +208,7 @@ mod tests {
                 "line 3: unclosed array table",
             ),
         ] {
-            let e = parse(text, Path::new(".")).unwrap_err().to_string();
+            let e = parse(text, Path::new("."), None).unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e:?} should contain {want:?}");
         }
     }

@@ -14,6 +14,7 @@ use flak_wire::{ConnectTo, Family, Proxy, Route, Target, TlsOptions, TransportCo
 
 use super::args::{RunArgs, TargetsOrder};
 use super::duration_arg;
+use super::scenario::Scenario;
 
 /// Largest body file read into memory.
 const MAX_BODY: u64 = 256 << 20;
@@ -33,12 +34,19 @@ pub struct Setup {
 
 pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
     let mut scenario_load = None;
+    let mut journey = None;
     let mut specs = match (&args.url, &args.targets, &args.scenario) {
-        (_, _, Some(path)) => {
-            let scenario = super::scenario::read(path)?;
-            scenario_load = scenario.load;
-            scenario.requests
-        }
+        (_, _, Some(path)) => match super::scenario::read(path, args.data.as_deref())? {
+            Scenario::FanOut { requests, load } => {
+                scenario_load = load;
+                requests
+            }
+            Scenario::Journey { plan, load } => {
+                scenario_load = load;
+                journey = Some(plan);
+                Vec::new()
+            }
+        },
         (Some(_), Some(_), None) => bail!("give a URL or --targets, not both"),
         (Some(url), None, None) => vec![RequestSpec::new(&args.method, url)?],
         (None, Some(path), None) => read_targets(path)?,
@@ -67,7 +75,11 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         let token = base64::engine::general_purpose::STANDARD.encode(auth);
         extra.push(("Authorization".into(), format!("Basic {token}")));
     }
-    for spec in &mut specs {
+    let specs_to_finish = match journey.as_deref_mut() {
+        Some(plan) => plan.specs_mut(),
+        None => specs.as_mut_slice(),
+    };
+    for spec in specs_to_finish {
         let has = |name: &str| {
             spec.headers
                 .iter()
@@ -91,7 +103,8 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
     }
     if args.http3 {
         // QUIC carries TLS inside it: there is no plain-text HTTP/3 to fall back to.
-        if let Some(spec) = specs.iter().find(|s| !is_https(s.url.as_str())) {
+        let all: &[RequestSpec] = journey.as_deref().map_or(&specs, |p| p.specs());
+        if let Some(spec) = all.iter().find(|s| !is_https(s.url.as_str())) {
             bail!(
                 "--http3: {} is not an https URL (HTTP/3 runs over QUIC, always with TLS)",
                 spec.url.as_str()
@@ -116,7 +129,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         .rate(args.rate)
         .timeout(timeout)
         .warmup(args.warmup)
-        .fan_out(args.scenario.is_some())
+        .fan_out(args.scenario.is_some() && journey.is_none())
         .seed(args.seed.unwrap_or_else(|| fastrand::u64(..)))
         .order(match args.targets_order {
             TargetsOrder::RoundRobin => Order::RoundRobin,
@@ -124,6 +137,9 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         });
     for spec in specs {
         builder = builder.request(spec);
+    }
+    if let Some(plan) = journey {
+        builder = builder.journey(*plan);
     }
     builder = match (&args.duration, args.requests, load) {
         (_, _, Some(load)) => builder.load(load),

@@ -40,7 +40,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::body::Body;
 use crate::data::DataOrder;
-use crate::plan::RequestSpec;
+use crate::plan::{Load, RequestSpec};
+use crate::stages::{Stage, Stages};
 
 pub use check::{Check, CheckDef};
 pub use extract::{ExtractError, Extractor, Headers, Locator, Received};
@@ -66,6 +67,57 @@ pub struct ScenarioDef {
     pub request: Vec<MemberDef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub step: Vec<StepDef>,
+    /// Load that changes over time, as `--rate-stages` or `--concurrency-stages`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stage: Vec<StageDef>,
+}
+
+/// A `[[stage]]`: how long, and the rate or the concurrency to reach by its end (every stage
+/// the same kind).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageDef {
+    pub duration: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<f64>,
+}
+
+/// The `[[stage]]` tables as a load: every one a `rate` or every one a `concurrency`.
+fn load_of(rows: &[StageDef]) -> Result<Option<Load>, ScenarioError> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut stages = Vec::new();
+    let mut rate = None;
+    for (i, row) in rows.iter().enumerate() {
+        let err = |m: String| ScenarioError::new(format!("stage {}: {m}", i + 1));
+        let (target, is_rate) = match (row.rate, row.concurrency) {
+            (Some(r), None) => (r, true),
+            (None, Some(c)) => (c, false),
+            _ => return Err(err("give rate or concurrency (one of them)".into())),
+        };
+        if *rate.get_or_insert(is_rate) != is_rate {
+            return Err(err(
+                "every stage must set the same thing (all rate or all concurrency)".into(),
+            ));
+        }
+        if row.duration.trim().starts_with('-') {
+            return Err(err(format!(
+                "a negative duration ({})",
+                row.duration.trim()
+            )));
+        }
+        let duration = crate::plan::parse_duration(&row.duration).map_err(err)?;
+        stages.push(Stage { duration, target });
+    }
+    let stages = Stages::new(stages).map_err(ScenarioError::new)?;
+    Ok(Some(if rate == Some(true) {
+        Load::Rate(stages)
+    } else {
+        Load::Concurrency(stages)
+    }))
 }
 
 /// A member of a fan-out scenario (top-level `[[request]]`), exactly as the CLI has read them:
@@ -229,8 +281,17 @@ impl Scenario {
         Self::from_def(def)
     }
 
+    /// The load's stages the file gives (`[[stage]]` tables), if any.
+    pub fn load(&self) -> Option<&Load> {
+        match self {
+            Self::FanOut(f) => f.load.as_ref(),
+            Self::Journey(j) => j.load(),
+        }
+    }
+
     /// Checks a scenario (as read, or as edited in the app).
     pub fn from_def(def: ScenarioDef) -> Result<Self, ScenarioError> {
+        let load = load_of(&def.stage)?;
         match (def.request.is_empty(), def.step.is_empty()) {
             (true, true) => Err(ScenarioError::new("no [[request]] or [[step]] entries")),
             (false, false) => Err(ScenarioError::new(
@@ -245,12 +306,13 @@ impl Scenario {
                 let fan_out = FanOut {
                     name: def.name,
                     members: def.request,
+                    load,
                 };
                 // Checked now, with bodies left out: body files are the front end's to read.
                 fan_out.specs(|_| Ok(Vec::new()))?;
                 Ok(Self::FanOut(fan_out))
             }
-            (true, false) => Journey::from_def(def).map(Self::Journey),
+            (true, false) => Journey::from_def(def, load).map(Self::Journey),
         }
     }
 }
@@ -260,6 +322,8 @@ impl Scenario {
 pub struct FanOut {
     pub name: Option<String>,
     pub members: Vec<MemberDef>,
+    /// `[[stage]]` tables.
+    pub load: Option<Load>,
 }
 
 impl FanOut {

@@ -71,6 +71,12 @@ impl JourneyPlan {
         &self.specs
     }
 
+    /// The specs, for a front end to add what every request carries (`-H`, `--compressed`)
+    /// before [`crate::PlanBuilder::journey`] takes them.
+    pub fn specs_mut(&mut self) -> &mut [RequestSpec] {
+        &mut self.specs
+    }
+
     /// The spec indices of step `s`'s requests.
     pub fn step_specs(&self, s: usize) -> std::ops::Range<usize> {
         self.firsts[s]..self.firsts[s + 1]

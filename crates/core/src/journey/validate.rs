@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::data::{DataOrder, DataSet};
+use crate::plan::Load;
 use crate::syntax;
 use crate::template::{FieldRef, TextTemplate, UrlTemplate, is_var_name};
 
@@ -21,6 +22,8 @@ pub struct Journey {
     steps: Vec<Step>,
     /// Every variable some step extracts, in order of first extraction.
     vars: Vec<String>,
+    /// `[[stage]]` tables.
+    load: Option<Load>,
 }
 
 /// One step: a request, or a fan-out group sent at once; then an optional pause.
@@ -90,7 +93,7 @@ struct Fields<'a> {
 }
 
 impl Journey {
-    pub(super) fn from_def(def: ScenarioDef) -> Result<Self, ScenarioError> {
+    pub(super) fn from_def(def: ScenarioDef, load: Option<Load>) -> Result<Self, ScenarioError> {
         let mut steps: Vec<Step> = Vec::new();
         let mut vars: Vec<String> = Vec::new();
         for (i, s) in def.step.iter().enumerate() {
@@ -139,7 +142,18 @@ impl Journey {
             data_order: def.data_order.unwrap_or_default(),
             steps,
             vars,
+            load,
         })
+    }
+
+    /// The load's stages the file gives, if any.
+    pub fn load(&self) -> Option<&Load> {
+        self.load.as_ref()
+    }
+
+    /// Reads the data from another file than the scenario's own (`--data`).
+    pub fn set_data_file(&mut self, name: impl Into<String>) {
+        self.data = Some(name.into());
     }
 
     /// A title for people reading the file.

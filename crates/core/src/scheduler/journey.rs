@@ -138,6 +138,7 @@ impl<T: Transport, C: Clock> Scheduler<'_, T, C> {
                         });
                 let results = join_all(sends).await;
                 let mut step_end = step_start;
+                let mut step_status = 0;
                 for ((outcome, end), m) in results.into_iter().zip(specs.clone()) {
                     let outcome = self.judge(
                         plan,
@@ -168,9 +169,11 @@ impl<T: Transport, C: Clock> Scheduler<'_, T, C> {
                     if failure.is_none() && failing(&ended.outcome) {
                         failure = Some((step.name.clone(), ended.outcome));
                     } else if let Outcome::Response(r) = &ended.outcome {
-                        last_status = last_status.max(r.status);
+                        step_status = step_status.max(r.status);
                     }
                 }
+                // A whole iteration answers with its last step's status (a group's highest).
+                last_status = step_status;
                 active += step_end.saturating_sub(step_start);
                 last_end = step_end;
                 if failure.is_none()
@@ -275,10 +278,8 @@ impl<T: Transport, C: Clock> Scheduler<'_, T, C> {
                     stats.member_mut(m).record_check_failed(&label, &message);
                     stats.record_check_failed(&format!("{}: {label}", member()), &message);
                 }
-                return Outcome::Error(RequestError::new(
-                    ErrorKind::Check,
-                    format!("{label}: {message}"),
-                ));
+                // The message names the check.
+                return Outcome::Error(RequestError::new(ErrorKind::Check, message));
             }
         }
         if failing(&outcome) {

@@ -142,6 +142,9 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
     /// is never borrowed across an await, so the caller may read it between polls for live
     /// progress. On return every issued request is accounted for.
     pub async fn run(&self, stats: &RefCell<Stats>) {
+        if self.plan.journey.is_some() {
+            stats.borrow_mut().mark_journey();
+        }
         if self.plan.fan_out || self.plan.journey.is_some() {
             stats.borrow_mut().init_members(&self.plan.member_names());
         }
