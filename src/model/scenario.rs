@@ -189,13 +189,12 @@ impl ScenarioForm {
             .map_err(|e| format!("{SCENARIO_FIELD}: {e}"))
     }
 
-    /// The scenario as the permalink's `scenario` value (compact JSON), or why it cannot go in:
-    /// it does not parse, or is longer than [`LINK_LIMIT`] once encoded.
+    /// The scenario as the permalink's `scenario` value (the JSON without its layout), or why
+    /// it cannot go in: it does not parse, or is longer than [`LINK_LIMIT`] once encoded.
     pub fn link_text(&self) -> Result<String, String> {
-        let def = self
-            .def()
+        self.def()
             .map_err(|e| format!("{PERMALINK_FIELD}: the scenario is not in it: {e}"))?;
-        let compact = serde_json::to_string(&def).unwrap_or_default();
+        let compact = compact_json(self.text.trim());
         let encoded =
             serde_urlencoded::to_string([("s", &compact)]).map_or(0, |s| s.len().saturating_sub(2));
         if encoded > LINK_LIMIT {
@@ -206,41 +205,62 @@ impl ScenarioForm {
         Ok(compact)
     }
 
-    /// The form's scenario from a permalink's `scenario` value: pretty-printed when it parses.
+    /// The form's scenario from a permalink's `scenario` value.
     pub fn from_link(text: &str) -> Self {
-        let text = serde_json::from_str::<ScenarioDef>(text)
-            .ok()
-            .and_then(|def| serde_json::to_string_pretty(&def).ok())
-            .unwrap_or_else(|| text.to_string());
         Self {
             on: true,
-            text,
+            text: text.to_string(),
             data: None,
             order: None,
         }
     }
 
-    /// Adds a step at the end of the scenario's text (a GET of the built-in target that
-    /// checks for 200, named `step N`), or says why the text cannot take one.
+    /// Adds a step at the end of the scenario's `step` list (a GET of `url` that checks for
+    /// 200, named `step N`), or says why the text cannot take one. Written into the text as
+    /// typed, so the rest of it keeps its layout (and the page carries no JSON writer).
     pub fn add_step(&self, url: &str) -> Result<String, String> {
-        let mut def = if self.text.trim().is_empty() {
-            ScenarioDef::default()
+        let text = self.text.trim_end();
+        let steps = if text.trim().is_empty() {
+            0
         } else {
-            self.def()?
+            let def = self.def()?;
+            if !def.request.is_empty() {
+                return Err(format!(
+                    "{SCENARIO_FIELD}: a fan-out scenario (top-level request) takes no steps; write it as one step whose request list is the group"
+                ));
+            }
+            def.step.len()
         };
-        if !def.request.is_empty() {
-            return Err(format!(
-                "{SCENARIO_FIELD}: a fan-out scenario (top-level request) takes no steps; write it as one step whose request list is the group"
-            ));
+        let n = steps + 1;
+        let url = url.replace('\\', "\\\\").replace('"', "\\\"");
+        let step =
+            format!(r#"{{"name": "step {n}", "url": "{url}", "check": {{"status": [200]}}}}"#);
+        let next = if steps == 0 {
+            format!("{{\n  \"step\": [\n    {step}\n  ]\n}}")
+        } else {
+            // The step list is the last array that closes before the document does.
+            let close = text
+                .strip_suffix('}')
+                .and_then(|body| body.trim_end().strip_suffix(']'))
+                .map(str::len)
+                .ok_or_else(|| {
+                    format!(
+                        "{SCENARIO_FIELD}: put the step list last in the scenario to add steps here"
+                    )
+                })?;
+            let (head, tail) = text.split_at(close);
+            format!("{},\n    {step}\n  {tail}", head.trim_end())
+        };
+        let added = Self {
+            text: next.clone(),
+            ..self.clone()
+        };
+        match added.def() {
+            Ok(def) if def.step.len() == n => Ok(next),
+            _ => Err(format!(
+                "{SCENARIO_FIELD}: put the step list last in the scenario to add steps here"
+            )),
         }
-        let n = def.step.len() + 1;
-        def.step.push(flak_core::journey::StepDef {
-            name: Some(format!("step {n}")),
-            url: Some(url.to_string()),
-            check: serde_json::from_str(r#"{"status": [200]}"#).ok(),
-            ..Default::default()
-        });
-        serde_json::to_string_pretty(&def).map_err(|e| format!("{SCENARIO_FIELD}: {e}"))
     }
 
     /// Whether the scenario names a data file that has not been loaded, and its name.
@@ -250,6 +270,27 @@ impl ScenarioForm {
         }
         self.def().ok()?.data
     }
+}
+
+/// JSON without the whitespace between its tokens (strings kept as they are).
+fn compact_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// fetch() throws for a GET or HEAD with a body.
@@ -375,17 +416,17 @@ mod tests {
         let f = form(LOGIN, Some(("users.csv", "user\nu1\n")));
         let text = f.link_text().unwrap();
         assert!(!text.contains("u1"), "the data never goes in the link");
+        assert!(
+            !text.contains('\n') && text.contains(r#""body":"{\"user\": \"{data:user}\"}""#),
+            "{text}"
+        );
         let back = ScenarioForm::from_link(&text);
         assert_eq!(back.def().unwrap(), f.def().unwrap());
         assert!(back.on && back.data.is_none());
-        let mut big = ScenarioDef::default();
-        for i in 0..100 {
-            big.step.push(flak_core::journey::StepDef {
-                url: Some(format!("http://127.0.0.1:8081/delay/{i}")),
-                ..Default::default()
-            });
-        }
-        let big = form(&serde_json::to_string(&big).unwrap(), None);
+        let steps: Vec<String> = (0..100)
+            .map(|i| format!(r#"{{"url": "http://127.0.0.1:8081/delay/{i}"}}"#))
+            .collect();
+        let big = form(&format!(r#"{{"step": [{}]}}"#, steps.join(", ")), None);
         let err = big.link_text().unwrap_err();
         assert!(
             err.starts_with("Permalink: the scenario is ") && err.contains("more than the 4000"),
@@ -410,6 +451,31 @@ mod tests {
         assert_eq!(def.step[1].name.as_deref(), Some("step 2"));
         assert!(form(&text, None).requests().is_ok());
         assert!(form("{", None).add_step("x").is_err());
+        let login = form(LOGIN, None)
+            .add_step("http://127.0.0.1:8081/x\"y")
+            .unwrap();
+        let def = form(&login, None).def().unwrap();
+        assert_eq!(
+            def.step[2].url.as_deref(),
+            Some("http://127.0.0.1:8081/x\"y")
+        );
+        assert!(
+            login.starts_with(
+                LOGIN
+                    .trim_end()
+                    .trim_end_matches('}')
+                    .trim_end()
+                    .trim_end_matches(']')
+                    .trim_end()
+            )
+        );
+        let steps_first = r#"{"step": [{"url": "http://127.0.0.1:8081/"}], "name": "n"}"#;
+        assert!(
+            form(steps_first, None)
+                .add_step("http://a/")
+                .unwrap_err()
+                .contains("last")
+        );
     }
 
     #[test]
