@@ -67,7 +67,7 @@ test('a scenario file and a CSV of users run as journeys, and each step counts w
   await openScenario(page);
   await page.getByTestId('scenario-file')
     .setInputFiles(file('login.json', JSON.stringify(scenario(env.srv.target)), 'application/json'));
-  await page.getByTestId('scenario-text').filter({ hasText: '"login"' }).waitFor();
+  await page.waitForFunction(() => document.getElementById('scenario-text')?.value.includes('"login"'));
   const csv = `user\n${Array.from({ length: users }, (_, i) => `user${i + 1}`).join('\n')}\n`;
   await page.getByTestId('data-file').setInputFiles(file('users.csv', csv, 'text/csv'));
   await page.getByTestId('data-loaded').filter({ hasText: `users.csv: ${users} rows, columns user` }).waitFor();
