@@ -230,7 +230,7 @@ impl Ctx {
                     name,
                 },
             };
-            ctx.edit(|c| c.scenario.data = Some(data));
+            ctx.edit(|c| c.scenario.data = Some(Rc::new(data)));
         });
     }
 

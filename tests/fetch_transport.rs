@@ -331,7 +331,7 @@ async fn a_journeys_request_sends_its_own_headers_and_body_and_keeps_what_it_cap
     let kept = Capture::new(["Content-Type", "x-not-sent"], true);
     let got = send_one(&transport, &plan, &target("upload"), &[], None, Some(&kept)).await;
     assert_eq!(got.status, 200);
-    let k = kept.got();
+    let k = kept.got().clone();
     assert_eq!(
         k.headers,
         vec![(
@@ -341,7 +341,6 @@ async fn a_journeys_request_sends_its_own_headers_and_body_and_keeps_what_it_cap
     );
     assert_eq!(k.body, b"ok\n");
     assert!(!k.truncated);
-    drop(k);
     // Headers only: the body is counted, not kept.
     let headers_only = Capture::new(["content-type"], false);
     let got = send_one(

@@ -166,7 +166,7 @@ impl FormConfig {
         let specs = if self.scenario.on {
             match self.scenario.requests()? {
                 Requests::Journey(plan) => {
-                    journey = Some(plan);
+                    journey = Some(*plan);
                     Vec::new()
                 }
                 Requests::FanOut(specs) => {

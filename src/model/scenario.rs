@@ -74,7 +74,7 @@ impl DataFile {
 #[derive(Debug)]
 pub enum Requests {
     /// `[[step]]` tables: a journey.
-    Journey(JourneyPlan),
+    Journey(Box<JourneyPlan>),
     /// Only top-level `[[request]]` tables: today's fan-out group.
     FanOut(Vec<RequestSpec>),
 }
@@ -86,7 +86,8 @@ pub struct ScenarioForm {
     pub on: bool,
     /// The scenario file's text, as opened or typed.
     pub text: String,
-    pub data: Option<DataFile>,
+    /// Behind an `Rc`: the form is copied at each keystroke.
+    pub data: Option<Rc<DataFile>>,
     /// `None`: the scenario's own `data_order` (sequential if it has none).
     pub order: Option<DataOrder>,
 }
@@ -169,8 +170,10 @@ impl ScenarioForm {
             }
         }
         let data = match &self.data {
-            Some(DataFile { rows: Err(e), .. }) => return Err(format!("{DATA_FIELD}: {e}")),
-            Some(DataFile { rows: Ok(set), .. }) => Some(set.as_ref()),
+            Some(d) => match &d.rows {
+                Err(e) => return Err(format!("{DATA_FIELD}: {e}")),
+                Ok(set) => Some(set.as_ref()),
+            },
             None => None,
         };
         journey.check_data(data).map_err(|e| {
@@ -185,7 +188,7 @@ impl ScenarioForm {
         // Checked above: only now is the data copied into the plan.
         let data = data.cloned();
         JourneyPlan::new(journey, data, no_files)
-            .map(Requests::Journey)
+            .map(|plan| Requests::Journey(Box::new(plan)))
             .map_err(|e| format!("{SCENARIO_FIELD}: {e}"))
     }
 
@@ -317,7 +320,7 @@ mod tests {
         ScenarioForm {
             on: true,
             text: text.into(),
-            data: data.map(|(name, bytes)| DataFile::parse(name, bytes.as_bytes())),
+            data: data.map(|(name, bytes)| Rc::new(DataFile::parse(name, bytes.as_bytes()))),
             order: None,
         }
     }
@@ -332,7 +335,7 @@ mod tests {
         assert_eq!(names.len(), 2, "{names:?}");
         assert_eq!(plan.data().map(DataSet::rows), Some(2));
         assert_eq!(plan.data_order(), DataOrder::Sequential);
-        let mut unique = f.clone();
+        let mut unique = f;
         unique.order = Some(DataOrder::Unique);
         let Requests::Journey(plan) = unique.requests().unwrap() else {
             panic!("a journey expected");
