@@ -443,13 +443,27 @@ pub fn App() -> Html {
         ),
         (_, Phase::Idle) => "Ready.".to_string(),
         (_, Phase::Running) => match (s.planned, &s.snapshot) {
+            // A journey's count is of iterations, each several requests.
             (Planned::Requests(n), Some(snap)) => format!(
-                "Running: {} of {n} requests, {} in flight",
-                snap.summary.total, snap.in_flight
+                "Running: {} of {n} {}, {} in flight",
+                snap.summary.total,
+                if snap.journey {
+                    "iterations"
+                } else {
+                    "requests"
+                },
+                snap.in_flight
             ),
             (Planned::Seconds(d), Some(snap)) => format!(
-                "Running: {:.1} of {d:.0} s, {} requests, {} in flight",
-                s.elapsed_s, snap.summary.total, snap.in_flight
+                "Running: {:.1} of {d:.0} s, {} {}, {} in flight",
+                s.elapsed_s,
+                snap.summary.total,
+                if snap.journey {
+                    "iterations"
+                } else {
+                    "requests"
+                },
+                snap.in_flight
             ),
             (_, None) => "Starting…".to_string(),
         },

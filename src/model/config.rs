@@ -834,6 +834,61 @@ mod tests {
     }
 
     #[test]
+    fn a_scenario_gives_the_plan_its_journey_and_rides_in_the_permalink() {
+        use crate::model::scenario::ScenarioForm;
+        let text = r#"{"step": [
+            {"name": "login", "method": "POST", "url": "http://127.0.0.1:8081/login",
+             "body": "{\"user\": \"u1\"}", "extract": {"token": "json:/token"}},
+            {"name": "me", "url": "http://127.0.0.1:8081/me",
+             "headers": ["Authorization: Bearer {var:token}"]}
+        ]}"#;
+        let c = FormConfig {
+            scenario: ScenarioForm {
+                on: true,
+                text: text.into(),
+                data: None,
+                order: Some(DataOrder::Random),
+            },
+            requests: "40".into(),
+            ..FormConfig::default()
+        };
+        let (plan, _) = c.to_plan().unwrap();
+        assert!(plan.journey.is_some() && !plan.fan_out);
+        assert_eq!(plan.requests.len(), 2, "one spec per step request");
+        assert_eq!(plan.stop, StopAfter::Requests(40), "-n counts iterations");
+        assert!(c.describe().starts_with("journey of 2 steps (login, me)"));
+        let q = c.permalink(true).unwrap();
+        let (back, autostart) = FormConfig::from_query(&q);
+        assert!(autostart && back.scenario.on);
+        assert_eq!(back.scenario.order, Some(DataOrder::Random));
+        assert_eq!(back.scenario.def().unwrap(), c.scenario.def().unwrap());
+        // Off, the scenario neither runs nor goes in the link.
+        let off = FormConfig {
+            scenario: ScenarioForm {
+                on: false,
+                ..c.scenario.clone()
+            },
+            ..c
+        };
+        assert!(off.to_plan().unwrap().0.journey.is_none());
+        assert!(!off.to_query(false).contains("scenario="));
+        // Too large for a link: the permalink says so, and the address bar keeps the rest.
+        let steps: Vec<String> = (0..200)
+            .map(|i| format!(r#"{{"url": "http://127.0.0.1:8081/delay/{i}"}}"#))
+            .collect();
+        let big = FormConfig {
+            scenario: ScenarioForm {
+                on: true,
+                text: format!(r#"{{"step": [{}]}}"#, steps.join(",")),
+                ..ScenarioForm::default()
+            },
+            ..FormConfig::default()
+        };
+        assert!(big.permalink(false).unwrap_err().starts_with("Permalink: "));
+        assert!(!big.to_query(false).contains("scenario="));
+    }
+
+    #[test]
     fn garbage_query_falls_back_to_defaults() {
         let (c, autostart) = FormConfig::from_query("?%%%=&&autostart=yes");
         assert_eq!(c, FormConfig::default());
