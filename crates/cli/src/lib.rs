@@ -83,22 +83,24 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     let workers = run::worker_count(&setup);
     let linger = flags::duration_arg("--metrics-linger", &args.metrics_linger)?;
-    let live = match &args.metrics {
-        Some(addr) => {
-            let run_id = args
-                .run_id
-                .clone()
-                .unwrap_or_else(|| format!("{:016x}", setup.plan.seed));
-            let live = Arc::new(metrics::Live::new(
-                Arc::clone(&setup.plan),
-                setup.shard,
-                run_id,
-                workers,
-            ));
-            metrics::Server::start(addr, &live)?;
-            Some(live)
-        }
-        None => None,
+    let live = (args.metrics.is_some() || args.otlp.is_some()).then(|| {
+        let run_id = args
+            .run_id
+            .clone()
+            .unwrap_or_else(|| format!("{:016x}", setup.plan.seed));
+        Arc::new(metrics::Live::new(
+            Arc::clone(&setup.plan),
+            setup.shard,
+            run_id,
+            workers,
+        ))
+    });
+    if let (Some(addr), Some(live)) = (&args.metrics, &live) {
+        metrics::Server::start(addr, live)?;
+    }
+    let otlp = match (&args.otlp, &live) {
+        (Some(url), Some(live)) => Some(metrics::Otlp::start(url, live)?),
+        _ => None,
     };
     let progress = Arc::new(Progress {
         finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
@@ -117,6 +119,11 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
     output::print(args.output, &stats, &results);
     if let Some(live) = &live {
         live.finish(&stats);
+    }
+    if let Some(warning) = otlp.and_then(metrics::Otlp::finish) {
+        eprintln!("flak: {warning}");
+    }
+    if args.metrics.is_some() {
         wait_for(linger, &stop);
     }
     let mut code = judge(&setup.thresholds, &stats);

@@ -15,6 +15,7 @@ mod journey;
 mod metrics;
 mod multiplexing;
 mod netns;
+mod otlp;
 mod protocols;
 mod redirects;
 mod scenario;

@@ -346,9 +346,14 @@ pub struct RunArgs {
     )]
     pub metrics_linger: String,
 
-    /// The run_id label of --metrics (default: the seed in hex, which shards of one run share
-    /// when given the same --seed).
-    #[arg(long, value_name = "ID", requires = "metrics")]
+    /// Push the same metrics every second to an OpenTelemetry collector over OTLP/HTTP
+    /// (http://HOST:4318/v1/metrics); the run never waits for it.
+    #[arg(long, value_name = "URL")]
+    pub otlp: Option<String>,
+
+    /// The run_id label of --metrics and --otlp (default: the seed in hex, which shards of one
+    /// run share when given the same --seed).
+    #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
 }
 

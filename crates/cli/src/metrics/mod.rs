@@ -2,11 +2,14 @@
 //! endpoint where Prometheus scrapes the run live: `live.rs` holds what the workers publish ten
 //! times a second, `collector.rs` turns it into metrics at each scrape (prometheus-client's text
 //! encoding), `serve.rs` answers `GET /metrics` (hyper, on a thread of its own so a slow scraper
-//! never touches the workers).
+//! never touches the workers). `--otlp URL` pushes the same metrics with OpenTelemetry's
+//! OTLP/HTTP exporter (`otlp.rs`).
 
 mod collector;
 mod live;
+mod otlp;
 mod serve;
 
 pub use live::Live;
+pub use otlp::Otlp;
 pub use serve::Server;
