@@ -8,5 +8,4 @@ pub mod export;
 pub mod honesty;
 pub mod phases;
 pub mod recent;
-pub mod scenario;
 pub mod state;
