@@ -16,6 +16,7 @@ pub mod codec;
 pub mod connections;
 pub mod data;
 pub mod generator;
+pub mod import;
 pub mod journey;
 pub mod plan;
 pub mod report;
