@@ -277,6 +277,80 @@ const QUIET_WITH_VALUE: &[&str] = &[
     "--stderr",
 ];
 
+/// Options flak's import does not use that take a value: named in a warning, and their value
+/// skipped (never taken for a URL).
+const OTHER_WITH_VALUE: &[&str] = &[
+    "--retry",
+    "--retry-delay",
+    "--retry-max-time",
+    "-m",
+    "--max-time",
+    "--connect-timeout",
+    "--limit-rate",
+    "-x",
+    "--proxy",
+    "-U",
+    "--proxy-user",
+    "--noproxy",
+    "--cacert",
+    "--capath",
+    "-E",
+    "--cert",
+    "--key",
+    "--cert-type",
+    "--key-type",
+    "--pass",
+    "--resolve",
+    "--connect-to",
+    "-r",
+    "--range",
+    "-T",
+    "--upload-file",
+    "-F",
+    "--form",
+    "--form-string",
+    "--max-redirs",
+    "--interface",
+    "-c",
+    "--cookie-jar",
+    "-K",
+    "--config",
+    "-Y",
+    "--speed-limit",
+    "-y",
+    "--speed-time",
+    "-z",
+    "--time-cond",
+    "--oauth2-bearer",
+    "-C",
+    "--continue-at",
+    "--unix-socket",
+    "--abstract-unix-socket",
+    "--tls-max",
+    "--ciphers",
+    "--dns-servers",
+    "--expect100-timeout",
+    "--keepalive-time",
+    "--local-port",
+    "--aws-sigv4",
+    "--variable",
+    "--url-query",
+    "--request-target",
+    "--proto",
+    "--proto-redir",
+    "-Q",
+    "--quote",
+    "--max-filesize",
+    "--user-agent-file",
+    "-t",
+    "--telnet-option",
+    "--parallel-max",
+    "--happy-eyeballs-timeout-ms",
+    "--preproxy",
+    "--proxy-header",
+    "--sasl-authzid",
+];
+
 /// One command's state as its options are read.
 #[derive(Default)]
 struct Command {
@@ -423,6 +497,7 @@ fn takes_value(opt: &str) -> bool {
             | "--referer"
             | "--url"
     ) || QUIET_WITH_VALUE.contains(&opt)
+        || OTHER_WITH_VALUE.contains(&opt)
 }
 
 fn apply_flag(
@@ -547,6 +622,12 @@ fn apply_value(
         "-A" | "--user-agent" => set_header(cmd, "User-Agent", value),
         "-e" | "--referer" => set_header(cmd, "Referer", value),
         "--url" => cmd.urls.push(value),
+        _ if OTHER_WITH_VALUE.contains(&opt) => out.warnings.push(
+            err(format!(
+                "{opt} {value:?}: an option flak's import does not use; ignored"
+            ))
+            .0,
+        ),
         _ => {}
     }
     Ok(())

@@ -390,7 +390,7 @@ impl Secrets {
                     .filter(|s| s.header.eq_ignore_ascii_case(&kind))
                     .count();
                 let column = if same_kind == 0 {
-                    kind.clone()
+                    kind
                 } else {
                     format!("{kind}_{}", same_kind + 1)
                 };
