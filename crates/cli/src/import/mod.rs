@@ -154,7 +154,11 @@ fn import_har(args: &ImportHarArgs) -> anyhow::Result<ExitCode> {
         "flak: {}",
         describe(&imported, &args.file.display().to_string())
     );
-    for line in skipped.iter().chain(&secrets_lines(&imported)) {
+    for line in skipped
+        .iter()
+        .chain(&imported.left_out)
+        .chain(&secrets_lines(&imported))
+    {
         eprintln!("flak: {line}");
     }
     Ok(ExitCode::SUCCESS)
@@ -196,12 +200,13 @@ pub fn har_scenario(args: &RunArgs) -> anyhow::Result<Option<Scenario>> {
 fn resolve_files(requests: &mut [import::Recorded]) -> anyhow::Result<()> {
     for r in requests {
         if let Some(RecordedBody::File(name)) = &r.body {
+            let shown = import::curl::show(name);
             let path = std::path::absolute(PathBuf::from(name))
-                .map_err(|e| anyhow!("@{name}: cannot read the file ({e})"))?;
+                .map_err(|e| anyhow!("@{shown}: cannot read the file ({e})"))?;
             let meta = std::fs::metadata(&path)
-                .map_err(|e| anyhow!("@{name}: cannot read the file ({e})"))?;
+                .map_err(|e| anyhow!("@{shown}: cannot read the file ({e})"))?;
             if !meta.is_file() {
-                bail!("@{name}: not a regular file");
+                bail!("@{shown}: not a regular file");
             }
             r.body = Some(RecordedBody::File(path.display().to_string()));
         }
@@ -235,7 +240,7 @@ fn import_curl(args: &ImportCurlArgs) -> anyhow::Result<ExitCode> {
     let imported = curl_imported(&mut parsed)?;
     write_out(args.output_file.as_deref(), &to_toml(&imported, "curl")?)?;
     eprintln!("flak: {}", describe(&imported, "the curl lines"));
-    for w in &parsed.warnings {
+    for w in parsed.warnings.iter().chain(&imported.left_out) {
         eprintln!("flak: warning: {w}");
     }
     if parsed.insecure {
@@ -257,7 +262,7 @@ pub fn run_curl(words: &[String]) -> anyhow::Result<ExitCode> {
     let mut parsed = import::curl::parse_args(curl_args)
         .map_err(|e| anyhow!("{}", e.0.trim_start_matches("command 1: ")))?;
     let imported = curl_imported(&mut parsed)?;
-    for w in &parsed.warnings {
+    for w in parsed.warnings.iter().chain(&imported.left_out) {
         eprintln!("flak: warning: {}", w.trim_start_matches("command 1: "));
     }
     // The run flags, parsed as the run's own; the command's URL stands in for the positional

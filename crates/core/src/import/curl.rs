@@ -435,8 +435,9 @@ fn command(n: usize, words: &[String], out: &mut CurlRequests) -> Result<(), Imp
             continue;
         }
         // `-XPOST`, `-H'a: b'`: a short option with its value attached; `-sSL`: several flags.
-        let (opt, attached) = if !word.starts_with("--") && word.len() > 2 {
-            let (o, rest) = word.split_at(2);
+        let short = 1 + word[1..].chars().next().map_or(0, char::len_utf8);
+        let (opt, attached) = if !word.starts_with("--") && word.len() > short {
+            let (o, rest) = word.split_at(short);
             if takes_value(o) {
                 (o.to_string(), Some(rest.to_string()))
             } else {
@@ -444,7 +445,8 @@ fn command(n: usize, words: &[String], out: &mut CurlRequests) -> Result<(), Imp
                     let flag = format!("-{c}");
                     if takes_value(&flag) {
                         return Err(err(format!(
-                            "{word}: -{c} takes a value; give it separately"
+                            "{}: -{c} takes a value; give it separately",
+                            show(word)
                         )));
                     }
                     apply_flag(&flag, &mut cmd, out, &err)?;
@@ -461,7 +463,7 @@ fn command(n: usize, words: &[String], out: &mut CurlRequests) -> Result<(), Imp
                     let v = words
                         .get(i)
                         .cloned()
-                        .ok_or_else(|| err(format!("{opt} needs a value")))?;
+                        .ok_or_else(|| err(format!("{} needs a value", show(&opt))))?;
                     i += 1;
                     v
                 }
@@ -515,7 +517,8 @@ fn apply_flag(
         _ if QUIET_FLAGS.contains(&opt) => {}
         _ if opt.starts_with('-') => out.warnings.push(
             err(format!(
-                "{opt}: an option flak's import does not know; ignored"
+                "{}: an option flak's import does not know; ignored",
+                show(opt)
             ))
             .0,
         ),
@@ -562,7 +565,8 @@ fn apply_value(
                     if matches!(opt, "-d" | "--data" | "--data-ascii") {
                         out.warnings.push(
                             err(format!(
-                                "{opt} @{file}: sent as the file is (curl would strip its newlines; --data-binary keeps them)"
+                                "{opt} @{}: sent as the file is (curl would strip its newlines; --data-binary keeps them)",
+                                show(file)
                             ))
                             .0,
                         );
@@ -664,7 +668,8 @@ fn finish(n: usize, mut cmd: Command, out: &mut CurlRequests) -> Result<(), Impo
                     Data::Text(t) => parts.push(t.as_str()),
                     Data::File(f) => {
                         return Err(err(format!(
-                            "@{f} among several -d options: give the file's data alone, or inline it"
+                            "@{} among several -d options: give the file's data alone, or inline it",
+                            show(f)
                         )));
                     }
                 }
@@ -676,7 +681,10 @@ fn finish(n: usize, mut cmd: Command, out: &mut CurlRequests) -> Result<(), Impo
         match body {
             Some(RecordedBody::Text(t)) => (None, Some(t)),
             Some(RecordedBody::File(f)) => {
-                return Err(err(format!("-G with @{f}: put the query in the URL")));
+                return Err(err(format!(
+                    "-G with @{}: put the query in the URL",
+                    show(f.as_str())
+                )));
             }
             None => (None, None),
         }
@@ -733,6 +741,16 @@ fn finish(n: usize, mut cmd: Command, out: &mut CurlRequests) -> Result<(), Impo
     Ok(())
 }
 
+/// An argument as it can stand in one line: quoted and escaped when it holds control
+/// characters (a newline inside quotes), as written otherwise.
+pub fn show(arg: &str) -> String {
+    if arg.chars().any(char::is_control) {
+        format!("{arg:?}")
+    } else {
+        arg.to_string()
+    }
+}
+
 /// Percent-encodes everything but unreserved characters, as `--data-urlencode` does.
 fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -772,6 +790,13 @@ mod tests {
             ["curl", "it's\nA\u{e9}A\t", "xy"]
         );
         assert_eq!(words("curl a # comment 'b\nc"), ["curl", "a", "c"]);
+        // A short option of a character beyond ASCII is named, not cut in half.
+        let got = parse("curl -\u{50a}s http://h/").unwrap();
+        assert!(
+            got.warnings[0].contains("-\u{50a}: an option"),
+            "{:?}",
+            got.warnings
+        );
     }
 
     #[test]

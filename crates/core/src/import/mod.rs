@@ -12,7 +12,8 @@
 //!   sub-resources a document asks for at once) is one fan-out group; one that waited for an
 //!   answer starts a new step. A change of page (HAR `pageref`) always starts a new step.
 //! - Think time after a step is the recorded gap between its last answer and the next step's
-//!   first request (`--think recorded`), or none.
+//!   first request (`--think recorded`; none for a gap of an hour or more, which is the
+//!   recording paused), or none.
 //! - Headers only a browser sends (`:authority` and other HTTP/2 pseudo-headers, `sec-*`,
 //!   `content-length`, `host`, `connection`, and `accept-encoding` unless asked for) are
 //!   dropped: the client writes its own.
@@ -33,6 +34,9 @@ use crate::journey::{RequestDef, ScenarioDef, StepDef};
 /// Requests that start within this many milliseconds of a step's first one belong to it, even
 /// if that one had already been answered.
 pub const TOGETHER_MS: f64 = 15.0;
+
+/// Recorded gaps this long or longer are no think time (core refuses a think over an hour).
+const MAX_THINK_MS: f64 = 3_600_000.0;
 
 /// Why a recording or a command line cannot be imported: one line naming the place (HAR entry
 /// index, curl command and argument) and the fault.
@@ -166,6 +170,22 @@ pub struct Imported {
     pub secrets: Vec<Secret>,
     /// Requests kept, of those given.
     pub kept: usize,
+    /// Requests that passed the filters but cannot be written as a scenario, one line each.
+    pub left_out: Vec<String>,
+}
+
+/// Where a request's header values or body hold a template field's opening, which a
+/// scenario has no way to write literally: `header NAME` or `body`.
+fn reads_as_field(r: &Recorded) -> Option<String> {
+    const OPENERS: [&str; 4] = ["{rand:", "{pick:", "{var:", "{data:"];
+    let opens = |text: &str| OPENERS.iter().any(|o| text.contains(o));
+    if let Some((name, _)) = r.headers.iter().find(|(_, v)| opens(v)) {
+        return Some(format!("header {name:?}"));
+    }
+    match &r.body {
+        Some(RecordedBody::Text(t)) if opens(t) => Some("body".into()),
+        _ => None,
+    }
 }
 
 /// Compiled `include` / `exclude` / `host` filters.
@@ -263,7 +283,24 @@ pub fn is_secret(name: &str) -> bool {
 /// recorded gaps. The requests come in recorded order (sorted by start here when they have one).
 pub fn to_scenario(recorded: &[Recorded], options: &Options) -> Result<Imported, ImportError> {
     let filter = Filter::new(options)?;
-    let mut kept: Vec<&Recorded> = recorded.iter().filter(|r| filter.keeps(r)).collect();
+    let mut left_out = Vec::new();
+    let mut kept: Vec<&Recorded> = recorded
+        .iter()
+        .filter(|r| filter.keeps(r))
+        .filter(|r| match reads_as_field(r) {
+            Some(place) => {
+                left_out.push(format!(
+                    "request {}: its {place} holds text flak would read as a template field ({{rand:, {{pick:, {{var: or {{data:); left out",
+                    r.index + 1
+                ));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if kept.is_empty() && !left_out.is_empty() {
+        return Err(ImportError(left_out.remove(0)));
+    }
     if kept.is_empty() {
         return Err(ImportError(if recorded.is_empty() {
             "no requests to import".into()
@@ -329,6 +366,7 @@ pub fn to_scenario(recorded: &[Recorded], options: &Options) -> Result<Imported,
         },
         secrets: secrets.list,
         kept: kept.len(),
+        left_out,
     })
 }
 
@@ -366,8 +404,9 @@ fn gap_ms(step: &[&Recorded], next: &[&Recorded]) -> Option<u64> {
         .fold(f64::NEG_INFINITY, f64::max);
     let start = next.first()?.started_ms?;
     let gap = (start - end).round();
-    // A day is far more than any pause a journey means; a bigger one is a recording's quirk.
-    (gap.is_finite() && gap > 0.0 && gap < 86_400_000.0).then_some(gap as u64)
+    // A journey's think time is at most an hour; a longer gap is the recording paused, not a
+    // user thinking, and gets none.
+    (gap.is_finite() && gap > 0.0 && gap < MAX_THINK_MS).then_some(gap as u64)
 }
 
 /// Distinct secret values, each with its column.

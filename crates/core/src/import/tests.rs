@@ -212,3 +212,26 @@ fn bad_hars_say_where() {
         "{e}"
     );
 }
+
+#[test]
+fn text_that_reads_as_a_field_is_left_out_and_long_gaps_are_no_think() {
+    let mut har = parse(chromium_har().as_bytes()).unwrap();
+    har.requests[2].body = Some(RecordedBody::Text("{\"q\": \"{pick:a,b}\"}".into()));
+    // The fetch an hour and more after the page: the recording paused.
+    har.requests[1].started_ms = Some(har.requests[0].started_ms.unwrap() + 3_600_000.0 + 20.0);
+    let got = to_scenario(&har.requests, &Options::default()).unwrap();
+    assert_eq!(got.kept, 3);
+    assert_eq!(got.left_out.len(), 1);
+    assert!(
+        got.left_out[0].starts_with("request 3: its body holds text flak would read"),
+        "{:?}",
+        got.left_out
+    );
+    assert!(
+        got.scenario
+            .step
+            .iter()
+            .all(|s| s.think.as_deref() != Some("3600000ms"))
+    );
+    assert!(Scenario::from_def(got.scenario).is_ok());
+}
