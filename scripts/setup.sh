@@ -20,7 +20,7 @@ for t in "${targets[@]}"; do
 done
 
 # --- Debian packages --------------------------------------------------------------------------
-debs=(chromium chromium-driver tinyproxy)
+debs=(chromium chromium-driver tinyproxy prometheus)
 [ "$cross" = 1 ] && debs+=(musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64 qemu-user-static)
 . scripts/debs.sh
 install_debs "${debs[@]}"

@@ -7,11 +7,14 @@
 //! the rest is what the server sent. The exchange must end as a simple model of the whole
 //! input says it does, whatever the piece sizes: the same status, Location and body count (for
 //! Content-Length framing, the length itself), or an error of the same kind. A head that
-//! parses has a status from 100 to 599, however many header lines it has.
+//! parses has a status from 100 to 599, however many header lines it has. The exchange runs
+//! with a journey's capture (wanting `x-a` and the body): when it succeeds the capture holds
+//! the final head's `x-a` headers as httparse reads them and exactly the body bytes.
 #![no_main]
 
 mod wire;
 
+use flak_core::Capture;
 use flak_wire::ErrorKind;
 use flak_wire::fuzz_bridge::{Framing, h1_exchange, h1_head};
 use libfuzzer_sys::fuzz_target;
@@ -20,13 +23,33 @@ use libfuzzer_sys::fuzz_target;
 /// whether the connection stays reusable.
 type Expected = (Result<(u16, u64, Option<String>), ErrorKind>, bool);
 
-fn expected(input: &[u8], head_request: bool) -> Expected {
+/// What a capture of `x-a` and the body should hold: (headers, body).
+type Kept = (Vec<Vec<u8>>, Vec<u8>);
+
+/// The `x-a` values of the head at the start of `input`, by httparse alone.
+fn x_a(input: &[u8]) -> Vec<Vec<u8>> {
+    let lines = input.iter().filter(|&&b| b == b'\n').count().max(1);
+    let mut headers = vec![httparse::EMPTY_HEADER; lines];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(input) {
+        Ok(httparse::Status::Complete(_)) => response
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("x-a"))
+            .map(|h| h.value.to_vec())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn expected(input: &[u8], head_request: bool, kept: &mut Kept) -> Expected {
     let mut at = 0;
     // A `Connection: close` on an interim head counts too.
     let mut close = false;
     let head = loop {
-        match h1_head(&input[at..], head_request, true) {
+        match h1_head(&input[at..], head_request, true, None) {
             Ok(Some(head)) => {
+                kept.0 = x_a(&input[at..]);
                 at += head.used;
                 close |= head.close;
                 if !(100..200).contains(&head.status) || head.status == 101 {
@@ -40,11 +63,17 @@ fn expected(input: &[u8], head_request: bool) -> Expected {
     let body = &input[at..];
     let (bytes, reusable) = match head.framing {
         Framing::None => (Ok(0), !close),
-        Framing::Length(n) if (body.len() as u64) >= n => (Ok(n), !close),
+        Framing::Length(n) if (body.len() as u64) >= n => {
+            kept.1 = body[..n as usize].to_vec();
+            (Ok(n), !close)
+        }
         Framing::Length(_) => (Err(ErrorKind::Body), false),
-        Framing::UntilClose => (Ok(body.len() as u64), false),
+        Framing::UntilClose => {
+            kept.1 = body.to_vec();
+            (Ok(body.len() as u64), false)
+        }
         Framing::Chunked => {
-            let (r, closed) = chunked(body);
+            let (r, closed) = chunked(body, &mut kept.1);
             (r, !close && !closed)
         }
     };
@@ -53,7 +82,7 @@ fn expected(input: &[u8], head_request: bool) -> Expected {
 
 /// A chunked body at the start of `body`: its size, and whether reading it met the end of the
 /// connection.
-fn chunked(mut body: &[u8]) -> (Result<u64, ErrorKind>, bool) {
+fn chunked(mut body: &[u8], data: &mut Vec<u8>) -> (Result<u64, ErrorKind>, bool) {
     fn line<'a>(body: &mut &'a [u8]) -> Option<&'a [u8]> {
         let i = body.windows(2).position(|w| w == b"\r\n")?;
         let l = &body[..i];
@@ -88,6 +117,7 @@ fn chunked(mut body: &[u8]) -> (Result<u64, ErrorKind>, bool) {
         if (body.len() as u64) < size {
             return (Err(ErrorKind::Body), true);
         }
+        data.extend_from_slice(&body[..size as usize]);
         body = &body[size as usize..];
         total += size;
         match line(&mut body) {
@@ -106,13 +136,13 @@ fuzz_target!(|data: &[u8]| {
     let head_request = flags & 1 != 0;
 
     // The head parser on the whole input, and on the prefix it says it used.
-    if let Ok(Some(head)) = h1_head(input, head_request, flags & 2 != 0) {
+    if let Ok(Some(head)) = h1_head(input, head_request, flags & 2 != 0, None) {
         assert!(head.used > 0 && head.used <= input.len());
         assert!((100..600).contains(&head.status), "status {}", head.status);
         if head_request {
             assert_eq!(head.framing, Framing::None);
         }
-        let again = h1_head(&input[..head.used], head_request, flags & 2 != 0)
+        let again = h1_head(&input[..head.used], head_request, flags & 2 != 0, None)
             .expect("the head parses on its own")
             .expect("the head is complete on its own");
         assert_eq!(
@@ -121,7 +151,7 @@ fuzz_target!(|data: &[u8]| {
         );
         assert!(
             matches!(
-                h1_head(&input[..head.used - 1], head_request, false),
+                h1_head(&input[..head.used - 1], head_request, false, None),
                 Ok(None)
             ),
             "a complete head less its last byte is not incomplete"
@@ -129,9 +159,11 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let mut io = wire::Script::new(input, sizes);
-    let (result, reusable) = wire::run(h1_exchange(&mut io, head_request));
+    let capture = Capture::new(["X-A"], true);
+    let (result, reusable) = wire::run(h1_exchange(&mut io, head_request, Some(&capture)));
     assert!(io.written.starts_with(b"GET / HTTP/1.1\r\n"));
-    let (want, want_reusable) = expected(input, head_request);
+    let mut kept = Kept::default();
+    let (want, want_reusable) = expected(input, head_request, &mut kept);
     match (&result, &want) {
         (Ok(got), Ok((status, bytes, location))) => {
             assert_eq!(
@@ -144,5 +176,12 @@ fuzz_target!(|data: &[u8]| {
     }
     if result.is_ok() {
         assert_eq!(reusable, want_reusable, "reusable");
+        let got = capture.got();
+        let values: Vec<Vec<u8>> = got.headers.iter().map(|(_, v)| v.clone()).collect();
+        assert_eq!(values, kept.0, "captured x-a");
+        assert!(got.headers.iter().all(|(n, _)| n == "x-a"));
+        let limit = flak_core::CAPTURE_BODY_LIMIT;
+        assert_eq!(got.body, kept.1[..kept.1.len().min(limit)], "captured body");
+        assert_eq!(got.truncated, kept.1.len() > limit);
     }
 });

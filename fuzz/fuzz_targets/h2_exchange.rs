@@ -255,7 +255,14 @@ fuzz_target!(|input: Input| {
     let server = encode(&input.pieces);
     let body = vec![b'b'; input.body_len as usize % 70_001];
     let mut io = wire::Script::new(&server, &input.sizes);
-    let results = wire::run(h2_exchanges(&mut io, &body, input.head_request));
+    let capture = wire::capture();
+    let results = wire::run(h2_exchanges(
+        &mut io,
+        &body,
+        input.head_request,
+        Some(&capture),
+    ));
+    wire::check_capture(&capture, &results[0]);
     // A stream error (a reset, a broken head, a short body) leaves the connection usable
     // (RFC 9113 §5.4.2), so a second exchange may follow a failed first one.
     assert!(!results.is_empty() && results.len() <= 2);

@@ -7,9 +7,13 @@
 //! Besides never panicking: the table never exceeds its bound; a decoder that wants Location
 //! and one that does not, fed the same blocks, agree on every status, length and table while
 //! the first succeeds, and the second succeeds too (Location is the only field skipped); a decoded status has three digits; Location
-//! is kept only when wanted.
+//! is kept only when wanted. A third decoder captures headers for a journey (`decode_keeping`,
+//! keeping values from the start when bit 4 is set, else from the second block on): while it
+//! succeeds, so does the plain one, and it agrees on the table, status and length; it keeps
+//! only wanted names, and a (non-empty) Location it keeps is the one the head reads.
 #![no_main]
 
+use flak_core::Capture;
 use flak_wire::fuzz_bridge::{H2Head, HpackDecoder};
 use libfuzzer_sys::fuzz_target;
 
@@ -32,6 +36,18 @@ fuzz_target!(|data: &[u8]| {
             limit,
         )
     };
+    let mut keeping = if flags & 8 != 0 {
+        HpackDecoder::new(limit)
+    } else {
+        HpackDecoder::with_max(limit)
+    };
+    let mut keeping_ok = true;
+    if flags & 16 != 0 {
+        keeping.keep_values();
+    }
+    let wanted = ["location", "x-a", "server", "content-length", "date"];
+    let capture = Capture::new(wanted, false);
+    let mut blocks = 0;
     while let Some((&len, after)) = rest.split_first() {
         let (block, next) = after.split_at(usize::from(len).min(after.len()));
         rest = next;
@@ -39,6 +55,38 @@ fuzz_target!(|data: &[u8]| {
         let result = wanting.decode(block, want_location, &mut head);
         let mut other = H2Head::default();
         let other_result = plain.decode(block, false, &mut other);
+        if keeping_ok {
+            capture.clear();
+            let mut kept = H2Head::default();
+            let kept_result = keeping.decode_keeping(block, true, &mut kept, &capture);
+            if kept_result.is_ok() {
+                assert!(other_result.is_ok(), "{other_result:?}");
+                assert_eq!(
+                    (keeping.table_len(), keeping.table_size()),
+                    (plain.table_len(), plain.table_size())
+                );
+                assert_eq!(
+                    (kept.status, kept.content_length),
+                    (other.status, other.content_length)
+                );
+                let got = capture.got();
+                for (name, _) in &got.headers {
+                    assert!(wanted.contains(&name.as_str()), "{name}");
+                }
+                if let Some((_, value)) = got.headers.iter().rev().find(|(n, _)| n == "location")
+                    && !value.is_empty()
+                    && let Ok(text) = std::str::from_utf8(value)
+                {
+                    assert_eq!(kept.location.as_deref(), Some(text));
+                }
+            } else {
+                keeping_ok = false;
+            }
+            blocks += 1;
+            if blocks == 1 {
+                keeping.keep_values();
+            }
+        }
         assert!(
             wanting.table_size() <= bound,
             "table {} > {bound}",

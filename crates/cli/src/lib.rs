@@ -10,6 +10,8 @@
 pub mod capacity;
 pub mod flags;
 pub mod import;
+pub mod k8s;
+pub mod metrics;
 pub mod output;
 pub mod run;
 pub mod target;
@@ -51,6 +53,8 @@ pub fn main() -> ExitCode {
         Some(Command::Capacity(args)) => capacity::run(*args),
         Some(Command::Import(command)) => import::run(&command),
         Some(Command::Curl { args }) => import::run_curl(&args),
+        Some(Command::K8s(command)) => k8s::run(&command),
+        Some(Command::Compare(args)) => compare(&args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -99,12 +103,32 @@ pub(crate) fn load_with(
         wait_until(at, &stop);
     }
     let workers = run::worker_count(&setup);
+    let linger = flags::duration_arg("--metrics-linger", &args.metrics_linger)?;
+    let live = (args.metrics.is_some() || args.otlp.is_some()).then(|| {
+        let run_id = args
+            .run_id
+            .clone()
+            .unwrap_or_else(|| format!("{:016x}", setup.plan.seed));
+        Arc::new(metrics::Live::new(
+            Arc::clone(&setup.plan),
+            setup.shard,
+            run_id,
+            workers,
+        ))
+    });
+    if let (Some(addr), Some(live)) = (&args.metrics, &live) {
+        metrics::Server::start(addr, live)?;
+    }
+    let otlp = match (&args.otlp, &live) {
+        (Some(url), Some(live)) => Some(metrics::Otlp::start(url, live)?),
+        _ => None,
+    };
     let progress = Arc::new(Progress {
         finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
     });
     let bar = (!args.no_progress && std::io::stderr().is_terminal())
         .then(|| progress::bar(&setup.plan, Arc::clone(&progress)));
-    let stats = run::run(&setup, &stop, &progress);
+    let stats = run::run(&setup, &stop, &progress, live.as_ref());
     if let Some(bar) = bar {
         bar.finish();
     }
@@ -114,13 +138,16 @@ pub(crate) fn load_with(
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    let mut code = ExitCode::SUCCESS;
-    for threshold in &setup.thresholds {
-        if let Some(message) = threshold.check(&stats) {
-            eprintln!("flak: {message}");
-            code = ExitCode::from(EXIT_THRESHOLD);
-        }
+    if let Some(live) = &live {
+        live.finish(&stats);
     }
+    if let Some(warning) = otlp.and_then(metrics::Otlp::finish) {
+        eprintln!("flak: {warning}");
+    }
+    if args.metrics.is_some() {
+        wait_for(linger, &stop);
+    }
+    let mut code = judge(&setup.thresholds, &stats);
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         eprintln!("flak: interrupted; the report covers what ran");
         code = ExitCode::from(EXIT_INTERRUPTED);
@@ -128,7 +155,13 @@ pub(crate) fn load_with(
     Ok(code)
 }
 
-fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    // Checked before any file is read: a typo should not wait for gigabytes of results.
+    let thresholds = args
+        .fail_if
+        .iter()
+        .map(|t| flak_core::Threshold::parse(t).map_err(|e| anyhow::anyhow!("--fail-if: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     // One file at a time: each is read and loaded only when the ones before it are merged.
     let loaded = args.files.iter().map(|path| {
         let text = std::fs::read_to_string(path)
@@ -144,7 +177,57 @@ fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
+    Ok(judge(&thresholds, &stats))
+}
+
+/// Reads a results file for `compare`, naming it in any error.
+fn load_results(path: &std::path::Path) -> anyhow::Result<flak_core::Stats> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let (stats, _) =
+        Results::load(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(stats)
+}
+
+fn compare(args: &flags::args::CompareArgs) -> anyhow::Result<ExitCode> {
+    use flags::args::CompareFormat;
+    let base = load_results(&args.base)?;
+    let new = load_results(&args.new)?;
+    let c = flak_core::compare::Comparison::of(&base, &new);
+    match args.output {
+        CompareFormat::Text => print!("{}", c.table(false)),
+        CompareFormat::Markdown => print!("{}", c.table(true)),
+        CompareFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&c).map_err(|e| anyhow::anyhow!("{e}"))?
+        ),
+    }
+    let errors_changed = c
+        .rows
+        .iter()
+        .any(|r| r.metric == "errors %" && r.significant == Some(true));
+    if args.fail_if_changed && (c.latency_changed || errors_changed) {
+        eprintln!("flak: {}", c.verdict());
+        return Ok(ExitCode::from(EXIT_THRESHOLD));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 1, with a line each, for every threshold the run broke.
+fn judge(thresholds: &[flak_core::Threshold], stats: &flak_core::Stats) -> ExitCode {
+    let mut code = ExitCode::SUCCESS;
+    for threshold in thresholds {
+        if let Some(message) = threshold.check(stats) {
+            eprintln!("flak: {message}");
+            code = ExitCode::from(EXIT_THRESHOLD);
+        }
+    }
+    code
+}
+
+/// Sleeps for `d`; Ctrl-C ends the wait.
+fn wait_for(d: Duration, stop: &StopSignal) {
+    wait_until(std::time::SystemTime::now() + d, stop);
 }
 
 /// Sleeps until the wall clock reaches `at` (a time in the past returns at once); Ctrl-C ends

@@ -1115,6 +1115,25 @@ fn merge_adds_runs_exactly() {
     assert_eq!(float(lm, "min"), float(la, "min").min(float(lb, "min")));
     let written = parse_json(&std::fs::read(&m).expect("merge -o wrote the file"));
     assert_eq!(written, merged);
+
+    // --fail-if judges the merged run: half of it failed, which neither file alone says of
+    // the pair.
+    let gate = |expr: &str| flak(&["merge", s(&a), s(&b), "--fail-if", expr]);
+    let broken = gate("errors>10%");
+    assert_eq!(broken.status.code(), Some(1), "{}", stderr(&broken));
+    assert!(
+        stderr(&broken).contains("errors") && stderr(&broken).contains("50"),
+        "{}",
+        stderr(&broken)
+    );
+    assert_eq!(gate("errors>60%").status.code(), Some(0));
+    let bad = gate("p99>>1");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).starts_with("flak: --fail-if"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 /// The aarch64 build, run under qemu against the native target, counts exactly.

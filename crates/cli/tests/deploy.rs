@@ -190,3 +190,231 @@ fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
+
+/// `flak k8s job` writes the Job without hand edits: valid for the Kubernetes API (it survives a
+/// round trip through the API's own types unchanged, so every field is known and typed right),
+/// the shard count, start time and seed in place; its pods' arguments run for real, and
+/// `flak k8s collect` merges their logs.
+#[test]
+fn flak_k8s_job_is_a_valid_job_whose_shards_run_and_collect_merges() {
+    use k8s_openapi::api::batch::v1::Job;
+    let _load = exclusive();
+    let target = Target::start();
+    let out = crate::common::flak(&[
+        "k8s",
+        "job",
+        "--shards",
+        "3",
+        "--image",
+        "registry.test/flak:1",
+        "--lead",
+        "2s",
+        "-z",
+        "2s",
+        "-q",
+        "150",
+        "-c",
+        "10",
+        &target.url("items/{rand:1-100000}"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let doc: serde_json::Value = serde_norway::from_str(&text).expect("the manifest is YAML");
+    let job: Job = serde_json::from_value(doc.clone()).expect("a batch/v1 Job");
+    assert_eq!(
+        serde_json::to_value(&job).unwrap(),
+        doc,
+        "every field survives the Kubernetes types"
+    );
+    let spec = job.spec.as_ref().unwrap();
+    assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
+    assert_eq!((spec.completions, spec.parallelism), (Some(3), Some(3)));
+    assert_eq!(spec.backoff_limit, Some(0));
+    let pod = spec.template.spec.as_ref().unwrap();
+    let anti = pod
+        .affinity
+        .as_ref()
+        .unwrap()
+        .pod_anti_affinity
+        .as_ref()
+        .unwrap();
+    let term = &anti
+        .preferred_during_scheduling_ignored_during_execution
+        .as_ref()
+        .unwrap()[0];
+    assert_eq!(
+        term.pod_affinity_term.topology_key,
+        "kubernetes.io/hostname"
+    );
+    let annotations = spec
+        .template
+        .metadata
+        .as_ref()
+        .unwrap()
+        .annotations
+        .as_ref()
+        .unwrap();
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/port"], "9464");
+    let container = &pod.containers[0];
+    let args = container.args.clone().unwrap();
+    assert_eq!(arg_after(&args, "--shard"), "$(JOB_COMPLETION_INDEX)/3");
+    assert_eq!(arg_after(&args, "--metrics"), "0.0.0.0:9464");
+    let seed = arg_after(&args, "--seed");
+    assert!(
+        seed.parse::<u64>().is_ok(),
+        "one seed for every shard: {seed}"
+    );
+    let start_at = container.env.as_ref().unwrap()[0].value.clone().unwrap();
+    let start = humantime::parse_rfc3339(&start_at).unwrap();
+    let lead = start.duration_since(SystemTime::now()).unwrap_or_default();
+    assert!(
+        lead <= Duration::from_secs(3),
+        "starts --lead from now: {start_at}"
+    );
+
+    // Each pod's arguments, as Kubernetes expands them; on one machine the pods' metrics
+    // ports would collide, so each takes a free one and lingers not at all.
+    let dir = TempDir::new("k8s-job");
+    let runs: Vec<Running> = (0..3)
+        .map(|i| {
+            let vars = [
+                ("JOB_COMPLETION_INDEX", i.to_string()),
+                ("START_AT", start_at.clone()),
+            ];
+            let expanded: Vec<String> = args
+                .iter()
+                .map(|a| match a.as_str() {
+                    "0.0.0.0:9464" => "127.0.0.1:0".to_string(),
+                    "30s" => "0s".to_string(),
+                    _ => expand(a, &vars),
+                })
+                .collect();
+            Running::spawn(FLAK, &expanded)
+        })
+        .collect();
+    for (i, run) in runs.into_iter().enumerate() {
+        let out = run.finish(Duration::from_secs(30));
+        assert!(
+            out.status.success(),
+            "shard {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(dir.path(&format!("log-{i}")), &out.stdout).unwrap();
+    }
+    let kubectl = dir.write(
+        "kubectl",
+        &format!(
+            r#"#!/usr/bin/env bash
+case "$1 $2" in
+  "get job") echo 3 ;;
+  "wait "*) echo "job.batch/flak-load condition met" ;;
+  "get pods") idx="${{4##*index=}}"; echo "pod-$idx" ;;
+  "logs "*) cat "{dir}/log-${{2#pod-}}" ;;
+  *) echo "unexpected kubectl $*" >&2; exit 1 ;;
+esac
+"#,
+            dir = s(dir.path("log-0").parent().unwrap())
+        ),
+    );
+    make_executable(&kubectl);
+    let results = dir.path("results");
+    let path = format!(
+        "{}:{}",
+        s(kubectl.parent().unwrap()),
+        std::env::var("PATH").unwrap()
+    );
+    let collect = std::process::Command::new(FLAK)
+        .args([
+            "k8s",
+            "collect",
+            "flak-load",
+            "--out",
+            s(&results),
+            "--output",
+            "json",
+        ])
+        .args(["--fail-if", "errors>1%"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        collect.status.success(),
+        "{}",
+        String::from_utf8_lossy(&collect.stderr)
+    );
+    let merged = parse_json(&collect.stdout);
+    assert_eq!(
+        num(&merged, "total"),
+        300,
+        "150 req/s for 2 s over 3 shards"
+    );
+    assert_eq!(num(&merged, "succeeded"), num(&target.stats(), "requests"));
+    let saved = parse_json(&std::fs::read(results.join("merged.json")).unwrap());
+    assert_eq!(num(&saved, "total"), 300);
+    assert!(results.join("shard-2.json").is_file());
+}
+
+#[test]
+fn flak_k8s_job_refuses_what_would_fail_in_every_pod() {
+    for (args, want) in [
+        (
+            vec!["--shards", "0", "--image", "i", "http://a/"],
+            "--shards 0",
+        ),
+        (
+            vec![
+                "--shards",
+                "2",
+                "--image",
+                "i",
+                "--shard",
+                "0/2",
+                "http://a/",
+            ],
+            "--shard: flak k8s job sets it",
+        ),
+        (
+            vec!["--shards", "2", "--image", "i", "-c", "lots", "http://a/"],
+            "run flags: invalid value 'lots'",
+        ),
+        (
+            vec![
+                "--shards",
+                "2",
+                "--image",
+                "i",
+                "-q",
+                "5",
+                "--rate-stages",
+                "1s:5",
+                "http://a/",
+            ],
+            "run flags: --rate-stages and -q contradict",
+        ),
+        (
+            vec![
+                "--shards",
+                "2",
+                "--image",
+                "i",
+                "--name",
+                "Flak_Load",
+                "http://a/",
+            ],
+            "--name \"Flak_Load\"",
+        ),
+    ] {
+        let mut all = vec!["k8s", "job"];
+        all.extend(args);
+        let out = crate::common::flak(&all);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(want), "{err:?} should contain {want:?}");
+    }
+}

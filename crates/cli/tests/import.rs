@@ -414,10 +414,7 @@ fn a_har_imports_with_placeholders_and_replays_with_kept_secrets() {
     assert_eq!(me.headers["cookie"], "sid=42");
 }
 
-// Waits on the wire sending a journey's expanded headers (branch `wirecap`): until it lands,
-// `{data:…}` header values are dropped on the way out.
 #[test]
-#[ignore = "needs the wire's expanded headers (wirecap)"]
 fn a_hars_secrets_come_from_the_data_file() {
     let rec = Recorder::start();
     let dir = TempDir::new("import-har-data");

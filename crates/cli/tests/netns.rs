@@ -26,7 +26,7 @@ fn must(args: &[&str]) {
 }
 
 /// Namespaces made by this test, deleted (with their veths) when it ends.
-struct Cluster {
+pub(crate) struct Cluster {
     prefix: String,
     names: Vec<String>,
 }
@@ -54,7 +54,7 @@ impl Drop for Cluster {
 }
 
 /// Whether this machine lets the test create namespaces.
-fn namespaces_available() -> Result<(), String> {
+pub(crate) fn namespaces_available() -> Result<(), String> {
     let probe = format!("flakprobe{}", std::process::id());
     match Command::new("ip").args(["netns", "add", &probe]).output() {
         Ok(out) if out.status.success() => {
@@ -67,9 +67,11 @@ fn namespaces_available() -> Result<(), String> {
 }
 
 /// GET `path` from inside namespace `ns` with bash's /dev/tcp (no other client needed there).
-fn get_in(ns: &str, host: &str, port: u16, path: &str) -> String {
+/// The path goes to printf as an argument, not in its format: a percent-encoded query would
+/// otherwise be read as conversions.
+pub(crate) fn get_in(ns: &str, host: &str, port: u16, path: &str) -> String {
     let script = format!(
-        "exec 3<>/dev/tcp/{host}/{port}; printf 'GET {path} HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n' >&3; cat <&3"
+        "exec 3<>/dev/tcp/{host}/{port}; printf 'GET %s HTTP/1.1\\r\\nHost: t\\r\\nConnection: close\\r\\n\\r\\n' '{path}' >&3; cat <&3"
     );
     let out = Command::new("ip")
         .args(["netns", "exec", ns, "bash", "-c", &script])
@@ -91,43 +93,7 @@ fn shards_on_separate_hosts_merge_to_the_targets_own_count() {
         return;
     }
     let _load = exclusive();
-    let pid = std::process::id() % 100_000;
-    let mut cluster = Cluster {
-        prefix: format!("flak{pid}"),
-        names: Vec::new(),
-    };
-    let target_ns = cluster.add("t");
-    let clients: Vec<String> = (0..SHARDS)
-        .map(|i| {
-            let client = cluster.add(&format!("c{i}"));
-            let (a, b) = (format!("fk{pid}a{i}"), format!("fk{pid}b{i}"));
-            must(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
-            must(&["link", "set", &a, "netns", &client]);
-            must(&["link", "set", &b, "netns", &target_ns]);
-            must(&[
-                "-n",
-                &client,
-                "addr",
-                "add",
-                &format!("10.203.{i}.2/24"),
-                "dev",
-                &a,
-            ]);
-            must(&[
-                "-n",
-                &target_ns,
-                "addr",
-                "add",
-                &format!("10.203.{i}.1/24"),
-                "dev",
-                &b,
-            ]);
-            must(&["-n", &client, "link", "set", &a, "up"]);
-            must(&["-n", &target_ns, "link", "set", &b, "up"]);
-            client
-        })
-        .collect();
-
+    let (_cluster, target_ns, clients) = cluster(SHARDS);
     let (_target, port) = start_target(&target_ns);
     let dir = TempDir::new("netns");
     let runs: Vec<Running> = clients
@@ -221,8 +187,36 @@ fn shards_on_separate_hosts_merge_to_the_targets_own_count() {
     }
 }
 
-/// `flak target` inside a namespace, killed on drop.
-struct Child(std::process::Child);
+/// A target namespace and `shards` client namespaces, client `i` at 10.203.i.2 reaching the
+/// target at 10.203.i.1 over its own veth pair.
+pub(crate) fn cluster(shards: u32) -> (Cluster, String, Vec<String>) {
+    let pid = std::process::id() % 100_000;
+    let mut cluster = Cluster {
+        prefix: format!("flak{pid}"),
+        names: Vec::new(),
+    };
+    let target_ns = cluster.add("t");
+    let clients: Vec<String> = (0..shards)
+        .map(|i| {
+            let client = cluster.add(&format!("c{i}"));
+            let (a, b) = (format!("fk{pid}a{i}"), format!("fk{pid}b{i}"));
+            must(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+            must(&["link", "set", &a, "netns", &client]);
+            must(&["link", "set", &b, "netns", &target_ns]);
+            let client_ip = format!("10.203.{i}.2/24");
+            let target_ip = format!("10.203.{i}.1/24");
+            must(&["-n", &client, "addr", "add", &client_ip, "dev", &a]);
+            must(&["-n", &target_ns, "addr", "add", &target_ip, "dev", &b]);
+            must(&["-n", &client, "link", "set", &a, "up"]);
+            must(&["-n", &target_ns, "link", "set", &b, "up"]);
+            client
+        })
+        .collect();
+    (cluster, target_ns, clients)
+}
+
+/// A process inside a namespace, killed on drop.
+pub(crate) struct Child(pub(crate) std::process::Child);
 impl Drop for Child {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -231,7 +225,7 @@ impl Drop for Child {
 }
 
 /// Starts `flak target` in `ns` on a free port and reads the port from its first line.
-fn start_target(ns: &str) -> (Child, u16) {
+pub(crate) fn start_target(ns: &str) -> (Child, u16) {
     use std::io::BufRead as _;
     let mut child = Child(
         Command::new("ip")

@@ -13,6 +13,7 @@ pub mod body;
 pub mod capacity;
 pub mod clock;
 pub mod codec;
+pub mod compare;
 pub mod connections;
 pub mod data;
 pub mod generator;

@@ -13,6 +13,8 @@ pub mod fuzz_bridge;
 pub mod h1;
 pub mod h2;
 pub mod h3;
+#[cfg(test)]
+mod journey_tests;
 mod proxy;
 pub mod route;
 mod stream;

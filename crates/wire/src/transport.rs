@@ -6,7 +6,9 @@
 //! is sent once more (see [`Unprocessed`]).
 //!
 //! What does not change between requests (method, headers, body, parsed target, the encoded
-//! HTTP/1.1 request, the HTTP/2 header block) is prepared once per request template.
+//! HTTP/1.1 request, the HTTP/2 header block) is prepared once per request template. A
+//! journey's request with expanded headers or body is encoded per request instead, and one
+//! with a capture keeps what it asks of the final response (not of a redirect's).
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -23,7 +25,7 @@ use http::Method;
 use http::header::{self, CONTENT_LENGTH, HeaderMap, HeaderName, HeaderValue};
 
 use crate::connect::{Conn, Connector, Sender};
-use crate::h1::encode_request;
+use crate::h1::{encode_request, encode_request_with};
 use crate::h2::{Failed, H2Conn};
 use crate::stream::Stream;
 use crate::target::{Target, is_redirect};
@@ -236,7 +238,15 @@ impl HttpTransport {
                 // Only `--http2` runs speak HTTP/2; the others never need the block.
                 let h2_block = target.as_ref().filter(|_| config.http2).map(|t| {
                     let mut out = Vec::new();
-                    encode_h2(&mut out, &method, t, &headers, spec.body.as_bytes().len());
+                    let plain = Request::new(0, 0, spec, spec.url.as_str());
+                    encode_h2(
+                        &mut out,
+                        &method,
+                        t,
+                        &headers,
+                        &plain,
+                        spec.body.as_bytes().len(),
+                    );
                     out
                 });
                 Ok(Prepared {
@@ -298,10 +308,12 @@ impl HttpTransport {
 
     /// One request/response exchange, on the session's connection or a new one; a request the
     /// server never processed goes once more.
+    #[allow(clippy::too_many_arguments)]
     async fn exchange(
         &self,
         session: &mut Session,
         prepared: &Prepared,
+        request: &Request<'_>,
         method: &Method,
         target: &Target,
         started: Instant,
@@ -322,7 +334,7 @@ impl HttpTransport {
                 self.connection(session, target, timing).await?;
             }
             let (result, reused) = self
-                .exchange_on(session, prepared, method, target, started)
+                .exchange_on(session, prepared, request, method, target, started)
                 .await;
             session.idle_since = Some(Instant::now());
             let (error, unprocessed) = match result {
@@ -365,6 +377,7 @@ impl HttpTransport {
         &self,
         session: &mut Session,
         prepared: &Prepared,
+        request: &Request<'_>,
         method: &Method,
         target: &Target,
         started: Instant,
@@ -373,28 +386,35 @@ impl HttpTransport {
             .conn
             .as_mut()
             .expect("connected before the exchange");
-        // The pre-encoded request fits when the target is the template's own (not a redirect)
-        // and the method unchanged; a redirect that turned the method into GET drops the body.
+        // The pre-encoded request fits when the target is the template's own (not a redirect),
+        // the method unchanged and nothing expanded for this request (a journey's headers or
+        // body); a redirect that turned the method into GET drops the body.
         let same_method = *method == prepared.method;
         let fixed = same_method
             && prepared
                 .target
                 .as_ref()
-                .is_some_and(|t| std::ptr::eq(t, target));
-        let body: &[u8] = if same_method { &prepared.body } else { &[] };
+                .is_some_and(|t| std::ptr::eq(t, target))
+            && request.headers.is_empty()
+            && request.body.is_none();
+        let body: &[u8] = if same_method {
+            request.body.unwrap_or(&prepared.body)
+        } else {
+            &[]
+        };
         let head_request = *method == Method::HEAD;
         let want_location = self.config.redirects > 0;
         match &mut conn.sender {
             Sender::H1(h1) => {
-                let request: &[u8] = match prepared.h1_request.as_deref().filter(|_| fixed) {
+                let bytes: &[u8] = match prepared.h1_request.as_deref().filter(|_| fixed) {
                     Some(bytes) => bytes,
                     None => {
-                        encode_request(
+                        encode_request_with(
                             &mut session.scratch,
                             method.as_str(),
                             target.path(),
                             target.host_header(),
-                            &prepared.raw_headers,
+                            [&prepared.raw_headers, request.headers],
                             body,
                             USER_AGENT,
                         );
@@ -403,7 +423,7 @@ impl HttpTransport {
                     }
                 };
                 let result = h1
-                    .exchange(request, head_request, want_location, started)
+                    .exchange(bytes, head_request, want_location, started, request.capture)
                     .await;
                 let reused = session.used > 0;
                 if !(h1.is_reusable() && result.is_ok()) {
@@ -425,6 +445,7 @@ impl HttpTransport {
                             method,
                             target,
                             &prepared.headers,
+                            request,
                             body.len(),
                         );
                         &session.scratch
@@ -436,6 +457,7 @@ impl HttpTransport {
                     head_request,
                     want_location,
                     started,
+                    capture: request.capture,
                 };
                 let reused = h2.completed() > 0;
                 let mut waited = Duration::ZERO;
@@ -575,27 +597,44 @@ const CONNECTION_HEADERS: [&str; 5] = [
     "upgrade",
 ];
 
-/// Encodes an HTTP/2 request header block: the template's headers without connection-specific
-/// ones (`te` only as `trailers`), and `content-length` when the body is not empty or the
-/// method defines a body (what hyper sends).
+/// Whether HTTP/2 sends a header (RFC 9113 §8.2.2: no connection-specific ones, `te` only as
+/// `trailers`).
+fn h2_sendable(name: &str, value: &[u8]) -> bool {
+    !CONNECTION_HEADERS.contains(&name) && (name != "te" || value == b"trailers")
+}
+
+/// Encodes an HTTP/2 request header block: the template's headers, then those `request`
+/// expanded (names in lower case, as HTTP/2 requires), without connection-specific ones, and
+/// `content-length` when the body is not empty or the method defines a body (what hyper
+/// sends). An expanded body always gets its own length. Out of line: the fast path sends the
+/// block prepared once, and this code in the exchange kept it from being inlined into `send`.
+#[inline(never)]
 fn encode_h2(
     out: &mut Vec<u8>,
     method: &Method,
     target: &Target,
     headers: &HeaderMap,
+    request: &Request<'_>,
     body: usize,
 ) {
+    let expanded_body = request.body.is_some();
     let length = (body != 0
         || !matches!(
             *method,
             Method::GET | Method::HEAD | Method::DELETE | Method::CONNECT
         ))
     .then(|| body.to_string())
-    .filter(|_| !headers.contains_key(CONTENT_LENGTH));
+    .filter(|_| expanded_body || !headers.contains_key(CONTENT_LENGTH));
     let kept = headers.iter().filter(|(name, value)| {
-        !CONNECTION_HEADERS.contains(&name.as_str())
-            && (name.as_str() != "te" || value.as_bytes() == b"trailers")
+        h2_sendable(name.as_str(), value.as_bytes()) && !(expanded_body && *name == CONTENT_LENGTH)
     });
+    // Empty outside journeys: no allocation.
+    let expanded: Vec<(String, &[u8])> = request
+        .headers
+        .iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.as_bytes()))
+        .filter(|(name, value)| h2_sendable(name, value) && name != "content-length")
+        .collect();
     h2::encode_request(
         out,
         method.as_str(),
@@ -603,6 +642,7 @@ fn encode_h2(
         target.host_header(),
         target.path(),
         kept.map(|(name, value)| (name.as_str(), value.as_bytes()))
+            .chain(expanded.iter().map(|(name, value)| (name.as_str(), *value)))
             .chain(length.as_deref().map(|l| ("content-length", l.as_bytes()))),
     );
 }
@@ -646,7 +686,15 @@ impl Transport for HttpTransport {
         session.busy = true;
         let result = loop {
             let hop = match self
-                .exchange(session, prepared, &method, &target, started, &mut timing)
+                .exchange(
+                    session,
+                    prepared,
+                    request,
+                    &method,
+                    &target,
+                    started,
+                    &mut timing,
+                )
                 .await
             {
                 Ok(hop) => hop,

@@ -192,3 +192,28 @@ pub fn check_h2_written(
         );
     }
 }
+
+/// The capture the HTTP/2 targets give their first exchange: two header names and the body.
+pub fn capture() -> flak_core::Capture {
+    flak_core::Capture::new(["x-a", "Server"], true)
+}
+
+/// What a capture holds after an exchange that succeeded: only wanted names, and as much of
+/// the body as was counted, up to the limit.
+pub fn check_capture(
+    capture: &flak_core::Capture,
+    result: &Result<flak_wire::Exchanged, flak_wire::RequestError>,
+) {
+    let Ok(exchanged) = result else { return };
+    let got = capture.got();
+    for (name, _) in &got.headers {
+        assert!(name == "x-a" || name == "server", "{name}");
+    }
+    let limit = flak_core::CAPTURE_BODY_LIMIT as u64;
+    assert_eq!(
+        got.body.len() as u64,
+        exchanged.bytes.min(limit),
+        "captured body"
+    );
+    assert_eq!(got.truncated, exchanged.bytes > limit);
+}

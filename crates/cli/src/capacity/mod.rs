@@ -88,7 +88,7 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
                 .map(|_| AtomicU64::new(0))
                 .collect(),
         });
-        let stats = run::run(&setup, &stop, &progress)?;
+        let stats = run::run(&setup, &stop, &progress, None)?;
         if interrupted.load(Ordering::SeqCst) {
             // A step cut short says nothing about the rate it asked for.
             break;

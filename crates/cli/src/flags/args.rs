@@ -38,11 +38,90 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Compare two results files: per percentile, throughput and error rate, base, new, the
+    /// change, and whether the latency change is beyond noise (Kolmogorov–Smirnov).
+    Compare(CompareArgs),
+    /// Many machines on Kubernetes: print an Indexed Job that runs one shard per pod, or
+    /// collect and merge a finished Job's shards.
+    #[command(subcommand)]
+    K8s(K8sCommand),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The results file to compare against.
+    pub base: PathBuf,
+    /// The new run's results file.
+    pub new: PathBuf,
+    /// text (a table), markdown (for a pull-request comment) or json.
+    #[arg(long = "output", value_enum, default_value_t = CompareFormat::Text)]
+    pub output: CompareFormat,
+    /// Exit 1 when the latency changed beyond noise (or the error rate did).
+    #[arg(long)]
+    pub fail_if_changed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum K8sCommand {
+    /// Print the Indexed Job manifest (YAML) for a sharded run: `flak k8s job --shards 4
+    /// --image IMG -z 60s -q 2000 URL | kubectl apply -f -`.
+    Job(K8sJobArgs),
+    /// Wait for a Job to finish, save each shard's results (its pod log) and merge them.
+    Collect(K8sCollectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sJobArgs {
+    /// Pods, one shard each (the shard count is written in every place that needs it).
+    #[arg(long)]
+    pub shards: u32,
+    /// The image holding flak (see deploy/k8s/Containerfile).
+    #[arg(long)]
+    pub image: String,
+    /// The Job's name.
+    #[arg(long, default_value = "flak-load")]
+    pub name: String,
+    /// How long from now the shards start together (time for pods to be scheduled and pulled).
+    #[arg(long, default_value = "60s")]
+    pub lead: String,
+    /// The port each pod serves --metrics on (annotated for Prometheus scraping).
+    #[arg(long, default_value_t = 9464)]
+    pub metrics_port: u16,
+    /// Every run flag and the URL, as for a run on one machine (not --shard, --start-at,
+    /// --output, -o or --metrics, which the Job sets).
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    pub run: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sCollectArgs {
+    /// The Job's name.
+    #[arg(default_value = "flak-load")]
+    pub job: String,
+    /// Where to save shard-<i>.json and merged.json.
+    #[arg(long, default_value = "flak-results")]
+    pub out: PathBuf,
+    /// How long to wait for the Job to complete.
+    #[arg(long, default_value = "1h")]
+    pub timeout: String,
+    /// What to print on standard output.
+    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Exit 1 when the merged run breaks this threshold (repeatable).
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -292,6 +371,31 @@ pub struct RunArgs {
     /// Never show the progress bar.
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Serve the run's metrics for Prometheus (OpenMetrics text at http://ADDR/metrics) while
+    /// it lasts: requests by outcome, status and error kind, in flight, asked, latency histogram;
+    /// every metric labelled with run_id and shard.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+
+    /// Keep serving --metrics this long after the run, for a final scrape of the exact totals.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "0s",
+        requires = "metrics"
+    )]
+    pub metrics_linger: String,
+
+    /// Push the same metrics every second to an OpenTelemetry collector over OTLP/HTTP
+    /// (http://HOST:4318/v1/metrics); the run never waits for it.
+    #[arg(long, value_name = "URL")]
+    pub otlp: Option<String>,
+
+    /// The run_id label of --metrics and --otlp (default: the seed in hex, which shards of one
+    /// run share when given the same --seed).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -375,6 +479,11 @@ pub struct MergeArgs {
     /// What to print on standard output.
     #[arg(long = "output", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+
+    /// Exit 1 when the merged run breaks this threshold (repeatable), as a run's --fail-if:
+    /// a CI job that fans out to many machines gates on the whole load.
+    #[arg(long = "fail-if", value_name = "EXPR")]
+    pub fail_if: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,6 +15,7 @@ use flak_wire::HttpTransport;
 use progress::Progress;
 
 use crate::flags::Setup;
+use crate::metrics::Live;
 use clock::TokioClock;
 
 pub mod clock;
@@ -42,7 +43,12 @@ fn parallel(setup: &Setup) -> usize {
 
 /// Runs the plan and returns the merged statistics. `progress` must hold one counter per
 /// worker (see [`worker_count`]).
-pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow::Result<Stats> {
+pub fn run(
+    setup: &Setup,
+    stop: &StopSignal,
+    progress: &Arc<Progress>,
+    live: Option<&Arc<Live>>,
+) -> anyhow::Result<Stats> {
     let workers = progress.finished.len();
     let origin = Instant::now();
     let tls = setup.transport.tls();
@@ -66,6 +72,7 @@ pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow
             let stop = stop.clone();
             let progress = Arc::clone(progress);
             let busy_poll = setup.busy_poll;
+            let live = live.cloned();
             std::thread::Builder::new()
                 .name(format!("flak-worker-{k}"))
                 .spawn(move || -> anyhow::Result<Stats> {
@@ -96,7 +103,11 @@ pub fn run(setup: &Setup, stop: &StopSignal, progress: &Arc<Progress>) -> anyhow
                             // costs the server no cross-core wake-up (see bench/tuning-log.md).
                             () = tokio::task::yield_now(), if busy_poll => {}
                                 _ = tick.tick() => {
-                                    progress.finished[k].store(stats.borrow().total(), Ordering::Relaxed);
+                                    let stats = stats.borrow();
+                                    progress.finished[k].store(stats.total(), Ordering::Relaxed);
+                                    if let Some(live) = &live {
+                                        live.publish(k, &stats);
+                                    }
                                 }
                             }
                         }

@@ -2,7 +2,7 @@
 //! HTTP/3), in flight now and at peak, connections closed on request, request body bytes read
 //! (on `/upload`, and every body over HTTP/3), per-path counts up to a bound, and a timeline of
 //! arrivals and peak in-flight per 100 ms from the first request after a reset (to check load
-//! that changes over time). Served at `/stats`.
+//! that changes over time), and the journey routes' counts (`journey.rs`). Served at `/stats`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +10,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use serde::Serialize;
+
+use super::journey::{Journey, JourneyStats};
 
 /// Distinct paths counted one by one; past this they are only counted together, so a run over
 /// millions of template URLs cannot grow the server without bound.
@@ -41,6 +43,8 @@ pub(super) struct Counters {
     paths: Mutex<BTreeMap<String, u64>>,
     other_paths: AtomicU64,
     timeline: Mutex<Timeline>,
+    /// Tokens and counts of the journey routes (`journey.rs`).
+    pub(super) journey: Journey,
 }
 
 #[derive(Serialize)]
@@ -64,6 +68,8 @@ pub(super) struct StatsBody {
     arrivals_per_100ms: Vec<u64>,
     /// The most requests in flight at once in each of those 100 ms.
     peak_in_flight_per_100ms: Vec<u64>,
+    /// Counts of the journey routes (`journey.rs`).
+    journey: JourneyStats,
 }
 
 impl Counters {
@@ -89,6 +95,7 @@ impl Counters {
             paths,
             arrivals_per_100ms: timeline.arrivals.clone(),
             peak_in_flight_per_100ms: timeline.peak_in_flight.clone(),
+            journey: self.journey.snapshot(),
         }
     }
 
@@ -107,6 +114,7 @@ impl Counters {
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
         *self.timeline() = Timeline::default();
+        self.journey.reset();
     }
 
     fn timeline(&self) -> std::sync::MutexGuard<'_, Timeline> {

@@ -1,18 +1,18 @@
 //! `flak target --http3`: the same routes over HTTP/3, on a QUIC endpoint bound to the TCP
 //! listener's address (same IP, same port number, UDP). Each request's body is read and
-//! counted before the route answers; `/close` resets the request's stream, since closing the
+//! counted (its first 64 KiB kept for the route) before the route answers; `/close` resets the request's stream, since closing the
 //! whole QUIC connection would take the other requests on it down too.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use bytes::{Buf as _, Bytes};
+use bytes::{Buf as _, BufMut as _, Bytes, BytesMut};
 use http_body_util::BodyExt as _;
 use hyper::header::{CONTENT_LENGTH, HeaderValue};
 
 use super::counters::Counters;
-use super::routes::handle;
+use super::routes::{MAX_BODY, handle};
 
 /// Streams in flight per connection that a client may open: enough for any `-p`, so the
 /// server never becomes the limit it is measuring.
@@ -65,11 +65,20 @@ async fn answer(
 ) -> Result<(), h3::error::StreamError> {
     let (request, mut stream) = resolver.resolve_request().await?;
     let mut received = 0u64;
-    while let Some(chunk) = stream.recv_data().await? {
-        received += chunk.remaining() as u64;
+    // The first MAX_BODY bytes are kept for the route; `None` once there were more.
+    let mut kept = Some(BytesMut::new());
+    while let Some(mut chunk) = stream.recv_data().await? {
+        let n = chunk.remaining();
+        received += n as u64;
+        kept = kept.filter(|k| k.len() + n <= MAX_BODY);
+        match &mut kept {
+            Some(k) => k.put(&mut chunk),
+            None => chunk.advance(n),
+        }
     }
     counters.body(received);
-    let Ok(reply) = handle(request, counters).await else {
+    let body = kept.map(BytesMut::freeze);
+    let Ok(reply) = handle(request, body, counters).await else {
         stream.stop_stream(h3::error::Code::H3_REQUEST_REJECTED);
         return Ok(());
     };

@@ -9,11 +9,15 @@
 //! | `/jitter/<min>-<max>` | 200 after a random delay in min..=max ms |
 //! | `/queue?slots=K&ms=D` | 200 after waiting for one of K slots (first come first served), then D ms: capacity K/D·1000 req/s (`queue.rs`) |
 //! | `/close` | drops the connection without answering (over HTTP/3: resets the stream) |
-//! | `/stats` | JSON: requests received (and how many over HTTP/2 and HTTP/3), in flight now and at peak, request body bytes read over HTTP/3, per-path counts |
-//! | `/stats/reset` | zeroes the counters |
+//! | `POST /login` | JSON `{"user": "<id>"}` → a new random bearer token for that user, and an `x-session` header (`journey.rs`) |
+//! | `/me` | the bearer token's user; 401 without a known token |
+//! | `/users/<id>` | GET: the user's record, PUT: 200; only with a token issued to `<id>` (else 401, or 403 for another user's) |
+//! | `/items/<n>` | 200 `{"item": "<n>"}`, no token needed |
+//! | `/stats` | JSON: requests received (and how many over HTTP/2 and HTTP/3), in flight now and at peak, request body bytes read over HTTP/3, per-path counts, the journey routes' counts (`journey`) |
+//! | `/stats/reset` | zeroes the counters and forgets the tokens |
 //!
-//! Every response allows any origin (CORS, Resource Timing, CORP), and preflights are
-//! answered, so the browser app can load it cross-origin. With `--app DIR` a second listener
+//! Every response allows any origin (CORS, Resource Timing, CORP) and exposes its headers, and
+//! preflights are answered (allowing Authorization), so the browser app can load it cross-origin. With `--app DIR` a second listener
 //! serves the app's static files with COOP/COEP, which makes the page cross-origin isolated
 //! (5 µs timers instead of 100 µs). With `--http3` the same routes are served over HTTP/3 on
 //! UDP, at the TCP listener's address and port number (`h3.rs`).
@@ -21,6 +25,7 @@
 mod app_files;
 mod counters;
 mod h3;
+mod journey;
 pub mod precise_sleep;
 mod queue;
 mod routes;
@@ -33,6 +38,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use bytes::Bytes;
 use hyper::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -237,15 +243,29 @@ pub fn run(args: &TargetArgs) -> anyhow::Result<()> {
         accept_loop(listener, serving, move |req: Request<Incoming>| {
             let counters = Arc::clone(&counters);
             async move {
+                use http_body_util::BodyExt as _;
                 let (parts, body) = req.into_parts();
-                // Only /upload reads its body (whole, to count what arrived); the others answer
-                // without waiting for one.
-                if parts.uri.path() == "/upload" {
-                    use http_body_util::BodyExt as _;
-                    let body = body.collect().await.map_err(|_| routes::Drop_)?;
-                    counters.body(body.to_bytes().len() as u64);
-                }
-                handle(Request::from_parts(parts, ()), counters).await
+                // Only /upload reads its body (whole, to count what arrived) and /login (up to
+                // MAX_BODY, to parse it); the others answer without waiting for one.
+                let body = match parts.uri.path() {
+                    "/upload" => {
+                        let body = body.collect().await.map_err(|_| routes::Drop_)?;
+                        counters.body(body.to_bytes().len() as u64);
+                        Some(Bytes::new())
+                    }
+                    "/login" => {
+                        match http_body_util::Limited::new(body, routes::MAX_BODY)
+                            .collect()
+                            .await
+                        {
+                            Ok(body) => Some(body.to_bytes()),
+                            Err(e) if e.is::<http_body_util::LengthLimitError>() => None,
+                            Err(_) => return Err(routes::Drop_),
+                        }
+                    }
+                    _ => Some(Bytes::new()),
+                };
+                handle(Request::from_parts(parts, ()), body, counters).await
             }
         })
         .await;

@@ -16,6 +16,9 @@ use super::{precise_sleep, queue};
 const BODY: &[u8] = b"Hello, flak!\n";
 const MAX_BYTES: u64 = 1 << 30;
 
+/// The most of a request body a route is given (`/login`'s); the listeners read no more.
+pub(super) const MAX_BODY: usize = 64 * 1024;
+
 pub(super) type Reply = Response<Full<Bytes>>;
 
 pub(super) fn reply(
@@ -29,6 +32,11 @@ pub(super) fn reply(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    // So the browser app's fetch can read headers such as /login's `x-session`.
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("*"),
     );
     h.insert("timing-allow-origin", HeaderValue::from_static("*"));
@@ -54,8 +62,13 @@ impl std::fmt::Display for Drop_ {
 impl std::error::Error for Drop_ {}
 
 /// Answers a request over any protocol: the body type is the listener's (hyper's for TCP,
-/// none for HTTP/3, whose listener reads bodies itself).
-pub(super) async fn handle<B>(req: Request<B>, counters: Arc<Counters>) -> Result<Reply, Drop_> {
+/// none for HTTP/3, whose listener reads bodies itself). `body` is what the listener read of
+/// it, at most [`MAX_BODY`] (`None` if there was more): only `/login` needs it.
+pub(super) async fn handle<B>(
+    req: Request<B>,
+    body: Option<Bytes>,
+    counters: Arc<Counters>,
+) -> Result<Reply, Drop_> {
     let path = req.uri().path().to_string();
     if req.method() == Method::OPTIONS {
         let mut r = text(StatusCode::NO_CONTENT, Bytes::new());
@@ -64,9 +77,10 @@ pub(super) async fn handle<B>(req: Request<B>, counters: Arc<Counters>) -> Resul
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static("*"),
         );
+        // `*` alone does not cover Authorization (the Fetch standard), so it is named.
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("*"),
+            HeaderValue::from_static("*, authorization, content-type"),
         );
         h.insert(
             header::ACCESS_CONTROL_MAX_AGE,
@@ -147,9 +161,13 @@ pub(super) async fn handle<B>(req: Request<B>, counters: Arc<Counters>) -> Resul
         },
         // The listener has read and counted the body.
         "upload" => ok(b"ok\n"),
+        "login" if arg.is_empty() => Ok(counters.journey.login(req.method(), body.as_ref())),
+        "me" if arg.is_empty() => Ok(counters.journey.me(req.method(), req.headers())),
+        "users" => Ok(counters.journey.user(req.method(), req.headers(), arg)),
+        "items" => Ok(counters.journey.item(req.method(), arg)),
         _ => Ok(text(
             StatusCode::NOT_FOUND,
-            "not found: try /, /delay/<ms>, /status/<code>, /bytes/<n>, /jitter/<min>-<max>, /queue?slots=<K>&ms=<D>, /close, /upload, /stats\n",
+            "not found: try /, /delay/<ms>, /status/<code>, /bytes/<n>, /jitter/<min>-<max>, /queue?slots=<K>&ms=<D>, /close, /upload, POST /login, /me, /users/<id>, /items/<n>, /stats, /stats/reset\n",
         )),
     }
 }

@@ -1,12 +1,12 @@
 //! One HTTP/1.1 keep-alive connection: writes a pre-encoded request and reads the response,
 //! skipping interim 1xx heads and framing the body by length, chunks or close. Bodies are
-//! counted, not kept.
+//! counted, not kept, unless a journey's capture asks for them.
 
 use std::io::ErrorKind as Io;
 use std::time::Instant;
 
 use bytes::{Buf as _, BytesMut};
-use flak_core::{ErrorKind, RequestError};
+use flak_core::{Capture, ErrorKind, RequestError};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 
 use super::head::{self, Framing};
@@ -69,14 +69,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         self.io.read_buf(&mut self.buf).await
     }
 
-    /// Sends `request` (complete bytes) and reads the whole response.
+    /// Sends `request` (complete bytes) and reads the whole response; `capture` (a journey's)
+    /// gets the final head's headers and the body.
     pub async fn exchange(
         &mut self,
         request: &[u8],
         head_request: bool,
         want_location: bool,
         started: Instant,
+        capture: Option<&Capture>,
     ) -> Result<Exchanged, RequestError> {
+        if let Some(capture) = capture {
+            capture.clear();
+        }
         self.io
             .write_all(request)
             .await
@@ -86,7 +91,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         // Skip interim 1xx responses (100 Continue, 103 Early Hints).
         let head = loop {
             let head = loop {
-                match head::parse(&self.buf, head_request, want_location) {
+                match head::parse(&self.buf, head_request, want_location, capture) {
                     Ok(Some(head)) => break head,
                     Ok(None) => {}
                     Err(e) => {
@@ -121,7 +126,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             }
         };
         let ttfb = ttfb.unwrap_or_else(|| started.elapsed());
-        let bytes = self.read_body(head.framing).await?;
+        // Only a capture that wants the body sees it.
+        let capture = capture.filter(|c| c.wants_body());
+        let bytes = self.read_body(head.framing, capture).await?;
         Ok(Exchanged {
             status: head.status,
             bytes,
@@ -130,13 +137,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
         })
     }
 
-    async fn read_body(&mut self, framing: Framing) -> Result<u64, RequestError> {
+    async fn read_body(
+        &mut self,
+        framing: Framing,
+        capture: Option<&Capture>,
+    ) -> Result<u64, RequestError> {
         match framing {
             Framing::None => Ok(0),
             Framing::Length(n) => {
                 let mut left = n;
                 loop {
                     let take = (self.buf.len() as u64).min(left) as usize;
+                    if let Some(capture) = capture {
+                        capture.body(&self.buf[..take]);
+                    }
                     self.buf.advance(take);
                     left -= take as u64;
                     if left == 0 {
@@ -158,24 +172,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
             }
             Framing::UntilClose => {
                 self.reusable = false;
-                let mut total = self.buf.len() as u64;
-                self.buf.clear();
-                while self
-                    .fill()
-                    .await
-                    .map_err(|e| io_error(&e, "reading the body"))?
-                    > 0
-                {
+                let mut total = 0;
+                loop {
                     total += self.buf.len() as u64;
+                    if let Some(capture) = capture {
+                        capture.body(&self.buf);
+                    }
                     self.buf.clear();
+                    if self
+                        .fill()
+                        .await
+                        .map_err(|e| io_error(&e, "reading the body"))?
+                        == 0
+                    {
+                        break;
+                    }
                 }
                 Ok(total)
             }
-            Framing::Chunked => self.read_chunked().await,
+            Framing::Chunked => self.read_chunked(capture).await,
         }
     }
 
-    async fn read_chunked(&mut self) -> Result<u64, RequestError> {
+    async fn read_chunked(&mut self, capture: Option<&Capture>) -> Result<u64, RequestError> {
         let mut total = 0u64;
         loop {
             let line = self.read_line().await?;
@@ -202,6 +221,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1Conn<S> {
                     ));
                 }
                 let take = (self.buf.len() as u64).min(left) as usize;
+                if let Some(capture) = capture {
+                    capture.body(&self.buf[..take]);
+                }
                 self.buf.advance(take);
                 left -= take as u64;
             }
@@ -254,6 +276,14 @@ mod tests {
 
     /// Runs one exchange against a scripted server reply.
     fn exchange(reply: &'static [u8], head: bool) -> (Result<Exchanged, RequestError>, bool) {
+        exchange_capturing(reply, head, None)
+    }
+
+    fn exchange_capturing(
+        reply: &'static [u8],
+        head: bool,
+        capture: Option<&Capture>,
+    ) -> (Result<Exchanged, RequestError>, bool) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -270,7 +300,13 @@ mod tests {
             });
             let mut conn = H1Conn::new(client);
             let r = conn
-                .exchange(b"GET / HTTP/1.1\r\n\r\n", head, true, Instant::now())
+                .exchange(
+                    b"GET / HTTP/1.1\r\n\r\n",
+                    head,
+                    true,
+                    Instant::now(),
+                    capture,
+                )
                 .await;
             (r, conn.is_reusable())
         })
@@ -303,6 +339,28 @@ mod tests {
             false,
         );
         assert_eq!(r.unwrap().location.as_deref(), Some("/next"));
+    }
+
+    #[test]
+    fn a_capture_keeps_the_final_heads_wanted_headers_and_the_body_however_framed() {
+        let capture = Capture::new(["x-token"], true);
+        let replies: [&'static [u8]; 3] = [
+            b"HTTP/1.1 100 Continue\r\nX-Token: early\r\n\r\nHTTP/1.1 200 OK\r\nX-Token: t\r\nX-No: n\r\nContent-Length: 11\r\n\r\nhello world",
+            b"HTTP/1.1 200 OK\r\nx-token: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nX-Token: trailer\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nX-TOKEN: t\r\nConnection: close\r\n\r\nhello world",
+        ];
+        for reply in replies {
+            let (r, _) = exchange_capturing(reply, false, Some(&capture));
+            assert_eq!(r.unwrap().bytes, 11);
+            let got = capture.got();
+            assert_eq!(got.headers, [("x-token".to_string(), b"t".to_vec())]);
+            assert_eq!((&got.body[..], got.truncated), (&b"hello world"[..], false));
+        }
+        // Headers only: the body is counted, not kept.
+        let headers_only = Capture::new(["x-token"], false);
+        let (r, _) = exchange_capturing(replies[0], false, Some(&headers_only));
+        assert_eq!(r.unwrap().bytes, 11);
+        assert!(headers_only.got().body.is_empty());
     }
 
     #[test]

@@ -11,6 +11,30 @@ pub fn encode_request(
     body: &[u8],
     user_agent: &str,
 ) {
+    encode_request_with(
+        out,
+        method,
+        path_and_query,
+        host,
+        [headers, &[]],
+        body,
+        user_agent,
+    );
+}
+
+/// [`encode_request`] with two lists of headers, sent in order: a template's fixed ones, then
+/// those a journey expanded for this request. Out of line: it runs once per template, or per
+/// request only for templated URLs and journeys.
+#[inline(never)]
+pub fn encode_request_with(
+    out: &mut Vec<u8>,
+    method: &str,
+    path_and_query: &str,
+    host: &str,
+    headers: [&[(String, String)]; 2],
+    body: &[u8],
+    user_agent: &str,
+) {
     out.clear();
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
@@ -20,7 +44,11 @@ pub fn encode_request(
         path_and_query.as_bytes()
     });
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    let has = |name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    let has = |name: &str| {
+        headers
+            .iter()
+            .any(|list| list.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)))
+    };
     if !has("host") {
         out.extend_from_slice(b"Host: ");
         out.extend_from_slice(host.as_bytes());
@@ -31,7 +59,7 @@ pub fn encode_request(
         out.extend_from_slice(user_agent.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    for (name, value) in headers {
+    for (name, value) in headers.into_iter().flatten() {
         if name.eq_ignore_ascii_case("content-length") {
             continue;
         }
@@ -79,5 +107,32 @@ mod tests {
             "flak/test",
         );
         assert_eq!(String::from_utf8(out).unwrap().matches("Host").count(), 1);
+    }
+
+    #[test]
+    fn expanded_headers_follow_the_fixed_ones_and_content_length_follows_the_body() {
+        let mut out = Vec::new();
+        encode_request_with(
+            &mut out,
+            "PUT",
+            "/u",
+            "h",
+            [
+                &[("Content-Type".into(), "text/plain".into())],
+                &[
+                    ("Authorization".into(), "Bearer t".into()),
+                    ("content-length".into(), "99".into()),
+                ],
+            ],
+            b"expanded",
+            "flak/test",
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.ends_with(
+                "Content-Type: text/plain\r\nAuthorization: Bearer t\r\nContent-Length: 8\r\n\r\nexpanded"
+            ),
+            "{text}"
+        );
     }
 }

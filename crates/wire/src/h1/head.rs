@@ -2,7 +2,7 @@
 //! what framing and reporting need (Content-Length, Transfer-Encoding, Connection, Location),
 //! without a header map. A pure function of the bytes received so far, so it fuzzes directly.
 
-use flak_core::RequestError;
+use flak_core::{Capture, RequestError};
 
 use super::protocol;
 
@@ -36,11 +36,13 @@ pub struct Head {
 
 /// Parses a response head at the start of `buf`: `None` while it is incomplete. `head_request`
 /// says the request was HEAD (no body whatever the head says); `want_location` keeps the
-/// Location header, for following redirects.
+/// Location header, for following redirects. A final (not 1xx) head offers its headers to
+/// `capture` when there is one.
 pub fn parse(
     buf: &[u8],
     head_request: bool,
     want_location: bool,
+    capture: Option<&Capture>,
 ) -> Result<Option<Head>, RequestError> {
     // Uninitialised slots: zeroing 64 headers (2 KiB) cost more than parsing nginx's eight.
     let mut headers = [const { Slot::uninit() }; MAX_HEADERS];
@@ -48,7 +50,7 @@ pub fn parse(
     let mut slots: &mut [Slot<'_>] = &mut headers;
     // One call site of the parser, so it stays inlined in the common case.
     loop {
-        match parse_with(buf, slots, head_request, want_location) {
+        match parse_with(buf, slots, head_request, want_location, capture) {
             Ok(head) => return Ok(head),
             Err(Failed::Bad(e)) => return Err(e),
             Err(Failed::TooManyHeaders) if many.is_empty() => {
@@ -89,6 +91,7 @@ fn parse_with<'b>(
     headers: &mut [Slot<'b>],
     head_request: bool,
     want_location: bool,
+    capture: Option<&Capture>,
 ) -> Result<Option<Head>, Failed> {
     let mut response = httparse::Response::new(&mut []);
     let used = match httparse::ParserConfig::default().parse_response_with_uninit_headers(
@@ -137,6 +140,11 @@ fn parse_with<'b>(
             location = std::str::from_utf8(h.value).ok().map(str::to_string);
         }
     }
+    if let Some(capture) = capture
+        && !((100..200).contains(&status) && status != 101)
+    {
+        offer(capture, response.headers);
+    }
     let no_body = head_request || (100..200).contains(&status) || status == 204 || status == 304;
     let framing = if no_body {
         Framing::None
@@ -154,6 +162,18 @@ fn parse_with<'b>(
         close,
         used,
     }))
+}
+
+/// Offers a journey's capture the head's headers (the fast path never gets here).
+#[cold]
+#[inline(never)]
+fn offer(capture: &Capture, headers: &[httparse::Header<'_>]) {
+    if capture.header_names().is_empty() {
+        return;
+    }
+    for h in headers {
+        capture.header(h.name.as_bytes(), h.value);
+    }
 }
 
 #[cfg(test)]
@@ -175,28 +195,61 @@ mod tests {
     fn any_number_of_header_lines_is_read() {
         for n in [0, 62, 63, 64, 150, 5000] {
             let buf = many_headers(n);
-            let head = parse(&buf, false, true).unwrap().unwrap();
+            let head = parse(&buf, false, true, None).unwrap().unwrap();
             assert_eq!(head.status, 200, "{n} lines");
             assert_eq!(head.framing, Framing::Length(2), "{n} lines");
             assert_eq!(head.location.as_deref(), Some("/far"), "{n} lines");
             assert_eq!(head.used, buf.len() - 2, "{n} lines");
             // Incomplete, with more lines than the stack slots: wait for the rest.
-            assert!(parse(&buf[..buf.len() - 6], false, true).unwrap().is_none());
+            assert!(
+                parse(&buf[..buf.len() - 6], false, true, None)
+                    .unwrap()
+                    .is_none()
+            );
         }
+    }
+
+    #[test]
+    fn a_final_head_offers_its_wanted_headers_in_any_case() {
+        let capture = Capture::new(["x-token"], false);
+        let buf = b"HTTP/1.1 200 OK\r\nX-TOKEN: abc\r\nX-Other: no\r\nx-token: def\r\n\r\n";
+        parse(buf, false, false, Some(&capture)).unwrap().unwrap();
+        let got = capture.got().headers.clone();
+        assert_eq!(
+            got,
+            [
+                ("x-token".to_string(), b"abc".to_vec()),
+                ("x-token".to_string(), b"def".to_vec())
+            ]
+        );
+        // An interim head offers nothing.
+        capture.clear();
+        parse(
+            b"HTTP/1.1 103 Early\r\nX-Token: 1\r\n\r\n",
+            false,
+            false,
+            Some(&capture),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(capture.got().headers.is_empty());
     }
 
     #[test]
     fn statuses_outside_100_to_599_are_protocol_errors() {
         for status in ["000", "099", "600", "999"] {
             let buf = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
-            let err = parse(buf.as_bytes(), false, false).unwrap_err();
+            let err = parse(buf.as_bytes(), false, false, None).unwrap_err();
             assert_eq!(err.kind, flak_core::ErrorKind::Protocol, "{status}");
             assert!(err.message.contains("outside 100-599"), "{}", err.message);
         }
         for status in [100, 101, 200, 599] {
             let buf = format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n");
             assert_eq!(
-                parse(buf.as_bytes(), false, false).unwrap().unwrap().status,
+                parse(buf.as_bytes(), false, false, None)
+                    .unwrap()
+                    .unwrap()
+                    .status,
                 status
             );
         }

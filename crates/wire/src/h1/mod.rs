@@ -10,7 +10,7 @@ pub(crate) mod head;
 use flak_core::{ErrorKind, RequestError};
 
 pub use conn::H1Conn;
-pub use encode::encode_request;
+pub use encode::{encode_request, encode_request_with};
 
 /// A response that is not HTTP/1.1 we can read: the request failed, the connection is not
 /// reused.

@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use flak_core::{ErrorKind, RequestError};
+use flak_core::{Capture, ErrorKind, RequestError};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::frame::{
@@ -129,6 +129,10 @@ struct StreamState {
     waker: Option<Waker>,
     /// Not yet polled since its HEADERS were queued.
     fresh: bool,
+    /// What a journey keeps of the response, gathered here as frames arrive (whichever stream
+    /// drives the connection reads them) and handed to the request's own [`Capture`] when the
+    /// stream ends. `None` on the fast path.
+    capture: Option<Box<Capture>>,
 }
 
 fn io_error(e: &std::io::Error, stage: Stage) -> RequestError {
@@ -165,6 +169,8 @@ pub struct Ask<'a> {
     pub head_request: bool,
     pub want_location: bool,
     pub started: Instant,
+    /// What to keep of the response, for a journey.
+    pub capture: Option<&'a Capture>,
 }
 
 /// Why an exchange did not happen or did not complete.
@@ -175,6 +181,39 @@ pub enum Failed {
     Unusable,
     /// The request failed; `Unprocessed` says whether the server can have acted on it.
     Error(RequestError, Unprocessed),
+}
+
+/// Decodes a final head (or an interim one) for a stream whose journey captures headers; out
+/// of line, so the fast path's `on_block` stays as small as before.
+#[cold]
+#[inline(never)]
+fn decode_captured(
+    decoder: &mut Decoder,
+    block: &[u8],
+    want_location: bool,
+    head: &mut Head,
+    capture: &Capture,
+) -> Result<(), RequestError> {
+    decoder.decode_keeping(block, want_location, head, capture)?;
+    if head.status.is_some_and(|s| (100..200).contains(&s)) {
+        // An interim head's headers are not the response's.
+        capture.clear();
+    }
+    Ok(())
+}
+
+/// Gives the request's capture what its stream gathered.
+fn hand_over(from: &Capture, to: &Capture) {
+    to.clear();
+    let got = from.got();
+    for (name, value) in &got.headers {
+        to.header(name.as_bytes(), value);
+    }
+    to.body(&got.body);
+    if got.truncated {
+        // Past the limit: one byte more than the room left sets `truncated`.
+        to.body(&[0]);
+    }
 }
 
 /// What a connection error does to a stream still in flight.
@@ -280,6 +319,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H2Conn<S> {
     /// Sends one request on a new stream and reads the whole response. `waited` gets the time
     /// spent waiting for the server's stream limit.
     pub async fn exchange(&self, ask: Ask<'_>, waited: &mut Duration) -> Result<Exchanged, Failed> {
+        if let Some(capture) = ask.capture {
+            capture.clear();
+        }
         let mut wait_from = None;
         let mut queued = Queued {
             conn: self,
@@ -370,7 +412,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
         // http2_body_preread_size) refuse a body that comes before it. Nothing else reads
         // the connection yet, so this request does.
         let wants_settings = !self.settings_seen && !ask.body.is_empty();
-        if wants_settings && self.open == 0 && self.dead.is_none() {
+        // Likewise while the server allows no stream at all: with none open, nothing else
+        // would see it raise the limit, send GOAWAY or close.
+        let shut_out = self.settings_seen && self.max_streams == 0;
+        if (wants_settings || shut_out) && self.open == 0 && self.dead.is_none() {
             self.drive(cx, usize::MAX);
         }
         if let Some(e) = &self.dead {
@@ -425,6 +470,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             failed: None,
             waker: None,
             fresh: true,
+            capture: ask.capture.map(|c| {
+                if !c.header_names().is_empty() {
+                    self.decoder.keep_values();
+                }
+                Box::new(Capture::new(c.header_names(), c.wants_body()))
+            }),
         };
         let index = match self.streams.iter().position(Option::is_none) {
             Some(i) => {
@@ -597,6 +648,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 location: stream.head.location.take(),
             }),
         };
+        if result.is_ok()
+            && let (Some(to), Some(from)) = (ask.capture, &stream.capture)
+        {
+            hand_over(from, to);
+        }
         let reset = stream.body_sent < ask.body.len();
         if reset {
             // The server answered before taking the whole body: close our side.
@@ -886,14 +942,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
                 let Some(index) = self.find(stream) else {
                     return Ok(());
                 };
-                let data = unpad(payload, flags)?.len();
+                let data = unpad(payload, flags)?;
                 let s = self.streams[index].as_mut().expect("found");
                 if s.stage != Stage::Body {
                     let e = protocol("DATA before the response head");
                     self.reset(index, e);
                     return Ok(());
                 }
-                s.bytes += data as u64;
+                s.bytes += data.len() as u64;
+                if let Some(capture) = &s.capture {
+                    capture.body(data);
+                }
                 if flags & END_STREAM != 0 {
                     self.finish_stream(index);
                 } else {
@@ -1163,8 +1222,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Inner<S> {
             .and_then(|i| self.streams[i].as_ref())
             .is_some_and(|s| s.want_location && s.stage == Stage::Request);
         let mut head = Head::default();
+        // Only the final head's headers are captured, not trailers.
+        let capture = index
+            .and_then(|i| self.streams[i].as_ref())
+            .filter(|s| s.stage == Stage::Request)
+            .and_then(|s| s.capture.as_deref())
+            .filter(|c| !c.header_names().is_empty());
         // An HPACK failure leaves the table out of step: a connection error.
-        self.decoder.decode(block, want_location, &mut head)?;
+        match capture {
+            None => self.decoder.decode(block, want_location, &mut head)?,
+            Some(capture) => {
+                decode_captured(&mut self.decoder, block, want_location, &mut head, capture)?;
+            }
+        }
         let Some(index) = index else {
             return Ok(());
         };

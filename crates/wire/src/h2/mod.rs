@@ -1,7 +1,8 @@
 //! The lean HTTP/2 client, the sibling of `h1/`: `frame` (frame headers and constants), `conn`
 //! (one connection: streams, flow control, SETTINGS/PING/GOAWAY), `hpack` (header blocks).
 //! Response header blocks go through the connection's HPACK decoder (dynamic table included),
-//! and only `:status`, `content-length` and (for redirects) `location` are read.
+//! and only `:status`, `content-length` and (for redirects) `location` are read, besides the
+//! headers a journey's capture wants.
 
 mod conn;
 pub mod frame;

@@ -40,6 +40,7 @@ fn ask<'a>(block: &'a [u8], body: &'a [u8], head_request: bool, want_location: b
         head_request,
         want_location,
         started: Instant::now(),
+        capture: None,
     }
 }
 
@@ -344,6 +345,30 @@ async fn every_frame_a_server_may_send_is_handled_and_the_connection_reused() {
 
 /// What a server sends in answer to the request on stream `s`.
 type Answer = fn(u32) -> Vec<u8>;
+
+/// A server that allows no stream (SETTINGS_MAX_CONCURRENT_STREAMS = 0) and then says GOAWAY:
+/// the waiting request, with no stream open to read for it, reads the connection itself and
+/// fails at once instead of waiting out its timeout (found by fuzzing h2_frames).
+#[tokio::test]
+async fn a_server_that_allows_no_stream_and_leaves_is_seen_by_the_waiting_request() {
+    // The GOAWAY comes only once the client has acknowledged the SETTINGS, after it has read
+    // them: by then the request is waiting for a stream.
+    let server = scripted(|sent| match (sent.kind, sent.flags & 1) {
+        (4, 0) => settings(&[(3, 0)]),
+        (4, 1) => frame(GOAWAY, 0, 0, &[0, 0, 0, 0, 0, 0, 0, 0]),
+        _ => Vec::new(),
+    })
+    .await;
+    let spec = RequestSpec::new("POST", &server.url).unwrap().body("x");
+    let started = std::time::Instant::now();
+    let results = send_n(&spec, 1).await;
+    assert_eq!(results, vec![Err(ErrorKind::Closed)]);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
 
 #[tokio::test]
 async fn a_misbehaving_server_is_an_error_of_a_clear_kind_and_a_broken_connection_is_not_reused() {

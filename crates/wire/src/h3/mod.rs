@@ -216,14 +216,20 @@ impl H3Client {
             *http_request.uri_mut() = target.uri.clone();
             let headers = http_request.headers_mut();
             *headers = prepared.headers.clone();
-            if !same_method {
-                // A redirect that turned the method into GET drops the body.
-                headers.remove(header::CONTENT_LENGTH);
+            if let Err(e) = add_expanded(headers, request) {
+                return Outcome::Error(e);
             }
-            let body = if same_method {
-                prepared.body.clone()
-            } else {
-                Bytes::new()
+            let body = match request.body {
+                Some(expanded) if same_method => {
+                    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(expanded.len()));
+                    Bytes::copy_from_slice(expanded)
+                }
+                _ if same_method => prepared.body.clone(),
+                _ => {
+                    // A redirect that turned the method into GET drops the body.
+                    headers.remove(header::CONTENT_LENGTH);
+                    Bytes::new()
+                }
             };
             let in_flight = slot.group.1.get() + 1;
             slot.group.1.set(in_flight);
@@ -231,9 +237,15 @@ impl H3Client {
                 let mut stats = self.stats.borrow_mut();
                 stats.peak_streams = stats.peak_streams.max(u64::from(in_flight));
             }
-            let result =
-                exchange::exchange(&mut send, http_request, body, self.redirects > 0, started)
-                    .await;
+            let result = exchange::exchange(
+                &mut send,
+                http_request,
+                body,
+                self.redirects > 0,
+                started,
+                request.capture,
+            )
+            .await;
             slot.group.1.set(slot.group.1.get() - 1);
             drop(own);
             let response = match result {
@@ -265,6 +277,22 @@ impl H3Client {
             }
         }
     }
+}
+
+/// Adds the headers a journey expanded for this request to the template's (none outside
+/// journeys); a header that cannot be sent fails the request.
+fn add_expanded(headers: &mut HeaderMap, request: &Request<'_>) -> Result<(), RequestError> {
+    for (name, value) in request.headers {
+        let bad = |e: &dyn std::fmt::Display| {
+            RequestError::new(ErrorKind::Other, format!("header {name:?}: {e}"))
+        };
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
+        if CONNECTION_HEADERS.contains(&name.as_str()) || name == header::CONTENT_LENGTH {
+            continue;
+        }
+        headers.append(name, HeaderValue::from_str(value).map_err(|e| bad(&e))?);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

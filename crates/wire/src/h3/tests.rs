@@ -16,7 +16,8 @@ use crate::{HttpTransport, TransportConfig};
 
 /// A QUIC + HTTP/3 server on 127.0.0.1 with a fresh self-signed certificate: `/bytes/N` sends
 /// N bytes, `/moved` redirects to `/bytes/3`, `/echo` answers with the length of the request body, `/reset` resets the stream,
-/// anything else is 404. Counts the connections it accepted.
+/// `/told` tells what arrived (authorization, content-length, body) with `X-Token: final` and
+/// `X-Other: unwanted`, anything else is 404. Counts the connections it accepted.
 async fn server() -> (SocketAddr, Arc<AtomicUsize>) {
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
     let key = rustls::pki_types::PrivatePkcs8KeyDer::from(cert.signing_key.serialize_der());
@@ -49,11 +50,40 @@ async fn server() -> (SocketAddr, Arc<AtomicUsize>) {
                         let Ok((req, mut stream)) = resolver.resolve_request().await else {
                             return;
                         };
-                        let mut received = 0;
-                        while let Ok(Some(chunk)) = stream.recv_data().await {
-                            received += chunk.remaining();
+                        let mut received = Vec::new();
+                        while let Ok(Some(mut chunk)) = stream.recv_data().await {
+                            while chunk.has_remaining() {
+                                let piece = chunk.chunk();
+                                received.extend_from_slice(piece);
+                                let n = piece.len();
+                                chunk.advance(n);
+                            }
                         }
                         let path = req.uri().path();
+                        if path == "/told" {
+                            let header = |name: &str| {
+                                req.headers()
+                                    .get(name)
+                                    .map(|v| v.to_str().unwrap().to_string())
+                                    .unwrap_or_default()
+                            };
+                            let told = format!(
+                                "auth={} len={} body={}",
+                                header("authorization"),
+                                header("content-length"),
+                                String::from_utf8_lossy(&received)
+                            );
+                            let response = http::Response::builder()
+                                .header("X-Token", "final")
+                                .header("X-Other", "unwanted")
+                                .body(())
+                                .unwrap();
+                            let _ = stream.send_response(response).await;
+                            let _ = stream.send_data(Bytes::from(told)).await;
+                            let _ = stream.finish().await;
+                            return;
+                        }
+                        let received = received.len();
                         let (status, body) = if let Some(n) = path.strip_prefix("/bytes/") {
                             (200, vec![b'x'; n.parse().unwrap()])
                         } else if path == "/echo" {
@@ -281,4 +311,56 @@ async fn redirects_are_followed_on_the_same_connection() {
         Outcome::Response(r) if r.status == 302
     ));
     assert_eq!(connections.load(SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_journeys_headers_and_body_arrive_and_the_capture_keeps_the_final_response() {
+    let (addr, _) = server().await;
+    let spec = RequestSpec::new("POST", &format!("https://{addr}/told")).unwrap();
+    let transport = h3_transport(&spec, true, None);
+    let mut session = transport.session(0);
+    let capture = flak_core::Capture::new(["X-TOKEN"], true);
+    let headers = [("Authorization".to_string(), "Bearer tok-7".to_string())];
+    let journey = Request {
+        headers: &headers,
+        body: Some(b"expanded"),
+        capture: Some(&capture),
+        ..request(&spec)
+    };
+    match transport.send(&mut session, &journey).await {
+        Outcome::Response(r) => assert_eq!(r.status, 200),
+        Outcome::Error(e) => panic!("{e:?}"),
+    }
+    let got = capture.got().clone();
+    assert_eq!(got.headers, [("x-token".to_string(), b"final".to_vec())]);
+    assert_eq!(
+        String::from_utf8(got.body).unwrap(),
+        "auth=Bearer tok-7 len=8 body=expanded"
+    );
+    assert!(!got.truncated);
+    // Without a capture nothing is kept; and a redirect's response is not the one captured.
+    let plain = Request::new(1, 0, &spec, spec.url.as_str());
+    let _ = transport.send(&mut session, &plain).await;
+    assert_eq!(capture.got().headers.len(), 1);
+    let moved = RequestSpec::get(&format!("https://{addr}/moved")).unwrap();
+    let config = TransportConfig {
+        http3: true,
+        insecure: true,
+        redirects: 1,
+        ..TransportConfig::default()
+    };
+    let transport = HttpTransport::new(config, None, std::slice::from_ref(&moved)).unwrap();
+    let mut session = transport.session(0);
+    let capture = flak_core::Capture::new(["location"], true);
+    let followed = Request {
+        capture: Some(&capture),
+        ..request(&moved)
+    };
+    match transport.send(&mut session, &followed).await {
+        Outcome::Response(r) => assert_eq!((r.status, r.bytes), (200, 3)),
+        Outcome::Error(e) => panic!("{e:?}"),
+    }
+    let got = capture.got();
+    assert!(got.headers.is_empty(), "{:?}", got.headers);
+    assert_eq!(got.body, b"xxx");
 }

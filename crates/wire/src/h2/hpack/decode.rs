@@ -1,5 +1,6 @@
 //! HPACK decoding of response header blocks (RFC 7541 §6), reading only what flak reports
-//! (`:status`, `content-length`, `location`) and building no header map.
+//! (`:status`, `content-length`, `location`) and building no header map; a journey's capture
+//! gets the fields it wants through [`Keep`] (`decode_keeping`).
 //!
 //! The dynamic table (§2.3.2, §4) is kept in a compact form: for each entry its size, which of
 //! the three read names it has, and its value only when it has one of them. A field that is
@@ -42,80 +43,112 @@ const NAME_CONTENT_LENGTH: usize = 28;
 const NAME_LOCATION: usize = 46;
 const STATIC_ENTRIES: usize = 61;
 
-/// Lengths of the static table's names (RFC 7541 Appendix A), for the size of an entry
-/// inserted with a static name.
+/// The static table (RFC 7541 Appendix A): names and values, read only for captured headers.
+const STATIC: [(&str, &str); STATIC_ENTRIES] = [
+    (":authority", ""),
+    (":method", "GET"),
+    (":method", "POST"),
+    (":path", "/"),
+    (":path", "/index.html"),
+    (":scheme", "http"),
+    (":scheme", "https"),
+    (":status", "200"),
+    (":status", "204"),
+    (":status", "206"),
+    (":status", "304"),
+    (":status", "400"),
+    (":status", "404"),
+    (":status", "500"),
+    ("accept-charset", ""),
+    ("accept-encoding", "gzip, deflate"),
+    ("accept-language", ""),
+    ("accept-ranges", ""),
+    ("accept", ""),
+    ("access-control-allow-origin", ""),
+    ("age", ""),
+    ("allow", ""),
+    ("authorization", ""),
+    ("cache-control", ""),
+    ("content-disposition", ""),
+    ("content-encoding", ""),
+    ("content-language", ""),
+    ("content-length", ""),
+    ("content-location", ""),
+    ("content-range", ""),
+    ("content-type", ""),
+    ("cookie", ""),
+    ("date", ""),
+    ("etag", ""),
+    ("expect", ""),
+    ("expires", ""),
+    ("from", ""),
+    ("host", ""),
+    ("if-match", ""),
+    ("if-modified-since", ""),
+    ("if-none-match", ""),
+    ("if-range", ""),
+    ("if-unmodified-since", ""),
+    ("last-modified", ""),
+    ("link", ""),
+    ("location", ""),
+    ("max-forwards", ""),
+    ("proxy-authenticate", ""),
+    ("proxy-authorization", ""),
+    ("range", ""),
+    ("referer", ""),
+    ("refresh", ""),
+    ("retry-after", ""),
+    ("server", ""),
+    ("set-cookie", ""),
+    ("strict-transport-security", ""),
+    ("transfer-encoding", ""),
+    ("user-agent", ""),
+    ("vary", ""),
+    ("via", ""),
+    ("www-authenticate", ""),
+];
+
+/// Lengths of the static table's names, for the size of an entry inserted with a static name.
 const STATIC_NAME_LEN: [u8; STATIC_ENTRIES] = {
-    const NAMES: [&str; STATIC_ENTRIES] = [
-        ":authority",
-        ":method",
-        ":method",
-        ":path",
-        ":path",
-        ":scheme",
-        ":scheme",
-        ":status",
-        ":status",
-        ":status",
-        ":status",
-        ":status",
-        ":status",
-        ":status",
-        "accept-charset",
-        "accept-encoding",
-        "accept-language",
-        "accept-ranges",
-        "accept",
-        "access-control-allow-origin",
-        "age",
-        "allow",
-        "authorization",
-        "cache-control",
-        "content-disposition",
-        "content-encoding",
-        "content-language",
-        "content-length",
-        "content-location",
-        "content-range",
-        "content-type",
-        "cookie",
-        "date",
-        "etag",
-        "expect",
-        "expires",
-        "from",
-        "host",
-        "if-match",
-        "if-modified-since",
-        "if-none-match",
-        "if-range",
-        "if-unmodified-since",
-        "last-modified",
-        "link",
-        "location",
-        "max-forwards",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "range",
-        "referer",
-        "refresh",
-        "retry-after",
-        "server",
-        "set-cookie",
-        "strict-transport-security",
-        "transfer-encoding",
-        "user-agent",
-        "vary",
-        "via",
-        "www-authenticate",
-    ];
     let mut lens = [0u8; STATIC_ENTRIES];
     let mut i = 0;
     while i < STATIC_ENTRIES {
-        lens[i] = NAMES[i].len() as u8;
+        lens[i] = STATIC[i].0.len() as u8;
         i += 1;
     }
     lens
 };
+
+/// Where the header fields a journey wants go (beyond the three flak reads itself). The fast
+/// path decodes with [`Nothing`], whose `ACTIVE` is false: every use of it compiles away.
+pub trait Keep {
+    const ACTIVE: bool;
+    /// Whether a field of this (lower-case) name is wanted.
+    fn wants(&self, name: &[u8]) -> bool;
+    /// A wanted field, decoded.
+    fn keep(&self, name: &[u8], value: &[u8]);
+}
+
+/// Keeps no field: the fast path.
+pub struct Nothing;
+
+impl Keep for Nothing {
+    const ACTIVE: bool = false;
+    fn wants(&self, _: &[u8]) -> bool {
+        false
+    }
+    fn keep(&self, _: &[u8], _: &[u8]) {}
+}
+
+impl Keep for flak_core::Capture {
+    const ACTIVE: bool = true;
+    fn wants(&self, name: &[u8]) -> bool {
+        self.wants_header(name)
+    }
+    fn keep(&self, name: &[u8], value: &[u8]) {
+        self.header(name, value);
+    }
+}
 
 /// RFC 7541 §4.1: an entry's size is its name and value lengths plus 32.
 const ENTRY_OVERHEAD: usize = 32;
@@ -129,6 +162,9 @@ enum Value {
     Length(u64),
     /// Decoded bytes (not necessarily UTF-8).
     Location(Box<[u8]>),
+    /// Any other name and its value, decoded: kept once a journey on the connection captures
+    /// headers (see [`Decoder::keep_values`]).
+    Kept(Box<(Vec<u8>, Vec<u8>)>),
 }
 
 #[derive(Debug)]
@@ -155,6 +191,8 @@ pub struct Decoder {
     max: usize,
     /// What we advertised: a size update above it is an error.
     limit: usize,
+    /// Entries inserted from now on keep every name and value, for captured headers.
+    keep_all: bool,
 }
 
 impl Decoder {
@@ -169,7 +207,17 @@ impl Decoder {
             size: 0,
             max: DEFAULT_TABLE_SIZE,
             limit: advertised,
+            keep_all: false,
         }
+    }
+
+    /// From now on, entries inserted into the dynamic table keep their names and values, so a
+    /// wanted header a later block names by index can be captured. Called when a request that
+    /// captures headers opens a stream; the fast path never calls it. (An entry inserted
+    /// before then is known by its size only: a server that ignores our 0-byte table and
+    /// refers to it by index gives no value for it.)
+    pub fn keep_values(&mut self) {
+        self.keep_all = true;
     }
 
     /// A decoder whose table is `max` bytes from the start and may never grow past it (the
@@ -199,9 +247,21 @@ impl Decoder {
     /// the connection must not be used again (HPACK errors are connection errors).
     pub fn decode(
         &mut self,
+        b: &[u8],
+        want_location: bool,
+        head: &mut Head,
+    ) -> Result<(), RequestError> {
+        self.decode_keeping(b, want_location, head, &Nothing)
+    }
+
+    /// [`Self::decode`], also offering `keep` every field it [`Keep::wants`], decoded.
+    #[inline(always)]
+    pub fn decode_keeping<K: Keep>(
+        &mut self,
         mut b: &[u8],
         want_location: bool,
         head: &mut Head,
+        keep: &K,
     ) -> Result<(), RequestError> {
         let mut fields = false;
         while let Some(&first) = b.first() {
@@ -212,6 +272,9 @@ impl Decoder {
                     8..=14 => head.status = Some(STATIC_STATUS[index - 8]),
                     1..=STATIC_ENTRIES => {}
                     _ => self.entry(index)?.apply(head, want_location)?,
+                }
+                if K::ACTIVE {
+                    self.keep_indexed(index, keep)?;
                 }
                 continue;
             }
@@ -242,7 +305,7 @@ impl Decoder {
             let name = match index {
                 0 => {
                     let (huffman, raw) = get_string(&mut b)?;
-                    if insert {
+                    if insert || K::ACTIVE {
                         literal_name_raw = Some((huffman, raw));
                     }
                     literal_name(huffman, raw)
@@ -266,6 +329,10 @@ impl Decoder {
                 }
                 _ => {}
             }
+            if K::ACTIVE {
+                // Before the insert, which moves the dynamic indices.
+                self.keep_literal(index, literal_name_raw, (huffman, raw), keep)?;
+            }
             if insert {
                 self.insert_literal(index, literal_name_raw, name, (huffman, raw), head)?;
             }
@@ -284,6 +351,54 @@ impl Decoder {
                     STATIC_ENTRIES + self.table.len()
                 ))
             })
+    }
+
+    /// Offers `keep` an indexed field, when its name is wanted.
+    #[inline(never)]
+    fn keep_indexed(&self, index: usize, keep: &impl Keep) -> Result<(), RequestError> {
+        if index <= STATIC_ENTRIES {
+            let (name, value) = STATIC[index - 1];
+            if keep.wants(name.as_bytes()) {
+                keep.keep(name.as_bytes(), value.as_bytes());
+            }
+            return Ok(());
+        }
+        let entry = self.entry(index)?;
+        if let Some(name) = entry.name_bytes()
+            && keep.wants(name)
+        {
+            keep.keep(name, &entry.value_bytes());
+        }
+        Ok(())
+    }
+
+    /// Offers `keep` a literal field (`index` its name's, 0 for the literal name `name_raw`),
+    /// decoding its value only when its name is wanted.
+    #[inline(never)]
+    fn keep_literal(
+        &self,
+        index: usize,
+        name_raw: Option<(bool, &[u8])>,
+        (huffman, raw): (bool, &[u8]),
+        keep: &impl Keep,
+    ) -> Result<(), RequestError> {
+        let literal;
+        let name: &[u8] = match (index, name_raw) {
+            (0, Some((huffman, raw))) => {
+                literal = string(huffman, raw)?;
+                &literal
+            }
+            (0, None) => return Ok(()),
+            (i, _) if i <= STATIC_ENTRIES => STATIC[i - 1].0.as_bytes(),
+            (i, _) => match self.entry(i)?.name_bytes() {
+                Some(name) => name,
+                None => return Ok(()),
+            },
+        };
+        if keep.wants(name) {
+            keep.keep(name, &string(huffman, raw)?);
+        }
+        Ok(())
     }
 
     /// Adds the literal just read into `head` to the table: `index` is its name's index (0 for
@@ -309,10 +424,12 @@ impl Decoder {
             (NAME_STATUS, Some(status), _) => Value::Status(status),
             (NAME_CONTENT_LENGTH, _, Some(n)) => Value::Length(n),
             (NAME_LOCATION, _, _) => Value::Location(string(huffman, raw)?.into_boxed_slice()),
+            _ if self.keep_all => self.kept(index, name_raw, (huffman, raw))?,
             _ => Value::Ignored,
         };
         let value_len = match &value {
             Value::Location(bytes) => bytes.len(),
+            Value::Kept(kept) => kept.1.len(),
             _ => decoded_len(huffman, raw)?,
         };
         self.insert(Entry {
@@ -322,6 +439,26 @@ impl Decoder {
             value,
         });
         Ok(())
+    }
+
+    /// A new entry's name and value, decoded, for a table that keeps them; `Ignored` when its
+    /// name is that of an entry that kept none.
+    fn kept(
+        &self,
+        index: usize,
+        name_raw: Option<(bool, &[u8])>,
+        (huffman, raw): (bool, &[u8]),
+    ) -> Result<Value, RequestError> {
+        let name = match (index, name_raw) {
+            (0, Some((huffman, raw))) => string(huffman, raw)?,
+            (0, None) => return Ok(Value::Ignored),
+            (i, _) if i <= STATIC_ENTRIES => STATIC[i - 1].0.as_bytes().to_vec(),
+            (i, _) => match self.entry(i)?.name_bytes() {
+                Some(name) => name.to_vec(),
+                None => return Ok(Value::Ignored),
+            },
+        };
+        Ok(Value::Kept(Box::new((name, string(huffman, raw)?))))
     }
 
     /// §4.4: an entry larger than the table empties it and is not added.
@@ -359,8 +496,31 @@ impl Entry {
                     head.location = String::from_utf8(bytes.to_vec()).ok();
                 }
             }
+            Value::Kept(_) => {}
         }
         Ok(())
+    }
+
+    /// The entry's name, when known (not for names inserted before values were kept).
+    fn name_bytes(&self) -> Option<&[u8]> {
+        match &self.value {
+            Value::Ignored => None,
+            Value::Status(_) => Some(b":status"),
+            Value::Length(_) => Some(b"content-length"),
+            Value::Location(_) => Some(b"location"),
+            Value::Kept(kept) => Some(&kept.0),
+        }
+    }
+
+    /// The entry's value, for an entry whose name is known.
+    fn value_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match &self.value {
+            Value::Ignored => std::borrow::Cow::Borrowed(&[]),
+            Value::Status(s) => s.to_string().into_bytes().into(),
+            Value::Length(n) => n.to_string().into_bytes().into(),
+            Value::Location(bytes) => std::borrow::Cow::Borrowed(bytes),
+            Value::Kept(kept) => std::borrow::Cow::Borrowed(&kept.1),
+        }
     }
 }
 
@@ -403,6 +563,7 @@ fn decoded_len(huffman: bool, raw: &[u8]) -> Result<usize, RequestError> {
 /// The static-table name index a literal name stands for, when it is one flak reads (else 0).
 /// Huffman-coded names are compared in their coded form (the coding of a string is unique), so
 /// the names flak skips (nginx sends `etag` and `accept-ranges` as literals) are never decoded.
+#[inline(always)]
 fn literal_name(huffman: bool, raw: &[u8]) -> usize {
     static CODED: OnceLock<[(Vec<u8>, usize); 3]> = OnceLock::new();
     const NAMES: [(&[u8], usize); 3] = [
@@ -627,6 +788,67 @@ mod tests {
         assert_eq!(
             (d.table_len(), d.table_size()),
             (3, 14 + 2 + 7 + 3 + 8 + 5 + 96)
+        );
+    }
+
+    #[test]
+    fn wanted_fields_are_kept_from_literals_the_static_table_and_the_dynamic_one() {
+        use flak_core::Capture;
+        let mut d = Decoder::new(4096);
+        // Before values are kept: x-token: a, inserted with a literal name, known by size only.
+        let mut head = Head::default();
+        d.decode(
+            &[0x40, 7, b'x', b'-', b't', b'o', b'k', b'e', b'n', 1, b'a'],
+            false,
+            &mut head,
+        )
+        .unwrap();
+        d.keep_values();
+        let capture = Capture::new(["X-Token", "server", "location", "accept-encoding"], false);
+        // x-token: b (Huffman-coded name, inserted), server: s (static name 54, not indexed),
+        // location: /l (static name 46, inserted), x-other: no (literal, not wanted),
+        // accept-encoding from the static table with its value (16), the old entry (64).
+        let name = huffman::encode(b"x-token");
+        let mut block = vec![0x40, 0x80 | name.len() as u8];
+        block.extend(&name);
+        block.extend([1, b'b', 0x0f, 54 - 15, 1, b's', 0x40 | 46, 2, b'/', b'l']);
+        block.extend([
+            0x00, 7, b'x', b'-', b'o', b't', b'h', b'e', b'r', 2, b'n', b'o',
+        ]);
+        block.extend([0x80 | 16, 0x80 | 64]);
+        let mut head = Head::default();
+        d.decode_keeping(&block, false, &mut head, &capture)
+            .unwrap();
+        let text = |got: &flak_core::Captured| {
+            got.headers
+                .iter()
+                .map(|(n, v)| format!("{n}={}", String::from_utf8_lossy(v)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            text(&capture.got()),
+            [
+                "x-token=b",
+                "server=s",
+                "location=/l",
+                "accept-encoding=gzip, deflate"
+            ]
+        );
+        // Now by index: location (62), x-token: b (63); the table holds the same either way.
+        capture.clear();
+        let mut head = Head::default();
+        d.decode_keeping(&[0x80 | 62, 0x80 | 63], true, &mut head, &capture)
+            .unwrap();
+        assert_eq!(text(&capture.got()), ["location=/l", "x-token=b"]);
+        assert_eq!(head.location.as_deref(), Some("/l"));
+        // A literal naming a kept entry's name (63, x-token) with a new value.
+        capture.clear();
+        d.decode_keeping(&[0x0f, 63 - 15, 1, b'c'], false, &mut head, &capture)
+            .unwrap();
+        assert_eq!(text(&capture.got()), ["x-token=c"]);
+        assert_eq!(
+            (d.table_len(), d.table_size()),
+            (3, (7 + 1 + 32) + (8 + 2 + 32) + (7 + 1 + 32))
         );
     }
 
