@@ -732,6 +732,7 @@ fn finish(n: usize, mut cmd: Command, out: &mut CurlRequests) -> Result<(), Impo
             body: body.clone(),
             started_ms: None,
             time_ms: None,
+            answered_ms: None,
             page: None,
             status: None,
             size: None,

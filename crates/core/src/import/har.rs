@@ -30,9 +30,18 @@ struct Entry {
     started_date_time: Option<String>,
     #[serde(default)]
     time: Option<f64>,
+    #[serde(default)]
+    timings: Option<Timings>,
     request: Request,
     #[serde(default)]
     response: Option<Response>,
+}
+
+#[derive(Deserialize)]
+struct Timings {
+    /// Reading the answer after its first byte; -1 when not known.
+    #[serde(default)]
+    receive: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +158,12 @@ pub fn parse(bytes: &[u8]) -> Result<HarRequests, ImportError> {
                 })?),
                 None => None,
             };
+        let time_ms = entry.time.filter(|t| t.is_finite() && *t >= 0.0);
+        let receive = entry
+            .timings
+            .and_then(|t| t.receive)
+            .filter(|r| r.is_finite() && *r >= 0.0);
+        let answered_ms = time_ms.map(|t| (t - receive.unwrap_or(0.0)).max(0.0));
         let response = entry.response;
         let status = response
             .as_ref()
@@ -176,7 +191,8 @@ pub fn parse(bytes: &[u8]) -> Result<HarRequests, ImportError> {
                 .collect(),
             body: entry.request.post_data.and_then(body_of),
             started_ms,
-            time_ms: entry.time.filter(|t| t.is_finite() && *t >= 0.0),
+            time_ms,
+            answered_ms,
             page: entry.pageref,
             status,
             size,

@@ -7,10 +7,11 @@
 //!
 //! The journey, from a recording:
 //! - Requests are taken in order of their recorded start. A request joins the step before it
-//!   when it started while that step's first request was still in flight, or within
-//!   [`TOGETHER_MS`] of the step's start: what the page issued together (a `Promise.all`, the
-//!   sub-resources a document asks for at once) is one fan-out group; one that waited for an
-//!   answer starts a new step. A change of page (HAR `pageref`) always starts a new step.
+//!   when it started before any request of that step had begun to be answered (its first
+//!   response byte): what the page issued together (a `Promise.all`, the sub-resources a
+//!   document asks for at once) is one fan-out group. A request that started after an answer
+//!   came may have waited for it, so it starts a new step. A change of page (HAR `pageref`)
+//!   always starts a new step.
 //! - Think time after a step is the recorded gap between its last answer and the next step's
 //!   first request (`--think recorded`; none for a gap of an hour or more, which is the
 //!   recording paused), or none.
@@ -30,10 +31,6 @@ pub mod har;
 use std::collections::BTreeMap;
 
 use crate::journey::{RequestDef, ScenarioDef, StepDef};
-
-/// Requests that start within this many milliseconds of a step's first one belong to it, even
-/// if that one had already been answered.
-pub const TOGETHER_MS: f64 = 15.0;
 
 /// Recorded gaps this long or longer are no think time (core refuses a think over an hour).
 const MAX_THINK_MS: f64 = 3_600_000.0;
@@ -66,6 +63,9 @@ pub struct Recorded {
     pub started_ms: Option<f64>,
     /// How long it took until the whole answer arrived, in milliseconds (HAR).
     pub time_ms: Option<f64>,
+    /// How long until the answer began (its first byte), in milliseconds (HAR: `time` less
+    /// `timings.receive`); `time_ms` when not recorded.
+    pub answered_ms: Option<f64>,
     /// The page it belongs to (HAR `pageref`).
     pub page: Option<String>,
     /// The status the recording got (HAR; 0 there when none came back).
@@ -379,14 +379,17 @@ fn group<'a>(sorted: &[&'a Recorded]) -> Vec<Vec<&'a Recorded>> {
             if first.page != r.page {
                 return false;
             }
-            let (Some(start), Some(at)) = (first.started_ms, r.started_ms) else {
+            let Some(at) = r.started_ms else {
                 return false;
             };
-            let first_end = g
+            let first_answer = g
                 .iter()
-                .filter_map(|m| Some(m.started_ms? + m.time_ms.unwrap_or(0.0).max(0.0)))
+                .filter_map(|m| {
+                    let took = m.answered_ms.or(m.time_ms).unwrap_or(0.0).max(0.0);
+                    Some(m.started_ms? + took)
+                })
                 .fold(f64::INFINITY, f64::min);
-            at - start <= TOGETHER_MS || at < first_end
+            at < first_answer
         });
         match groups.last_mut() {
             Some(g) if joins => g.push(r),

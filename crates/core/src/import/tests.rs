@@ -11,7 +11,7 @@ fn chromium_har() -> String {
     r#"{"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"},
       "pages": [{"id": "page_1", "title": "t", "startedDateTime": "2026-12-01T10:00:00.000Z"}],
       "entries": [
-        {"pageref": "page_1", "startedDateTime": "2026-12-01T10:00:00.000Z", "time": 20,
+        {"pageref": "page_1", "startedDateTime": "2026-12-01T10:00:00.000Z", "time": 20, "timings": {"receive": 15},
          "request": {"method": "GET", "url": "http://127.0.0.1:9/", "httpVersion": "HTTP/1.1",
            "headers": [{"name": "Host", "value": "127.0.0.1:9"}, {"name": "sec-ch-ua", "value": "x"},
                        {"name": "Accept-Encoding", "value": "gzip"}, {"name": "Accept", "value": "text/html"}],
@@ -64,6 +64,7 @@ fn a_har_becomes_a_journey_of_steps_and_groups() {
     assert_eq!(har.requests[1].allow_origin.as_deref(), Some("*"));
     assert_eq!(har.requests[0].status, Some(200));
     assert_eq!(har.requests[0].size, Some(12));
+    assert_eq!(har.requests[0].answered_ms, Some(5.0));
     let got = to_scenario(&har.requests, &Options::default()).unwrap();
     let steps = &got.scenario.step;
     assert_eq!(steps.len(), 3, "{steps:#?}");
@@ -234,4 +235,15 @@ fn text_that_reads_as_a_field_is_left_out_and_long_gaps_are_no_think() {
             .all(|s| s.think.as_deref() != Some("3600000ms"))
     );
     assert!(Scenario::from_def(got.scenario).is_ok());
+}
+
+#[test]
+fn a_request_started_after_an_answer_began_is_the_next_step() {
+    let mut har = parse(chromium_har().as_bytes()).unwrap();
+    // The POST was answered 1 ms after it started (the rest of its 30 ms was the body): the
+    // form, 1.5 ms after it, may have waited for that answer.
+    har.requests[2].answered_ms = Some(1.0);
+    let got = to_scenario(&har.requests, &Options::default()).unwrap();
+    assert_eq!(got.scenario.step.len(), 4);
+    assert!(got.scenario.step.iter().all(|s| s.request.is_empty()));
 }
