@@ -1,6 +1,7 @@
 //! The `flak` command line, in rooms: `flags/` (arguments to a validated `Setup`), `run/` (the
 //! workers, clock, Ctrl-C, progress), `output` (reports and files), `target/` (the built-in test
-//! server), `capacity/` (`flak capacity`, a search over runs). The engine is `flak-core`; the
+//! server), `capacity/` (`flak capacity`, a search over runs), `import/` (`flak import`,
+//! `flak --har`, `flak curl`: recorded traffic as journeys). The engine is `flak-core`; the
 //! HTTP clients are `flak-wire`.
 //!
 //! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
@@ -8,6 +9,7 @@
 
 pub mod capacity;
 pub mod flags;
+pub mod import;
 pub mod k8s;
 pub mod metrics;
 pub mod output;
@@ -40,19 +42,7 @@ pub fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line naming the problem, not clap's whole usage block.
-            let rendered = e.render().to_string();
-            let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-            let mut line = lines
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ")
-                .to_string();
-            // "the following required arguments were not provided:" lists them below.
-            if line.ends_with(':') {
-                let listed: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage:")).collect();
-                line = format!("{} {}", line, listed.join(", "));
-            }
+            let line = clap_line(&e);
             eprintln!("flak: {line} (see 'flak --help')");
             return ExitCode::from(EXIT_INPUT);
         }
@@ -61,6 +51,8 @@ pub fn main() -> ExitCode {
         Some(Command::Target(args)) => target::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Capacity(args)) => capacity::run(*args),
+        Some(Command::Import(command)) => import::run(&command),
+        Some(Command::Curl { args }) => import::run_curl(&args),
         Some(Command::K8s(command)) => k8s::run(&command),
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Completions { shell }) => {
@@ -75,8 +67,36 @@ pub fn main() -> ExitCode {
     })
 }
 
+/// One line naming the problem, not clap's whole usage block.
+pub(crate) fn clap_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut line = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    // "the following required arguments were not provided:" lists them below.
+    if line.ends_with(':') {
+        let listed: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage:")).collect();
+        line = format!("{} {}", line, listed.join(", "));
+    }
+    line
+}
+
 fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let setup = flags::setup::build(args)?;
+    load_with(args, None)
+}
+
+/// A run; `made` is a scenario made from something else than a file (`flak curl`).
+pub(crate) fn load_with(
+    args: &RunArgs,
+    made: Option<flags::scenario::Scenario>,
+) -> anyhow::Result<ExitCode> {
+    let setup = match made {
+        Some(made) => flags::setup::build_with(args, Some(made))?,
+        None => flags::setup::build(args)?,
+    };
     let stop = StopSignal::new();
     let interrupted = interrupt::install(stop.clone(), setup.grace)?;
     if let Some(at) = setup.start_at {

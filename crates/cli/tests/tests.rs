@@ -11,6 +11,7 @@ mod connect;
 mod deploy;
 mod faults;
 mod http3;
+mod import;
 mod journey;
 mod metrics;
 mod multiplexing;

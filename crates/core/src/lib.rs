@@ -17,6 +17,7 @@ pub mod compare;
 pub mod connections;
 pub mod data;
 pub mod generator;
+pub mod import;
 pub mod journey;
 pub mod plan;
 pub mod report;
