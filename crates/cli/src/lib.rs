@@ -97,6 +97,12 @@ pub(crate) fn load_with(
         Some(made) => flags::setup::build_with(args, Some(made))?,
         None => flags::setup::build(args)?,
     };
+    // Read before the run: a baseline that does not load is bad input, not a lost run.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|path| load_results(path).map_err(|e| anyhow::anyhow!("--baseline {e}")))
+        .transpose()?;
     let stop = StopSignal::new();
     let interrupted = interrupt::install(stop.clone(), setup.grace)?;
     if let Some(at) = setup.start_at {
@@ -147,7 +153,7 @@ pub(crate) fn load_with(
     if args.metrics.is_some() {
         wait_for(linger, &stop);
     }
-    let mut code = judge(&setup.thresholds, &stats);
+    let mut code = judge(&setup.thresholds, &stats, baseline.as_ref());
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         eprintln!("flak: interrupted; the report covers what ran");
         code = ExitCode::from(EXIT_INTERRUPTED);
@@ -177,7 +183,7 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    Ok(judge(&thresholds, &stats))
+    Ok(judge(&thresholds, &stats, None))
 }
 
 /// Reads a results file for `compare`, naming it in any error.
@@ -214,10 +220,18 @@ fn compare(args: &flags::args::CompareArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Exit 1, with a line each, for every threshold the run broke.
-fn judge(thresholds: &[flak_core::Threshold], stats: &flak_core::Stats) -> ExitCode {
+fn judge(
+    thresholds: &[flak_core::Threshold],
+    stats: &flak_core::Stats,
+    baseline: Option<&flak_core::Stats>,
+) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
     for threshold in thresholds {
-        if let Some(message) = threshold.check(stats) {
+        let broken = match baseline {
+            Some(base) => threshold.check_against(stats, base),
+            None => threshold.check(stats),
+        };
+        if let Some(message) = broken {
             eprintln!("flak: {message}");
             code = ExitCode::from(EXIT_THRESHOLD);
         }

@@ -7,6 +7,7 @@ mod common;
 
 mod capacity;
 mod cli;
+mod compare;
 mod connect;
 mod deploy;
 mod faults;

@@ -349,9 +349,14 @@ pub struct RunArgs {
     pub output_file: Option<PathBuf>,
 
     /// Exit 1 when the run breaks this threshold (repeatable): 'p99>250ms', 'errors>1%',
-    /// 'rps<1000'.
+    /// 'rps<1000'; against --baseline, changes: 'p99>+10%', 'rps<-5%'.
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub fail_if: Vec<String>,
+
+    /// A results file the relative thresholds (--fail-if 'p99>+10%') compare with: a CI gate
+    /// on regressions against a known-good run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 
     /// How long Ctrl-C waits for in-flight requests before cancelling them.
     #[arg(long, default_value = "2s")]

@@ -168,6 +168,11 @@ pub fn build_with(args: &RunArgs, made: Option<Scenario>) -> anyhow::Result<Setu
         .iter()
         .map(|t| Threshold::parse(t).map_err(|e| anyhow!("--fail-if: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if args.baseline.is_none()
+        && let Some(t) = thresholds.iter().find(|t| t.is_relative())
+    {
+        bail!("--fail-if {t}: a change needs a run to compare with: give --baseline FILE");
+    }
     let threads = match args.threads {
         Some(0) => bail!("--threads must be at least 1 (got 0)"),
         Some(n) => n,
