@@ -49,5 +49,5 @@ pub use template::{TemplateError, UrlTemplate};
 pub use threshold::Threshold;
 pub use transport::{
     CAPTURE_BODY_LIMIT, Capture, Captured, ErrorKind, Outcome, Request, RequestError, Response,
-    Transport,
+    Transport, is_success,
 };

@@ -14,7 +14,7 @@ use crate::journey::{IterationFields, JourneyPlan, Received, StepBody, Vars};
 use crate::stats::{Sample, Stats};
 use crate::template::mix;
 use crate::transport::{
-    Capture, Captured, ErrorKind, Outcome, Request, RequestError, Response, Transport,
+    Capture, Captured, ErrorKind, Outcome, Request, RequestError, Response, Transport, is_success,
 };
 
 use super::{Phase, Scheduler};
@@ -39,7 +39,7 @@ struct Ended {
 fn failing(outcome: &Outcome) -> bool {
     match outcome {
         Outcome::Error(_) => true,
-        Outcome::Response(r) => !((200..400).contains(&r.status) || r.status == 0),
+        Outcome::Response(r) => !is_success(r.status),
     }
 }
 

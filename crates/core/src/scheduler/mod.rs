@@ -30,7 +30,9 @@ use crate::stages::Stages;
 use crate::stats::{Sample, Stats};
 use crate::stop::StopSignal;
 use crate::template::mix;
-use crate::transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};
+use crate::transport::{
+    ErrorKind, Outcome, Request, RequestError, Response, Transport, is_success,
+};
 
 mod journey;
 
@@ -418,7 +420,7 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                 }
                 Outcome::Response(r) => {
                     bytes += r.bytes;
-                    let failing = |s: u16| !((200..400).contains(&s) || s == 0);
+                    let failing = |s: u16| !is_success(s);
                     let replace = worst.is_none_or(|w| {
                         (failing(r.status), r.status) > (failing(w.status), w.status)
                     });
