@@ -169,13 +169,7 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         .map(|t| flak_core::Threshold::parse(t).map_err(|e| anyhow::anyhow!("--fail-if: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     // One file at a time: each is read and loaded only when the ones before it are merged.
-    let loaded = args.files.iter().map(|path| {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        let (stats, _) =
-            Results::load(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        anyhow::Ok(stats)
-    });
+    let loaded = args.files.iter().map(|path| load_results(path));
     let stats = flak_core::Stats::try_merge_all(loaded)?
         .ok_or_else(|| anyhow::anyhow!("no results files given"))?;
     let results = Results::of(&stats, None);
@@ -186,7 +180,7 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(judge(&thresholds, &stats, None))
 }
 
-/// Reads a results file for `compare`, naming it in any error.
+/// Reads a results file (`merge`, `compare`, `--baseline`), naming it in any error.
 fn load_results(path: &std::path::Path) -> anyhow::Result<flak_core::Stats> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
