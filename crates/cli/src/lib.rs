@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod output;
 pub mod run;
 pub mod target;
+pub mod ui;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -129,21 +130,31 @@ pub(crate) fn load_with(
         (Some(url), Some(live)) => Some(metrics::Otlp::start(url, live)?),
         _ => None,
     };
+    let feed = ui::start(args.ui.as_deref(), Some(Arc::clone(&setup.plan)), workers)?;
     let progress = Arc::new(Progress {
         finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
     });
     let bar = (!args.no_progress && std::io::stderr().is_terminal())
         .then(|| progress::bar(&setup.plan, Arc::clone(&progress)));
-    let stats = run::run(&setup, &stop, &progress, live.as_ref());
+    let watch = run::Watch {
+        live: live.as_ref(),
+        feed: feed.as_ref(),
+    };
+    let stats = run::run(&setup, &stop, &progress, watch);
     if let Some(bar) = bar {
         bar.finish();
     }
     let stats = stats?;
     let results = Results::of(&stats, Some(&setup.plan));
-    if let Some(path) = &args.output_file {
-        output::write_atomically(path, results.to_json().as_bytes())?;
+    let json = (args.output_file.is_some() || feed.is_some()).then(|| results.to_json());
+    if let (Some(path), Some(json)) = (&args.output_file, &json) {
+        output::write_atomically(path, json.as_bytes())?;
     }
     output::print(args.output, &stats, &results);
+    if let (Some(feed), Some(json)) = (&feed, json) {
+        feed.finish(json);
+        feed.wait_delivered(ui::DELIVERY);
+    }
     if let Some(live) = &live {
         live.finish(&stats);
     }
@@ -177,7 +188,16 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    Ok(judge(&thresholds, &stats, None))
+    let code = judge(&thresholds, &stats, None);
+    if let Some(feed) = ui::start(args.ui.as_deref(), None, 0)? {
+        feed.finish(results.to_json());
+        eprintln!("flak: serving until Ctrl-C");
+        // No run ends this: Ctrl-C's default action does.
+        loop {
+            std::thread::park();
+        }
+    }
+    Ok(code)
 }
 
 /// Reads a results file (`merge`, `compare`, `--baseline`), naming it in any error.

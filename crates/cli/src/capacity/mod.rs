@@ -74,6 +74,7 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         crate::wait_until(at, &stop);
     }
     let table = table::Table::new(format, &slos, step_length, start_rate, max_rate);
+    let feed = crate::ui::start(run_args.ui.as_deref(), None, 1)?;
     let mut files = Vec::new();
     table.begin();
     while let Some(rate) = search.next_rate() {
@@ -88,7 +89,7 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
                 .map(|_| AtomicU64::new(0))
                 .collect(),
         });
-        let stats = run::run(&setup, &stop, &progress, None)?;
+        let stats = run::run(&setup, &stop, &progress, run::Watch::default())?;
         if interrupted.load(Ordering::SeqCst) {
             // A step cut short says nothing about the rate it asked for.
             break;
@@ -109,9 +110,16 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         if let Some(last) = search.steps().last() {
             table.step(search.steps().len(), last);
         }
+        if let Some(feed) = &feed {
+            feed.show(table.document(search.steps(), &files, &search.finding()));
+        }
     }
     let finding = search.finding();
     let report = table.finish(search.steps(), &files, &finding);
+    if let Some(feed) = &feed {
+        feed.finish(report.clone());
+        feed.wait_delivered(crate::ui::DELIVERY);
+    }
     if let Some(path) = &output_file {
         output::write_atomically(path, report.as_bytes())?;
     }

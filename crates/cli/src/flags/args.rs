@@ -401,7 +401,16 @@ pub struct RunArgs {
     /// run share when given the same --seed).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+
+    /// Watch the run live in the browser app, served by flak itself (--ui, or --ui=ADDR; default
+    /// a free loopback port, printed): the same charts as a browser run, and at the end exactly
+    /// the results file.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = UI_ADDR)]
+    pub ui: Option<String>,
 }
+
+/// Where `--ui` listens when given no address: loopback only, a free port.
+pub const UI_ADDR: &str = "127.0.0.1:0";
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
@@ -489,6 +498,11 @@ pub struct MergeArgs {
     /// a CI job that fans out to many machines gates on the whole load.
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub fail_if: Vec<String>,
+
+    /// Show the merged results in the browser app, served by flak itself (--ui, or --ui=ADDR)
+    /// until Ctrl-C.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = UI_ADDR)]
+    pub ui: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
