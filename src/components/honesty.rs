@@ -2,6 +2,7 @@
 
 use yew::prelude::*;
 
+use crate::browser::timing::Engine;
 use crate::model::honesty::Honesty;
 use crate::model::state::{Source, State};
 
@@ -13,6 +14,8 @@ pub struct HonestyProps {
     pub run_concurrency: u64,
     /// A live run has shown results (so missing phases are worth explaining).
     pub live_results: bool,
+    /// A paced live run's rate: asked and achieved (req/s).
+    pub rate: Option<(f64, f64)>,
     pub page_origin: AttrValue,
 }
 
@@ -25,6 +28,12 @@ impl HonestyProps {
             connection_limited: state.connection_limited(),
             run_concurrency: state.run_concurrency,
             live_results: state.source == Source::Live && state.snapshot.is_some(),
+            rate: state
+                .snapshot
+                .as_ref()
+                .filter(|_| state.source == Source::Live)
+                .and_then(|s| s.summary.generator.as_ref())
+                .map(|g| (g.asked_rps, g.achieved_rps)),
             page_origin,
         }
     }
@@ -80,9 +89,49 @@ pub fn HonestyPanel(props: &HonestyProps) -> Html {
         }),
         None => {}
     }
+    if s.live_results {
+        notes.push(match &h.engine {
+            Engine::Worker => html! {
+                <li data-testid="engine">{"The load ran in a Web Worker, off the page's main thread: drawing this page does not delay its requests."}
+                    if h.long_tasks > 0 {
+                        {format!(" The page's main thread was busy in {} task(s) over 50 ms (the longest {:.0} ms) without touching the load.",
+                                 h.long_tasks, h.longest_task_ms)}
+                    } else {
+                        {" The page's main thread had no task over 50 ms."}
+                    }
+                </li>
+            },
+            Engine::MainThread(why) => html! {
+                <li class="warn" data-testid="engine">{format!(
+                    "The load ran on the page's main thread ({why}): the page's own work (drawing, other scripts) delays its requests.")}</li>
+            },
+            Engine::Failed(why) => html! {
+                <li class="warn" data-testid="engine">{format!(
+                    "The Web Worker running the load failed ({why}): its counts were lost with it.")}</li>
+            },
+        });
+        if let Some(lag) = h.timer_lag {
+            notes.push(html! {
+                <li data-testid="timer-lag">{format!(
+                    "The engine's timers fired {:.2} ms late on average, {:.1} ms at worst ({} timers): how long its event loop was busy elsewhere.",
+                    lag.mean_ms, lag.max_ms, lag.fired)}</li>
+            });
+        }
+        if let Some((asked, achieved)) = s.rate {
+            notes.push(html! {
+                <li data-testid="rate-kept">{format!("Rate asked {asked:.1} req/s, sent {achieved:.1} req/s.")}</li>
+            });
+        }
+    }
     if h.hidden_during_run {
-        notes.push(html! {
-            <li class="warn" data-testid="hidden-tab">{"The tab was hidden during the run: browsers throttle timers in background tabs, so pacing and throughput are affected."}</li>
+        notes.push(if h.on_main_thread() {
+            html! {
+                <li class="warn" data-testid="hidden-tab">{"The tab was hidden during the run: browsers throttle timers in background tabs, so pacing and throughput are affected."}</li>
+            }
+        } else {
+            html! {
+                <li data-testid="hidden-tab">{"The tab was hidden during the run: browsers throttle timers in background tabs, but not a worker's, where this load ran (its timers' lateness is above)."}</li>
+            }
         });
     }
     notes.push(html! { <li>{"Latency is measured by the page around fetch(): it includes the browser's own queueing and processing, as your users experience it."}</li> });
