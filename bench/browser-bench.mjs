@@ -7,7 +7,8 @@
 // three fresh browsers); and the app's transfer size.
 // Each throughput configuration: one uncounted warm-up of each, then app and loops interleaved
 // (A B C A B C), the median of each. Usage: node bench/browser-bench.mjs [--quick]
-// [--instrumented] [--reps N] [--requests N] [--only h1-6,h2-50] [--skip-throughput]
+// [--instrumented] [--reps N] [--requests N] [--only h1-6,h2-50]
+// [--skip-throughput] [--skip-latency] [--skip-busy] [--skip-long]
 // (needs dist/, or FLAK_DIST, and a flak binary: FLAK_BIN).
 // node bench/browser-bench.mjs --hidden MINUTES: a paced run (50 req/s) in a hidden tab of a
 // headed Chromium under Xvfb (another tab in front), the server's count sampled every 10 s.
@@ -195,6 +196,23 @@ async function workerLoopRun(page, app, url, c, n) {
   })`);
 }
 
+// The worker loop again, each request timed as the app times it (performance.now() before
+// fetch() and after the body): the floor for the app's latency against Resource Timing's.
+async function workerLoopLatency(page, url, c, n) {
+  const timed = loopSource
+    .replace('const r = await fetch', 'const t = performance.now(); const r = await fetch')
+    .replace('await r.arrayBuffer();', 'await r.arrayBuffer(); lat.push(performance.now() - t);')
+    .replace('let next = 0;', 'let next = 0; const lat = [];')
+    .replace('return done / ((performance.now() - t0) / 1000);', 'lat.sort((a, b) => a - b); return lat[Math.floor(lat.length / 2)];');
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const src = 'onmessage = async ({ data }) => postMessage(await (' + ${JSON.stringify(timed)} + ')(data));';
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    w.onmessage = ({ data }) => { w.terminate(); resolve(data); };
+    w.onerror = (e) => reject(new Error('the loop worker failed: ' + e.message));
+    w.postMessage(${JSON.stringify({ url, c, n })});
+  })`);
+}
+
 // Resource Timing of every request the app makes, wherever it makes them: a PerformanceObserver
 // installed through the DevTools protocol in the page and in each worker before it runs, each
 // entry's duration (startTime to responseEnd) reported through a binding.
@@ -351,29 +369,44 @@ for (const [proto, url] of [['HTTP/1.1', plain.target], ['HTTP/2 (TLS)', tls.tar
 }
 await bare.close();
 
-// Latency by the page's clock against Resource Timing for the same requests, in the worker and
-// (Worker switched off before the app loads) on the main thread, charts updating live.
+// Latency by the page's clock against Resource Timing for the same requests, charts updating
+// live: the app in its worker, the app on the main thread (Worker switched off before the app
+// loads), and the hand-written loop in a worker (the floor: what timing around fetch() in a
+// worker costs by itself).
 const latency = [];
-if (!instrumented) {
+const noWorker = async (page) => {
+  await page.send('Page.enable');
+  await page.send('Page.addScriptToEvaluateOnNewDocument', { source: 'window.Worker = undefined;' });
+};
+if (!instrumented && !process.argv.includes('--skip-latency')) {
   for (const [label, url, c] of [['HTTP/1.1 6', plain.target, 6], ['HTTP/2 50', tls.target, 50]]) {
-    for (const engine of ['worker', 'main thread']) {
+    for (const engine of ['worker', 'main thread', 'worker loop']) {
       const page = await launchBare();
-      if (engine !== 'worker') {
-        await page.send('Page.addScriptToEvaluateOnNewDocument', { source: 'window.Worker = undefined;' });
-      }
+      if (engine === 'main thread') await noWorker(page);
+      if (engine === 'worker loop') await page.send('Page.setBypassCSP', { enabled: true });
       const rt = await watchResourceTiming(page, url);
       const n = quick ? 600 : 2000;
-      await page.goto(`${plain.app}?url=${encodeURIComponent(`${url}jitter/2-30`)}&requests=${n}&concurrency=${c}&timeout=10s`);
+      const target = `${url}jitter/2-30`;
+      await page.goto(`${plain.app}?url=${encodeURIComponent(target)}&requests=${n}&concurrency=${c}&timeout=10s`);
       await settle(page);
-      if (engine !== 'worker') await rt.installPage();
-      // Warm: connections open, code compiled (the worker is a new one each run).
-      const app = await appLatency(page, '');
-      rt.durations.length = 0;
-      const measured = await appLatency(page, '');
+      if (engine === 'main thread') await rt.installPage();
+      let row;
+      if (engine === 'worker loop') {
+        // Warm: connections open, code compiled.
+        await workerLoopLatency(page, target, c, Math.min(n, 200));
+        rt.durations.length = 0;
+        const loopP50 = await workerLoopLatency(page, target, c, n);
+        await new Promise((r) => setTimeout(r, 200));
+        row = { appP50: loopP50, worker: true };
+      } else {
+        await appLatency(page, '');
+        rt.durations.length = 0;
+        const m = await appLatency(page, '');
+        row = { appP50: m.p50, appMean: m.mean, worker: m.worker };
+      }
       const rtP50 = quantile(rt.durations, 0.5);
-      const row = { label, engine, requests: n, samples: rt.durations.length, appP50: measured.p50, rtP50,
-        diffP50: measured.p50 - rtP50, appMean: measured.mean,
-        rtMean: rt.durations.reduce((a, b) => a + b, 0) / rt.durations.length, worker: measured.worker, warm: app.p50 };
+      row = { label, engine, requests: n, samples: rt.durations.length, ...row, rtP50, diffP50: row.appP50 - rtP50,
+        rtMean: rt.durations.reduce((a, b) => a + b, 0) / rt.durations.length };
       latency.push(row);
       console.log(JSON.stringify(row));
       await page.close();
@@ -384,13 +417,11 @@ if (!instrumented) {
 // A paced run (100 req/s, 10 ms answers, 600 requests) with and without a 200 ms busy loop in
 // the page 2 s in, in the worker and on the main thread.
 const busy = [];
-if (!instrumented) {
+if (!instrumented && !process.argv.includes('--skip-busy')) {
   const block = `setTimeout(() => { const t = performance.now(); while (performance.now() - t < 200); }, 2000);`;
   for (const engine of ['worker', 'main thread']) {
     const page = await launchBare();
-    if (engine !== 'worker') {
-      await page.send('Page.addScriptToEvaluateOnNewDocument', { source: 'window.Worker = undefined;' });
-    }
+    if (engine !== 'worker') await noWorker(page);
     const query = `?url=${encodeURIComponent(`${plain.target}delay/10`)}&requests=600&rate=100&concurrency=20&timeout=10s`;
     const runs = { quiet: [], blocked: [] };
     for (let i = 0; i < (quick ? 2 : 3); i++) {
@@ -402,15 +433,15 @@ if (!instrumented) {
     }
     const med = (kind, k) => median(runs[kind].map((r) => r[k]));
     const row = { engine, p50: [med('quiet', 'p50'), med('blocked', 'p50')], p99: [med('quiet', 'p99'), med('blocked', 'p99')],
-      max: [med('quiet', 'max'), med('blocked', 'max')], runs };
+      max: [med('quiet', 'max'), med('blocked', 'max')], inWorker: runs.blocked.every((r) => r.worker), runs };
     busy.push(row);
-    console.log(JSON.stringify({ engine, p50: row.p50, p99: row.p99, max: row.max }));
+    console.log(JSON.stringify({ engine, p50: row.p50, p99: row.p99, max: row.max, inWorker: row.inWorker }));
     await page.close();
   }
 }
 
 const longRuns = [];
-for (let i = 0; i < 3; i++) {
+for (let i = 0; i < (process.argv.includes('--skip-long') ? 0 : 3); i++) {
   const fresh = instrumented ? await launchInstrumented() : await launchBare();
   longRuns.push(await longestTask(fresh, plain.app, plain.target));
   await fresh.close();

@@ -306,6 +306,8 @@ pub fn App() -> Html {
             ctx.state.dispatch(Action::Recent(load_recent()));
             if autostart {
                 ctx.start(&config);
+            } else {
+                engine::prepare();
             }
             // Leaving or reloading the page mid-run leaves nothing running.
             let handle = Rc::clone(&ctx.handle);

@@ -91,8 +91,10 @@ struct InWorker {
 
 impl Drop for InWorker {
     fn drop(&mut self) {
-        // Ends its fetches too, should any still be in flight.
+        // Ends its fetches too, should any still be in flight. A worker serves one run (a run
+        // leaves nothing behind in the next), and the next one starts now.
         self.worker.terminate();
+        prepare();
     }
 }
 
@@ -152,12 +154,69 @@ fn worker_url() -> Option<String> {
         .as_string()
 }
 
-fn in_worker(inner: &Rc<Inner>, plan: &Plan, options: FetchOptions) -> Result<InWorker, String> {
+/// A worker started ahead of the next run, and why it failed if it did.
+struct Spare {
+    worker: web_sys::Worker,
+    failed: Rc<RefCell<Option<String>>>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+thread_local! {
+    static SPARE: RefCell<Option<Spare>> = const { RefCell::new(None) };
+}
+
+/// What a worker's error event says: an error in the worker is an ErrorEvent with a message; a
+/// script that did not load (blocked, missing, no module workers) fires a bare Event.
+fn error_of(event: &web_sys::Event) -> String {
+    js_sys::Reflect::get(event, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "the worker's script did not load".into())
+}
+
+fn new_worker() -> Result<web_sys::Worker, String> {
     let url = worker_url().ok_or("this build has no worker script")?;
     let opts = web_sys::WorkerOptions::new();
     opts.set_type(web_sys::WorkerType::Module);
-    let worker = web_sys::Worker::new_with_options(&url, &opts)
-        .map_err(|e| format!("the browser refused the worker: {}", js_message(&e)))?;
+    web_sys::Worker::new_with_options(&url, &opts)
+        .map_err(|e| format!("the browser refused the worker: {}", js_message(&e)))
+}
+
+/// Starts the next run's worker now, so that loading and compiling the wasm in it (and its
+/// tier-up to optimised code) happen while the page is idle, not in the run's first second. A
+/// browser that refuses workers is found out at the run, which then runs on the page.
+pub fn prepare() {
+    if SPARE.with(|s| s.borrow().is_some()) {
+        return;
+    }
+    let Ok(worker) = new_worker() else { return };
+    let failed: Rc<RefCell<Option<String>>> = Rc::default();
+    let noted = Rc::clone(&failed);
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        *noted.borrow_mut() = Some(error_of(&event));
+    });
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    SPARE.with(|s| {
+        *s.borrow_mut() = Some(Spare {
+            worker,
+            failed,
+            _on_error: on_error,
+        });
+    });
+}
+
+fn in_worker(inner: &Rc<Inner>, plan: &Plan, options: FetchOptions) -> Result<InWorker, String> {
+    let worker = match SPARE.with(|s| s.borrow_mut().take()) {
+        Some(spare) => match spare.failed.borrow_mut().take() {
+            Some(why) => {
+                spare.worker.terminate();
+                return Err(why);
+            }
+            None => spare.worker,
+        },
+        None => new_worker()?,
+    };
     let weak = Rc::downgrade(inner);
     let on_message =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
@@ -165,14 +224,7 @@ fn in_worker(inner: &Rc<Inner>, plan: &Plan, options: FetchOptions) -> Result<In
         });
     let weak = Rc::downgrade(inner);
     let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        // An error in the worker is an ErrorEvent with a message; a script that did not load
-        // (blocked, missing, no module workers) fires a bare Event.
-        let what = js_sys::Reflect::get(&event, &"message".into())
-            .ok()
-            .and_then(|m| m.as_string())
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| "the worker's script did not load".into());
-        heard(&weak, FromWorker::Failed(what));
+        heard(&weak, FromWorker::Failed(error_of(&event)));
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
