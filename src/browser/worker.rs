@@ -22,6 +22,7 @@ use super::run::{self, Listeners, RunHandle};
 use super::timing::TimingReading;
 
 /// What the page asks of the worker.
+#[derive(Debug)]
 pub enum ToWorker {
     Start {
         plan: Plan,
@@ -67,6 +68,7 @@ impl ToWorker {
 }
 
 /// What the worker tells the page.
+#[derive(Debug)]
 pub enum FromWorker {
     /// The run so far: its results file (of the requests finished), those in flight, seconds,
     /// what the browser did.
