@@ -42,8 +42,11 @@ test('the page\'s main thread blocked for 500 ms mid-run: nothing times out, not
   const [total, ok, failed, cancelled] = await totals(page);
   assert.deepEqual([total, ok, failed, cancelled], [300, 300, 0, 0], 'no request timed out');
   assert.equal((await env.srv.stats()).requests, 300, 'none was sent or counted twice');
+  // On the page's event loop a sixth of the requests would wait out the block (p99 ~600 ms and
+  // timeouts, measured). The bound leaves room for the block taking one of two cores from the
+  // worker, the browser's network service and the server (p99 60-130 ms seen here under load).
   const p99 = await stat(page, 'stat-p99');
-  assert.ok(p99 < 100, `p99 ${p99} ms: the 500 ms block did not reach the requests`);
+  assert.ok(p99 < 250, `p99 ${p99} ms: the 500 ms block did not reach the requests`);
   assert.match(await page.getByTestId('engine').textContent(),
     /busy in \d+ task\(s\) over 50 ms \(the longest (\d+) ms\) without touching the load/);
   const longest = Number((await page.getByTestId('engine').textContent()).match(/the longest (\d+) ms/)[1]);
