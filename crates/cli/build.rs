@@ -38,6 +38,10 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, String)>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
+        // Trunk stages a build in dist/.stage: never half of one.
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
         if path.is_dir() {
             collect(root, &path, files);
         } else if let Ok(rel) = path.strip_prefix(root) {

@@ -10,7 +10,6 @@
 //! network, by the browser's rule rather than by the app's good manners.
 
 use base64::Engine as _;
-use sha2::Digest as _;
 
 /// The element the app looks for on boot: when it is there, the page is a report.
 pub const RESULTS_ID: &str = "flak-results";
@@ -90,21 +89,52 @@ pub struct AppFiles<'a> {
 
 /// The report page: the app, with `results` (a results file or a capacity report, as text)
 /// inline for it to open on boot. The caller checks the results first, as it would any file.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn html(app: &AppFiles<'_>, results: &str) -> Result<String, HtmlReportError> {
-    if app.css.to_ascii_lowercase().contains("</style") {
+    let script = inline_script(app)?;
+    let hashes = Hashes {
+        script: sha256_base64(script.as_bytes()),
+        style: sha256_base64(app.css.as_bytes()),
+    };
+    page(app, &script, &hashes, results)
+}
+
+/// SHA-256 as base64, as a CSP hash source carries it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn sha256_base64(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(bytes))
+}
+
+/// SHA-256 (base64) of the inline script ([`inline_script`]) and of the CSS: the page's CSP
+/// names them. The app has the browser compute them (SubtleCrypto), which keeps a SHA-256
+/// implementation out of its bundle; natively [`html`] does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashes {
+    pub script: String,
+    pub style: String,
+}
+
+/// The report page from the app's files, the inline script [`inline_script`] made of them,
+/// their hashes and the results text: [`html`] without the hashing.
+pub fn page(
+    app: &AppFiles<'_>,
+    script: &str,
+    hashes: &Hashes,
+    results: &str,
+) -> Result<String, HtmlReportError> {
+    if contains_ignoring_case(app.css, "</style") {
         return Err(HtmlReportError::Unsafe("CSS", "</style"));
     }
-    let script = inline_script(app)?;
     for bad in ["</script", "<!--"] {
-        if script.to_ascii_lowercase().contains(bad) {
+        if contains_ignoring_case(script, bad) {
             return Err(HtmlReportError::Unsafe("JS", bad));
         }
     }
     let csp = format!(
-        "default-src 'none'; script-src '{}' 'wasm-unsafe-eval'; style-src '{}'; \
+        "default-src 'none'; script-src 'sha256-{}' 'wasm-unsafe-eval'; style-src 'sha256-{}'; \
          img-src data: blob:; connect-src 'none'; base-uri 'none'; form-action 'none'",
-        csp_hash(&script),
-        csp_hash(app.css),
+        hashes.script, hashes.style,
     );
     let wasm = base64::engine::general_purpose::STANDARD.encode(app.wasm);
     Ok(format!(
@@ -125,13 +155,11 @@ pub fn html(app: &AppFiles<'_>, results: &str) -> Result<String, HtmlReportError
     ))
 }
 
-/// `'sha256-…'` of an inline element's text, as CSP matches it.
-fn csp_hash(text: &str) -> String {
-    let digest = sha2::Sha256::digest(text.as_bytes());
-    format!(
-        "sha256-{}",
-        base64::engine::general_purpose::STANDARD.encode(digest)
-    )
+/// Whether `text` contains `needle` (ASCII, lower case) in any case, as HTML reads tag names.
+fn contains_ignoring_case(text: &str, needle: &str) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// JSON that cannot end its `<script>` element, open a comment in it, or break a line in a
@@ -278,7 +306,7 @@ fn snippet_expression(path: &str, module: &str) -> Result<String, HtmlReportErro
             let name_start = i + marker.len();
             let name: String = body[name_start..]
                 .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '$')
                 .collect();
             if name.is_empty() {
                 return Err(HtmlReportError::Glue(format!(
@@ -302,7 +330,7 @@ fn snippet_expression(path: &str, module: &str) -> Result<String, HtmlReportErro
 
 /// The glue with its snippets folded in and, at its end, the wasm started from the page's data
 /// block instead of fetched.
-fn inline_script(app: &AppFiles<'_>) -> Result<String, HtmlReportError> {
+pub fn inline_script(app: &AppFiles<'_>) -> Result<String, HtmlReportError> {
     let glue = app.glue;
     let found = imports(glue)?;
     let (export_span, exports) = export_list(glue)
@@ -421,8 +449,10 @@ mod tests {
         );
         assert_eq!(page.matches("</script>").count(), 3);
         assert!(page.contains("connect-src 'none'"));
-        assert!(page.contains(&format!("'{}'", csp_hash(&script))));
-        assert!(page.contains(&format!("style-src '{}'", csp_hash(app.css))));
+        let script_hash = sha256_base64(script.as_bytes());
+        assert!(page.contains(&format!("script-src 'sha256-{script_hash}'")));
+        let style_hash = sha256_base64(app.css.as_bytes());
+        assert!(page.contains(&format!("style-src 'sha256-{style_hash}'")));
         assert!(page.contains(">AGFzbQ==</script>"));
     }
 
@@ -430,8 +460,8 @@ mod tests {
     fn hashes_are_what_browsers_compute() {
         // echo -n 'body{color:red}' | openssl dgst -sha256 -binary | base64
         assert_eq!(
-            csp_hash("body{color:red}"),
-            "sha256-FcQqt3aNlV7AZnGV4zkQRVeCeJOxbMPnQSx258L803E="
+            sha256_base64(b"body{color:red}"),
+            "FcQqt3aNlV7AZnGV4zkQRVeCeJOxbMPnQSx258L803E="
         );
     }
 
@@ -444,6 +474,7 @@ mod tests {
             snippets: &snippets,
             wasm: b"",
         };
+        app.css = "a{}</STYLE>";
         assert_eq!(
             html(&app, "{}"),
             Err(HtmlReportError::Unsafe("CSS", "</style"))
