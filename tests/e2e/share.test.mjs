@@ -232,3 +232,32 @@ test('?results=URL refuses, with one message and nothing drawn: no CORS, not res
     await page.close();
   }
 });
+
+test('flak target --app with no folder serves the app built into the binary', async () => {
+  const child = spawn(flakBin, ['target', '--listen', '127.0.0.1:0', '--threads', '1', '--app',
+    '--app-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const app = await new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`flak target did not start: ${out}`)), 15000);
+      child.stdout.on('data', (c) => {
+        out += c;
+        const m = out.match(/flak app on (http:\/\/[^/\s]+\/)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    const index = await fetch(app);
+    assert.equal(index.headers.get('cross-origin-embedder-policy'), 'require-corp');
+    const html = await index.text();
+    assert.equal(html, readFileSync(path.join(dist, 'index.html'), 'utf8'));
+    const wasm = html.match(/href="\.\/([^"]+\.wasm)"/)[1];
+    const bytes = Buffer.from(await (await fetch(`${app}${wasm}`)).arrayBuffer());
+    assert.ok(bytes.equals(readFileSync(path.join(dist, wasm))), 'the same wasm as dist/');
+    assert.equal((await fetch(`${app}../Cargo.toml`)).status, 404);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
