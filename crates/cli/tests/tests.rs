@@ -24,3 +24,4 @@ mod scenario;
 mod server_quirks;
 mod stages;
 mod target_journey;
+mod tui;
