@@ -1,8 +1,8 @@
 //! The `flak` command line, in rooms: `flags/` (arguments to a validated `Setup`), `run/` (the
 //! workers, clock, Ctrl-C, progress), `output` (reports and files), `target/` (the built-in test
-//! server), `tui/` (the live view on a terminal), `capacity/` (`flak capacity`, a search over runs), `import/` (`flak import`,
-//! `flak --har`, `flak curl`: recorded traffic as journeys). The engine is `flak-core`; the
-//! HTTP clients are `flak-wire`.
+//! server), `tui/` (the live view on a terminal), `capacity/` (`flak capacity`, a search over
+//! runs), `import/` (`flak import`, `flak --har`, `flak curl`: recorded traffic as journeys).
+//! The engine is `flak-core`; the HTTP clients are `flak-wire`.
 //!
 //! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
 //! naming the problem), 130 interrupted by Ctrl-C (after printing the partial report).

@@ -266,8 +266,9 @@ fn a_fan_out_counts_iterations_in_the_view() {
 fn no_view_when_stdout_is_piped_with_no_tui_or_in_ci() {
     let target = Target::start();
     let dir = TempDir::new("tui-piped");
-    let url = target.url("/");
-    let args = ["-n", "300", "-c", "2", url.as_str()];
+    // Long enough for several frames had the view been shown.
+    let url = target.url("/delay/2");
+    let args = ["-z", "1s", "-c", "2", url.as_str()];
     let _load = exclusive();
 
     // Both piped: the report alone on stdout, nothing on stderr, no escape codes anywhere.
@@ -335,4 +336,37 @@ fn ctrl_c_prints_above_the_view_and_leaves_the_report() {
     assert!(end.contains("flak: stopping; waiting up to"), "{end}");
     assert!(end.contains("Summary:"), "{end}");
     assert!(end.contains("flak: interrupted"), "{end}");
+}
+
+#[test]
+fn each_capacity_step_shows_the_view_and_leaves_its_row() {
+    let target = Target::start();
+    let _load = exclusive();
+    let url = target.url("/");
+    let run = flak_pty(&[
+        "capacity",
+        "--slo",
+        "p99<250ms",
+        "--step",
+        "1s",
+        "--start-rate",
+        "100",
+        "--max-rate",
+        "200",
+        "-c",
+        "4",
+        &url,
+    ]);
+    assert!(run.success, "{}", run.text());
+    let (end, view) = run.screens();
+    let view = view.unwrap_or_else(|| panic!("no frame of the live view in:\n{}", run.text()));
+    assert!(
+        view.contains("target 200/s") || view.contains("target 100/s"),
+        "{view}"
+    );
+    assert!(
+        !end.contains(FRAME_MARK),
+        "the view was left on the screen:\n{end}"
+    );
+    assert!(end.contains("highest sustainable rate: 200 req/s"), "{end}");
 }

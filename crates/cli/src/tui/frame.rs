@@ -103,13 +103,15 @@ impl History {
             let _ = writeln!(out, " load   {target}");
         }
         self.last_second(&mut out, ctx, now);
-        let top = self.seconds.iter().copied().fold(0.0, f64::max);
+        let top = match self.seconds.iter().copied().reduce(f64::max) {
+            Some(top) => format!("{}/s", count(top.round() as u64)),
+            None => "–".into(),
+        };
         let _ = writeln!(
             out,
-            " {:<6} {:<width$} max {}/s",
-            format!("{}s", SPARK_SECONDS),
+            " {:<6} {:<width$} max {top}",
+            format!("{SPARK_SECONDS}s"),
             sparkline(&self.seconds),
-            count(top.round() as u64),
             width = SPARK_SECONDS
         );
         let _ = write!(
