@@ -14,7 +14,7 @@ use crate::metrics::Snapshot;
 /// Seconds the sparkline covers, one bar each.
 pub const SPARK_SECONDS: usize = 60;
 const SPARKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-const BAR_WIDTH: usize = 24;
+const BAR_WIDTH: usize = 20;
 
 /// What the view needs of the plan, read once.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl History {
         }
         self.last_second(&mut out, ctx, now);
         let top = match self.seconds.iter().copied().reduce(f64::max) {
-            Some(top) => format!("{}/s", count(top.round() as u64)),
+            Some(top) => format!("{}/s", short(top.round() as u64)),
             None => "–".into(),
         };
         let _ = writeln!(
@@ -116,16 +116,16 @@ impl History {
         );
         let _ = write!(
             out,
-            " done   succeeded {}   failed {}   in flight {}",
+            " done   succeeded {}  failed {}  in flight {}",
             count(s.succeeded),
             count(s.failed),
             count(s.in_flight())
         );
         if s.cancelled > 0 {
-            let _ = write!(out, "   cancelled {}", count(s.cancelled));
+            let _ = write!(out, "  cancelled {}", count(s.cancelled));
         }
         if let Some(asked) = asked {
-            let _ = write!(out, "   asked {}", count(asked));
+            let _ = write!(out, "  asked {}", count(asked));
         }
         out.push('\n');
         let _ = writeln!(out, " status {}", statuses(&s.status));
@@ -287,6 +287,16 @@ fn count(n: u64) -> String {
     out
 }
 
+/// `12345` as `12k`: short enough that the sparkline's row fits 80 columns.
+fn short(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..10_000 => format!("{:.1}k", n as f64 / 1e3),
+        10_000..1_000_000 => format!("{:.0}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
 /// Microseconds as milliseconds, three significant figures or so.
 fn millis(us: u64) -> String {
     let ms = us as f64 / 1000.0;
@@ -359,6 +369,10 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(count(1000), "1,000");
         assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(short(503), "503");
+        assert_eq!(short(4_512), "4.5k");
+        assert_eq!(short(123_456), "123k");
+        assert_eq!(short(2_500_000), "2.5M");
     }
 
     #[test]
