@@ -227,39 +227,43 @@ fn the_view_is_drawn_at_most_four_times_a_second() {
 }
 
 #[test]
-fn a_fan_out_counts_iterations_in_the_view() {
+fn fan_outs_and_journeys_count_iterations_in_the_view() {
     let target = Target::start();
-    let dir = TempDir::new("tui-fan-out");
-    let scenario = dir.write(
-        "fan.toml",
-        &format!(
-            "[[request]]\nname = \"a\"\nurl = \"{}\"\n[[request]]\nname = \"b\"\nurl = \"{}\"\n",
-            target.url("/"),
-            target.url("/delay/5")
+    let dir = TempDir::new("tui-iterations");
+    let (fast, slow) = (target.url("/"), target.url("/delay/5"));
+    let scenarios = [
+        format!(
+            "[[request]]\nname = \"a\"\nurl = \"{fast}\"\n[[request]]\nname = \"b\"\nurl = \"{slow}\"\n"
         ),
-    );
+        format!(
+            "[[step]]\nname = \"a\"\nurl = \"{fast}\"\n[[step]]\nname = \"b\"\nurl = \"{slow}\"\n"
+        ),
+    ];
     let _load = exclusive();
-    let run = flak_pty(&[
-        "--scenario",
-        s(&scenario),
-        "-n",
-        "600",
-        "-c",
-        "2",
-        "-q",
-        "300",
-    ]);
-    assert!(run.success, "{}", run.text());
-    let (end, view) = run.screens();
-    let view = view.unwrap_or_else(|| panic!("no frame of the live view in:\n{}", run.text()));
-    assert!(view.contains("iterations/s"), "{view}");
-    assert!(view.contains(" of 600 iterations"), "{view}");
-    // The report counts the same iterations.
-    let total = end
-        .lines()
-        .find(|l| l.contains("Total:"))
-        .expect("the report");
-    assert_eq!(number_after(total, "Total:"), 600.0, "{end}");
+    for (i, text) in scenarios.iter().enumerate() {
+        let scenario = dir.write(&format!("s{i}.toml"), text);
+        let run = flak_pty(&[
+            "--scenario",
+            s(&scenario),
+            "-n",
+            "500",
+            "-c",
+            "2",
+            "-q",
+            "250",
+        ]);
+        assert!(run.success, "{}", run.text());
+        let (end, view) = run.screens();
+        let view = view.unwrap_or_else(|| panic!("no frame of the live view in:\n{}", run.text()));
+        assert!(view.contains("iterations/s"), "{view}");
+        assert!(view.contains(" of 500 iterations"), "{view}");
+        // The report counts the same iterations.
+        let total = end
+            .lines()
+            .find(|l| l.contains("Total:"))
+            .expect("the report");
+        assert_eq!(number_after(total, "Total:"), 500.0, "{end}");
+    }
 }
 
 #[test]
