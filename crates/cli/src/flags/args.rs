@@ -373,9 +373,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "TIME")]
     pub start_at: Option<String>,
 
-    /// Never show the progress bar.
+    /// Never show the progress bar (nor the live view).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Never show the live view (requests/s, p50/p99 of the last second, errors) that runs
+    /// show when stdout and stderr are terminals and CI is unset; the plain progress bar stays.
+    #[arg(long)]
+    pub no_tui: bool,
 
     /// Serve the run's metrics for Prometheus (OpenMetrics text at http://ADDR/metrics) while
     /// it lasts: requests by outcome, status and error kind, in flight, asked, latency histogram;
