@@ -6,10 +6,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use flak_core::{Plan, Results, Stats, StopAfter};
+use futures::StreamExt as _;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
+use crate::browser::live::{self, Update};
 use crate::browser::timing::TimingReading;
 use crate::browser::{self, files, run, zlib};
 use crate::components::capacity::CapacityReport;
@@ -215,15 +217,13 @@ impl Ctx {
                     let shown = if picked.len() > 1 {
                         Err("a capacity report opens on its own, not with other files".into())
                     } else {
-                        flak_core::capacity::Report::parse(&text)
+                        ctx.show(name.clone(), &text).await
                     };
-                    return ctx.state.dispatch(match shown {
-                        Ok(report) => {
-                            *ctx.shown.borrow_mut() = None;
-                            Action::CapacityImported(Rc::new(CapacityView::of(&report, name)))
-                        }
-                        Err(e) => Action::ImportFailed(format!("{name}: {e}")),
-                    });
+                    if let Err(e) = shown {
+                        ctx.state
+                            .dispatch(Action::ImportFailed(format!("{name}: {e}")));
+                    }
+                    return;
                 }
                 let loaded = load(&text).await;
                 match loaded {
@@ -257,6 +257,57 @@ impl Ctx {
         });
     }
 }
+
+impl Ctx {
+    /// Shows one results file or capacity report, named `name`, in place of what was shown.
+    async fn show(&self, name: String, text: &str) -> Result<(), String> {
+        if capacity::is_report(text) {
+            let report = flak_core::capacity::Report::parse(text)?;
+            *self.shown.borrow_mut() = None;
+            self.state
+                .dispatch(Action::CapacityImported(Rc::new(CapacityView::of(
+                    &report, name,
+                ))));
+            return Ok(());
+        }
+        let (stats, plan) = load(text).await?;
+        let plan = plan.map(Rc::new);
+        let snapshot = Rc::new(Snapshot::of(&stats, plan.as_deref()));
+        *self.shown.borrow_mut() = Some((Rc::new(RefCell::new(stats)), plan));
+        self.state.dispatch(Action::Imported {
+            snapshot,
+            files: vec![name],
+        });
+        Ok(())
+    }
+
+    /// `?live`: follows the CLI run that served this page (`flak --ui`), each update shown as
+    /// an opened results file, in order.
+    fn follow(&self) {
+        let ctx = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut updates = match live::follow("events") {
+                Ok(updates) => std::pin::pin!(updates),
+                Err(e) => return ctx.state.dispatch(Action::ImportFailed(e)),
+            };
+            while let Some(update) = updates.next().await {
+                let shown = match update {
+                    Ok(Update { text, done }) => {
+                        let name = if done { LIVE_DONE } else { LIVE_RUNNING };
+                        ctx.show(name.to_string(), &text).await
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = shown {
+                    return ctx.state.dispatch(Action::ImportFailed(e));
+                }
+            }
+        });
+    }
+}
+
+const LIVE_RUNNING: &str = "the flak run that served this page, live";
+const LIVE_DONE: &str = "the flak run that served this page, finished";
 
 /// Every chart the page shows, by id, as a standalone SVG document.
 fn shown_charts() -> Vec<(&'static str, files::SvgDocument)> {
@@ -316,21 +367,34 @@ pub fn App() -> Html {
             ctx.state.dispatch(Action::Edit(config.clone()));
             ctx.state.dispatch(Action::Recent(load_recent()));
             // A report opens the results it carries; `?results=URL` loads them; else maybe run.
-            if let Some(file) = share::inline_results() {
-                match file {
-                    Ok(file) => ctx.import(vec![file]),
-                    Err(e) => ctx.state.dispatch(Action::ImportFailed(e)),
-                }
-            } else if let Some(url) = share::results_url(&search) {
+            let opened = share::inline_results()
+                .map(Ok)
+                .or_else(|| share::results_url(&search).map(Err));
+            if let Some(opened) = opened {
                 let ctx = ctx.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    match share::fetch_results(&url).await {
-                        Ok(file) => ctx.import(vec![file]),
-                        Err(e) => ctx.state.dispatch(Action::ImportFailed(e)),
+                    let shown = match opened {
+                        Ok((name, text)) => {
+                            let shown = ctx.show(name.clone(), &text).await;
+                            shown.map_err(|e| format!("{name}: {e}"))
+                        }
+                        Err(url) => match share::fetch_results(&url).await {
+                            Ok((name, text)) => ctx
+                                .show(name, &text)
+                                .await
+                                .map_err(|e| format!("{url}: {e}")),
+                            Err(e) => Err(e),
+                        },
+                    };
+                    if let Err(e) = shown {
+                        ctx.state.dispatch(Action::ImportFailed(e));
                     }
                 });
             } else if autostart {
                 ctx.start(&config);
+            }
+            if search.split(['?', '&']).any(|p| p == "live") {
+                ctx.follow();
             }
             // Leaving or reloading the page mid-run leaves nothing running.
             let handle = Rc::clone(&ctx.handle);

@@ -12,10 +12,10 @@ pub fn is_report_page() -> bool {
     remote::element_text(RESULTS_ID).is_some()
 }
 
-/// A report page's inline results, as a file to open the way a dropped one is (same checks).
-pub fn inline_results() -> Option<Result<web_sys::File, String>> {
+/// A report page's inline results (name, text), to open as an opened file is (same checks).
+pub fn inline_results() -> Option<(String, String)> {
     let text = remote::element_text(RESULTS_ID)?;
-    Some(remote::as_file(&text, report::INLINE_NAME))
+    Some((report::INLINE_NAME.to_string(), text))
 }
 
 /// The results file `?results=URL` names, if the address has one.
@@ -23,13 +23,13 @@ pub fn results_url(search: &str) -> Option<String> {
     remote::query_param(search, "results")
 }
 
-/// The file at `url`, loaded (at most [`MAX_RESULTS_BYTES`]) to open as a dropped one is;
-/// an error is one line naming the URL.
-pub async fn fetch_results(url: &str) -> Result<web_sys::File, String> {
+/// The file at `url` (name, text), loaded (at most [`MAX_RESULTS_BYTES`]) to open as an opened
+/// file is; an error is one line naming the URL.
+pub async fn fetch_results(url: &str) -> Result<(String, String), String> {
     let text = remote::text_capped(url, MAX_RESULTS_BYTES)
         .await
         .map_err(|e| format!("{url}: {e}"))?;
-    remote::as_file(&text, &report::file_name(url)).map_err(|e| format!("{url}: {e}"))
+    Ok((report::file_name(url), text))
 }
 
 /// "Export HTML": the results file's JSON put into the app's own files (fetched from where the

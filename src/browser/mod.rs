@@ -10,6 +10,7 @@ pub mod clock;
 pub mod drive;
 pub mod fetch;
 pub mod files;
+pub mod live;
 pub mod remote;
 pub mod run;
 pub mod timing;

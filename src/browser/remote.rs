@@ -113,9 +113,3 @@ pub async fn sha256_base64(bytes: &[u8]) -> Result<String, String> {
         .collect();
     window.btoa(&binary).map_err(|e| js_message(&e))
 }
-
-/// `text` as a `File` named `name`, to open as a picked file is opened.
-pub fn as_file(text: &str, name: &str) -> Result<web_sys::File, String> {
-    let parts = js_sys::Array::of1(&text.into());
-    web_sys::File::new_with_str_sequence(&parts, name).map_err(|e| js_message(&e))
-}

@@ -21,6 +21,29 @@ pub fn file(path: &str) -> Option<&'static [u8]> {
     FILES?.iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
 }
 
+/// The embedded file a URL path names (`/` is index.html) with its content type: what `--ui`
+/// serves.
+pub fn served(url_path: &str) -> Option<(&'static [u8], &'static str)> {
+    let rel = url_path.trim_start_matches('/');
+    let rel = if rel.is_empty() { "index.html" } else { rel };
+    Some((file(rel)?, content_type(rel)))
+}
+
+/// The content type of an app file, by its extension.
+pub fn content_type(path: &str) -> &'static str {
+    match path.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        Some("ico") => "image/x-icon",
+        _ => "application/octet-stream",
+    }
+}
+
 fn text(path: &str) -> anyhow::Result<&'static str> {
     let bytes = file(path).ok_or_else(|| anyhow::anyhow!("the embedded app has no {path}"))?;
     std::str::from_utf8(bytes)

@@ -65,16 +65,6 @@ async fn app_file(root: &AppRoot, url_path: &str) -> Option<(Vec<u8>, &'static s
             (rel.to_path_buf(), bytes.to_vec())
         }
     };
-    let content_type = match path.extension().and_then(|e| e.to_str()) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("json") => "application/json",
-        Some("ico") => "image/x-icon",
-        _ => "application/octet-stream",
-    };
+    let content_type = crate::app_bundle::content_type(&path.to_string_lossy());
     Some((bytes, content_type))
 }
