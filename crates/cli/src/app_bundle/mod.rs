@@ -1,6 +1,6 @@
 //! The browser app embedded in the binary (by build.rs, from dist/): the files `flak target
 //! --app` serves without a folder, and the pieces `flak report` inlines into one HTML file.
-//! A later live view (`--ui`) serves the same files.
+//! `--ui` serves the same files (`served`).
 
 include!(concat!(env!("OUT_DIR"), "/app_files.rs"));
 

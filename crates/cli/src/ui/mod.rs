@@ -35,6 +35,10 @@ pub fn start(
 fn app() -> serve::App {
     serve::App {
         file: crate::app_bundle::served,
-        missing: "this flak was built without the browser app (scripts/build-app.sh, then rebuild)\n",
+        missing: if crate::app_bundle::files().is_ok() {
+            "not found\n"
+        } else {
+            "this flak was built without the browser app (scripts/build-app.sh, then rebuild)\n"
+        },
     }
 }
