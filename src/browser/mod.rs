@@ -1,7 +1,7 @@
 //! Everything that talks to the browser: the fetch transport and clock the core scheduler runs
 //! on, the run loop on an event loop (a Web Worker's, or the page's as a fallback), the page's
-//! side of a run in the worker, Resource Timing, files, storage and the clipboard, and zlib for
-//! the results file's histograms.
+//! side of a run in the worker, Resource Timing, files, storage and the clipboard, files by URL
+//! (`remote`), and zlib for the results file's histograms.
 //!
 //! These adapters take plain values and their own small types, never the page's model or its
 //! components: the model maps its types onto theirs, so the adapters can be read, tested and
@@ -12,6 +12,8 @@ pub mod drive;
 pub mod engine;
 pub mod fetch;
 pub mod files;
+pub mod live;
+pub mod remote;
 pub mod run;
 pub mod timing;
 pub mod worker;

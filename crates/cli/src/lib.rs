@@ -1,20 +1,24 @@
 //! The `flak` command line, in rooms: `flags/` (arguments to a validated `Setup`), `run/` (the
 //! workers, clock, Ctrl-C, progress), `output` (reports and files), `target/` (the built-in test
-//! server), `capacity/` (`flak capacity`, a search over runs), `import/` (`flak import`,
-//! `flak --har`, `flak curl`: recorded traffic as journeys). The engine is `flak-core`; the
-//! HTTP clients are `flak-wire`.
+//! server), `tui/` (the live view on a terminal), `capacity/` (`flak capacity`, a search over
+//! runs), `import/` (`flak import`, `flak --har`, `flak curl`: recorded traffic as journeys),
+//! `report` (`flak report`: one HTML file of the app and a results file) over `app_bundle` (the
+//! app built into the binary). The engine is `flak-core`; the HTTP clients are `flak-wire`.
 //!
 //! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
 //! naming the problem), 130 interrupted by Ctrl-C (after printing the partial report).
 
+pub mod app_bundle;
 pub mod capacity;
 pub mod flags;
 pub mod import;
 pub mod k8s;
 pub mod metrics;
 pub mod output;
+pub mod report;
 pub mod run;
 pub mod target;
+pub mod tui;
 pub mod ui;
 
 use std::io::IsTerminal as _;
@@ -56,6 +60,7 @@ pub fn main() -> ExitCode {
         Some(Command::Curl { args }) => import::run_curl(&args),
         Some(Command::K8s(command)) => k8s::run(&command),
         Some(Command::Compare(args)) => compare(&args),
+        Some(Command::Report(args)) => report::run(&args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -111,7 +116,8 @@ pub(crate) fn load_with(
     }
     let workers = run::worker_count(&setup);
     let linger = flags::duration_arg("--metrics-linger", &args.metrics_linger)?;
-    let live = (args.metrics.is_some() || args.otlp.is_some()).then(|| {
+    let tui = tui::wanted(args.no_tui, args.no_progress);
+    let live = (args.metrics.is_some() || args.otlp.is_some() || tui).then(|| {
         let run_id = args
             .run_id
             .clone()
@@ -134,13 +140,20 @@ pub(crate) fn load_with(
     let progress = Arc::new(Progress {
         finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
     });
-    let bar = (!args.no_progress && std::io::stderr().is_terminal())
+    let view = live
+        .as_ref()
+        .filter(|_| tui)
+        .map(|live| tui::View::start(&setup.plan, setup.shard, Arc::clone(live)));
+    let bar = (view.is_none() && !args.no_progress && std::io::stderr().is_terminal())
         .then(|| progress::bar(&setup.plan, Arc::clone(&progress)));
     let watch = run::Watch {
         live: live.as_ref(),
         feed: feed.as_ref(),
     };
     let stats = run::run(&setup, &stop, &progress, watch);
+    if let Some(view) = view {
+        view.finish();
+    }
     if let Some(bar) = bar {
         bar.finish();
     }
