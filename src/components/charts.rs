@@ -377,9 +377,12 @@ fn bar_chart(
 #[derive(Properties, PartialEq)]
 pub struct MembersProps {
     pub members: Vec<crate::snapshot::MemberView>,
+    /// The members are a journey's step requests.
+    #[prop_or_default]
+    pub journey: bool,
 }
 
-/// Fan-out members side by side: p50 and p99 bars per member.
+/// Fan-out members, or a journey's step requests, side by side: p50 and p99 bars per member.
 #[function_component]
 pub fn MembersChart(props: &MembersProps) -> Html {
     let max = props
@@ -402,11 +405,22 @@ pub fn MembersChart(props: &MembersProps) -> Html {
             </g>
         }
     });
+    let (title, label) = if props.journey {
+        (
+            "Journey steps: p50 and p99 latency of each request",
+            "Journey steps: p50 and p99",
+        )
+    } else {
+        (
+            "Fan-out members: p50 and p99 latency",
+            "Fan-out members: p50 and p99",
+        )
+    };
     bar_chart(
         MEMBERS_ID,
         (props.members.len(), 34.0),
-        "Fan-out members: p50 and p99 latency",
-        "Fan-out members: p50 and p99",
+        title,
+        label,
         bars.collect(),
     )
 }

@@ -90,7 +90,36 @@ pub fn SummaryView(props: &SummaryProps) -> Html {
                     }) }
                 </div>
             }
-            if !props.snapshot.members.is_empty() {
+            if props.snapshot.rows_ran_out {
+                <p class="note" data-testid="rows-ran-out">{"The data file's rows ran out (unique order: each row once), which ended the run."}</p>
+            }
+            if props.snapshot.journey {
+                <table class="members steps" data-testid="steps">
+                    <caption>{"Journey steps, one row per request: the numbers above are per iteration, whose latency runs from its first send to its last response, think time left out"}</caption>
+                    <thead><tr>
+                        <th scope="col">{"step"}</th><th scope="col">{"issued"}</th><th scope="col">{"ok"}</th>
+                        <th scope="col">{"failed"}</th><th scope="col">{"skipped"}</th><th scope="col">{"p50 ms"}</th>
+                        <th scope="col">{"p99 ms"}</th><th scope="col">{"failed checks"}</th><th scope="col">{"extraction failures"}</th>
+                        <th scope="col">{"first failure"}</th>
+                    </tr></thead>
+                    <tbody>
+                        { for props.snapshot.members.iter().map(|m| html! {
+                            <tr data-testid="step">
+                                <th scope="row" data-testid="step-name">{m.name.clone()}</th>
+                                <td data-testid="step-issued">{m.total}</td>
+                                <td data-testid="step-ok">{m.succeeded}</td>
+                                <td data-testid="step-failed" title={m.outcomes.clone()}>{m.failed}</td>
+                                <td data-testid="step-skipped">{m.skipped}</td>
+                                <td>{ms(m.p50)}</td>
+                                <td>{ms(m.p99)}</td>
+                                <td data-testid="step-checks">{m.checks_failed}</td>
+                                <td data-testid="step-extracts">{m.extracts_failed}</td>
+                                <td data-testid="step-first-failure">{m.first_failure.clone().unwrap_or_default()}</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            } else if !props.snapshot.members.is_empty() {
                 <table class="members" data-testid="members">
                     <caption>{"Fan-out members: the group numbers above are per iteration, whose latency is its slowest member's"}</caption>
                     <thead><tr>

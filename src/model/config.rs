@@ -1,11 +1,13 @@
 //! The run form's values: what a person types, how it becomes a core `Plan` (with the core's
 //! own validation and messages), and how it round-trips through a permalink query.
 
+use flak_core::data::DataOrder;
 use flak_core::plan::parse_duration;
 use flak_core::{Body, Load, Plan, PlanError, RequestSpec, Stages};
 use serde::{Deserialize, Serialize};
 
 use crate::browser::fetch::FetchOptions;
+use crate::model::scenario::{Requests, ScenarioForm};
 
 /// The built-in target's default address (`flak target`).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8081/";
@@ -115,6 +117,8 @@ pub struct FormConfig {
     /// Flat: `stop_by`, `requests`, `duration` and `rate` apply; otherwise `stages` do.
     pub shape: LoadShape,
     pub stages: Vec<StageRow>,
+    /// A scenario file gives the requests (a journey, or a fan-out group) when `scenario.on`.
+    pub scenario: ScenarioForm,
 }
 
 impl Default for FormConfig {
@@ -146,6 +150,7 @@ impl Default for FormConfig {
                 StageRow::new("10s", "50"),
                 StageRow::new("5s", "0"),
             ],
+            scenario: ScenarioForm::default(),
         }
     }
 }
@@ -156,7 +161,20 @@ pub const MAX_CONCURRENCY: u64 = 1000;
 impl FormConfig {
     /// Builds the plan and the fetch options, or one message naming the field at fault.
     pub fn to_plan(&self) -> Result<(Plan, FetchOptions), String> {
-        let specs = if self.fan_out {
+        let mut journey = None;
+        let mut fan_out = self.fan_out;
+        let specs = if self.scenario.on {
+            match self.scenario.requests()? {
+                Requests::Journey(plan) => {
+                    journey = Some(*plan);
+                    Vec::new()
+                }
+                Requests::FanOut(specs) => {
+                    fan_out = true;
+                    specs
+                }
+            }
+        } else if self.fan_out {
             if self.members.is_empty() {
                 return Err("Fan-out: add at least one request".into());
             }
@@ -192,11 +210,12 @@ impl FormConfig {
                 "In-flight limit: {concurrency} is more than a browser tab can use (at most {MAX_CONCURRENCY})"
             ));
         }
-        let mut builder = Plan::builder()
-            .concurrency(concurrency)
-            .fan_out(self.fan_out);
+        let mut builder = Plan::builder().concurrency(concurrency).fan_out(fan_out);
         for spec in specs {
             builder = builder.request(spec);
+        }
+        if let Some(journey) = journey {
+            builder = builder.journey(journey);
         }
         builder = match (load, self.stop_by) {
             (Some(load), _) => builder.load(load),
@@ -331,9 +350,27 @@ impl FormConfig {
                     .collect::<Vec<_>>()
                     .join("\n")
             }),
+            scenario: self
+                .scenario
+                .on
+                .then(|| self.scenario.link_text().ok())
+                .flatten(),
+            data_order: self
+                .scenario
+                .order
+                .filter(|_| self.scenario.on)
+                .map(|o| data_order_key(o).to_string()),
             autostart: autostart.then_some(1),
         };
         serde_urlencoded::to_string(&q).unwrap_or_default()
+    }
+
+    /// The permalink query, or why the scenario cannot be in it (the link would lose it).
+    pub fn permalink(&self, autostart: bool) -> Result<String, String> {
+        if self.scenario.on {
+            self.scenario.link_text()?;
+        }
+        Ok(self.to_query(autostart))
     }
 
     /// Reads a permalink query (with or without `?`) over the defaults; returns the config and
@@ -368,6 +405,10 @@ impl FormConfig {
                     Some(MemberRow::new(f.next()?, f.next()?, f.next()?))
                 })
                 .collect();
+        }
+        if let Some(text) = q.scenario {
+            c.scenario = ScenarioForm::from_link(&text);
+            c.scenario.order = q.data_order.as_deref().and_then(data_order_from_key);
         }
         if let Some(stages) = q.stages
             && let Some((shape, rows)) = stages.split_once(':')
@@ -405,7 +446,20 @@ impl FormConfig {
         } else {
             format!(" at {}/s", self.rate)
         };
-        let what = if self.fan_out {
+        let what = if self.scenario.on {
+            match self.scenario.def() {
+                Ok(def) if !def.step.is_empty() => {
+                    let names: Vec<String> = def
+                        .step
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| s.name.clone().unwrap_or_else(|| format!("step {}", i + 1)))
+                        .collect();
+                    format!("journey of {} steps ({})", names.len(), names.join(", "))
+                }
+                _ => "scenario".to_string(),
+            }
+        } else if self.fan_out {
             let names: Vec<&str> = self.members.iter().map(|m| m.name.as_str()).collect();
             format!("fan-out of {} ({})", self.members.len(), names.join(", "))
         } else {
@@ -441,8 +495,28 @@ struct Query {
     /// Fan-out members, one `name<TAB>METHOD<TAB>url` per line.
     #[serde(skip_serializing_if = "Option::is_none")]
     members: Option<String>,
+    /// A scenario's JSON, compact, when it fits ([`crate::model::scenario::LINK_LIMIT`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scenario: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_order: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     autostart: Option<u8>,
+}
+
+/// The data order's name in files and links.
+pub fn data_order_key(order: DataOrder) -> &'static str {
+    match order {
+        DataOrder::Sequential => "sequential",
+        DataOrder::Random => "random",
+        DataOrder::Unique => "unique",
+    }
+}
+
+pub fn data_order_from_key(key: &str) -> Option<DataOrder> {
+    [DataOrder::Sequential, DataOrder::Random, DataOrder::Unique]
+        .into_iter()
+        .find(|o| data_order_key(*o) == key)
 }
 
 fn parse_whole(field: &str, text: &str) -> Result<u64, String> {
@@ -757,6 +831,61 @@ mod tests {
         assert_eq!(back.stages[1], StageRow::new("1s", "100"));
         let (back, _) = FormConfig::from_query("stages=sideways:1s:5");
         assert_eq!(back.shape, LoadShape::Flat, "an unknown shape is ignored");
+    }
+
+    #[test]
+    fn a_scenario_gives_the_plan_its_journey_and_rides_in_the_permalink() {
+        use crate::model::scenario::ScenarioForm;
+        let text = r#"{"step": [
+            {"name": "login", "method": "POST", "url": "http://127.0.0.1:8081/login",
+             "body": "{\"user\": \"u1\"}", "extract": {"token": "json:/token"}},
+            {"name": "me", "url": "http://127.0.0.1:8081/me",
+             "headers": ["Authorization: Bearer {var:token}"]}
+        ]}"#;
+        let c = FormConfig {
+            scenario: ScenarioForm {
+                on: true,
+                text: text.into(),
+                data: None,
+                order: Some(DataOrder::Random),
+            },
+            requests: "40".into(),
+            ..FormConfig::default()
+        };
+        let (plan, _) = c.to_plan().unwrap();
+        assert!(plan.journey.is_some() && !plan.fan_out);
+        assert_eq!(plan.requests.len(), 2, "one spec per step request");
+        assert_eq!(plan.stop, StopAfter::Requests(40), "-n counts iterations");
+        assert!(c.describe().starts_with("journey of 2 steps (login, me)"));
+        let q = c.permalink(true).unwrap();
+        let (back, autostart) = FormConfig::from_query(&q);
+        assert!(autostart && back.scenario.on);
+        assert_eq!(back.scenario.order, Some(DataOrder::Random));
+        assert_eq!(back.scenario.def().unwrap(), c.scenario.def().unwrap());
+        // Off, the scenario neither runs nor goes in the link.
+        let off = FormConfig {
+            scenario: ScenarioForm {
+                on: false,
+                ..c.scenario.clone()
+            },
+            ..c
+        };
+        assert!(off.to_plan().unwrap().0.journey.is_none());
+        assert!(!off.to_query(false).contains("scenario="));
+        // Too large for a link: the permalink says so, and the address bar keeps the rest.
+        let steps: Vec<String> = (0..200)
+            .map(|i| format!(r#"{{"url": "http://127.0.0.1:8081/delay/{i}"}}"#))
+            .collect();
+        let big = FormConfig {
+            scenario: ScenarioForm {
+                on: true,
+                text: format!(r#"{{"step": [{}]}}"#, steps.join(",")),
+                ..ScenarioForm::default()
+            },
+            ..FormConfig::default()
+        };
+        assert!(big.permalink(false).unwrap_err().starts_with("Permalink: "));
+        assert!(!big.to_query(false).contains("scenario="));
     }
 
     #[test]
