@@ -23,7 +23,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
 fi
 all=(url_template targets_file threshold duration results_load results_counts
      h1_response h2_frames hpack_decode huffman_decode h2_exchange proxy_connect
-     data_file scenario_file)
+     data_file scenario_file har_import curl_import)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

@@ -156,7 +156,7 @@ impl Snapshot {
                     code.to_string()
                 },
                 count: *n,
-                failed: !((200..400).contains(code) || *code == 0),
+                failed: !flak_core::is_success(*code),
                 message: None,
             })
             .collect();

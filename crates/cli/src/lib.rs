@@ -1,6 +1,7 @@
 //! The `flak` command line, in rooms: `flags/` (arguments to a validated `Setup`), `run/` (the
 //! workers, clock, Ctrl-C, progress), `output` (reports and files), `target/` (the built-in test
-//! server), `capacity/` (`flak capacity`, a search over runs). The engine is `flak-core`; the
+//! server), `capacity/` (`flak capacity`, a search over runs), `import/` (`flak import`,
+//! `flak --har`, `flak curl`: recorded traffic as journeys). The engine is `flak-core`; the
 //! HTTP clients are `flak-wire`.
 //!
 //! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
@@ -8,6 +9,7 @@
 
 pub mod capacity;
 pub mod flags;
+pub mod import;
 pub mod k8s;
 pub mod metrics;
 pub mod output;
@@ -40,19 +42,7 @@ pub fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line naming the problem, not clap's whole usage block.
-            let rendered = e.render().to_string();
-            let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-            let mut line = lines
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ")
-                .to_string();
-            // "the following required arguments were not provided:" lists them below.
-            if line.ends_with(':') {
-                let listed: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage:")).collect();
-                line = format!("{} {}", line, listed.join(", "));
-            }
+            let line = clap_line(&e);
             eprintln!("flak: {line} (see 'flak --help')");
             return ExitCode::from(EXIT_INPUT);
         }
@@ -61,6 +51,8 @@ pub fn main() -> ExitCode {
         Some(Command::Target(args)) => target::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Merge(args)) => merge(&args),
         Some(Command::Capacity(args)) => capacity::run(*args),
+        Some(Command::Import(command)) => import::run(&command),
+        Some(Command::Curl { args }) => import::run_curl(&args),
         Some(Command::K8s(command)) => k8s::run(&command),
         Some(Command::Compare(args)) => compare(&args),
         Some(Command::Completions { shell }) => {
@@ -75,8 +67,42 @@ pub fn main() -> ExitCode {
     })
 }
 
+/// One line naming the problem, not clap's whole usage block.
+pub(crate) fn clap_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut line = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .to_string();
+    // "the following required arguments were not provided:" lists them below.
+    if line.ends_with(':') {
+        let listed: Vec<&str> = lines.take_while(|l| !l.starts_with("Usage:")).collect();
+        line = format!("{} {}", line, listed.join(", "));
+    }
+    line
+}
+
 fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let setup = flags::setup::build(args)?;
+    load_with(args, None)
+}
+
+/// A run; `made` is a scenario made from something else than a file (`flak curl`).
+pub(crate) fn load_with(
+    args: &RunArgs,
+    made: Option<flags::scenario::Scenario>,
+) -> anyhow::Result<ExitCode> {
+    let setup = match made {
+        Some(made) => flags::setup::build_with(args, Some(made))?,
+        None => flags::setup::build(args)?,
+    };
+    // Read before the run: a baseline that does not load is bad input, not a lost run.
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(|path| load_results(path).map_err(|e| anyhow::anyhow!("--baseline {e}")))
+        .transpose()?;
     let stop = StopSignal::new();
     let interrupted = interrupt::install(stop.clone(), setup.grace)?;
     if let Some(at) = setup.start_at {
@@ -127,7 +153,7 @@ fn load(args: &RunArgs) -> anyhow::Result<ExitCode> {
     if args.metrics.is_some() {
         wait_for(linger, &stop);
     }
-    let mut code = judge(&setup.thresholds, &stats);
+    let mut code = judge(&setup.thresholds, &stats, baseline.as_ref());
     if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
         eprintln!("flak: interrupted; the report covers what ran");
         code = ExitCode::from(EXIT_INTERRUPTED);
@@ -143,13 +169,7 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         .map(|t| flak_core::Threshold::parse(t).map_err(|e| anyhow::anyhow!("--fail-if: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     // One file at a time: each is read and loaded only when the ones before it are merged.
-    let loaded = args.files.iter().map(|path| {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        let (stats, _) =
-            Results::load(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        anyhow::Ok(stats)
-    });
+    let loaded = args.files.iter().map(|path| load_results(path));
     let stats = flak_core::Stats::try_merge_all(loaded)?
         .ok_or_else(|| anyhow::anyhow!("no results files given"))?;
     let results = Results::of(&stats, None);
@@ -157,10 +177,10 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    Ok(judge(&thresholds, &stats))
+    Ok(judge(&thresholds, &stats, None))
 }
 
-/// Reads a results file for `compare`, naming it in any error.
+/// Reads a results file (`merge`, `compare`, `--baseline`), naming it in any error.
 fn load_results(path: &std::path::Path) -> anyhow::Result<flak_core::Stats> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
@@ -194,10 +214,18 @@ fn compare(args: &flags::args::CompareArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Exit 1, with a line each, for every threshold the run broke.
-fn judge(thresholds: &[flak_core::Threshold], stats: &flak_core::Stats) -> ExitCode {
+fn judge(
+    thresholds: &[flak_core::Threshold],
+    stats: &flak_core::Stats,
+    baseline: Option<&flak_core::Stats>,
+) -> ExitCode {
     let mut code = ExitCode::SUCCESS;
     for threshold in thresholds {
-        if let Some(message) = threshold.check(stats) {
+        let broken = match baseline {
+            Some(base) => threshold.check_against(stats, base),
+            None => threshold.check(stats),
+        };
+        if let Some(message) = broken {
             eprintln!("flak: {message}");
             code = ExitCode::from(EXIT_THRESHOLD);
         }

@@ -122,38 +122,8 @@ fn the_jobs_shards_run_for_real_and_collect_merges_them_exactly() {
             Running::spawn(FLAK, &expanded)
         })
         .collect();
-    for (i, run) in runs.into_iter().enumerate() {
-        let out = run.finish(Duration::from_secs(30));
-        assert!(
-            out.status.success(),
-            "shard {i}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(dir.path(&format!("log-{i}")), &out.stdout).unwrap();
-    }
-    // A stand-in kubectl that answers the calls collect.sh makes from the saved pod logs.
-    let kubectl = dir.write(
-        "kubectl",
-        &format!(
-            r#"#!/usr/bin/env bash
-case "$1 $2" in
-  "get job") echo {n} ;;
-  "wait "*) echo "job.batch/flak-load condition met" ;;
-  "get pods") idx="${{4##*index=}}"; echo "pod-$idx" ;;
-  "logs "*) cat "{dir}/log-${{2#pod-}}" ;;
-  *) echo "unexpected kubectl $*" >&2; exit 1 ;;
-esac
-"#,
-            dir = s(dir.path("log-0").parent().unwrap())
-        ),
-    );
-    make_executable(&kubectl);
+    let path = pod_logs_behind_kubectl(runs, &dir, n);
     let results = dir.path("results");
-    let path = format!(
-        "{}:{}",
-        s(kubectl.parent().unwrap()),
-        std::env::var("PATH").unwrap()
-    );
     let collect = std::process::Command::new(repo().join("deploy/k8s/collect.sh"))
         .args(["flak-load", s(&results)])
         .env("PATH", path)
@@ -184,6 +154,42 @@ esac
         (1.9..2.6).contains(&elapsed),
         "shards started together: merged span {elapsed} s"
     );
+}
+
+/// Waits for the pods (shard runs), saves each one's output as its log, and writes a stand-in
+/// `kubectl` that answers the calls `collect` makes (the Job's completions, wait, the pod of
+/// each index, its log) from those logs: the `PATH` that puts it first.
+fn pod_logs_behind_kubectl(runs: Vec<Running>, dir: &TempDir, completions: u64) -> String {
+    for (i, run) in runs.into_iter().enumerate() {
+        let out = run.finish(Duration::from_secs(30));
+        assert!(
+            out.status.success(),
+            "shard {i}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::write(dir.path(&format!("log-{i}")), &out.stdout).unwrap();
+    }
+    let kubectl = dir.write(
+        "kubectl",
+        &format!(
+            r#"#!/usr/bin/env bash
+case "$1 $2" in
+  "get job") echo {completions} ;;
+  "wait "*) echo "job.batch/flak-load condition met" ;;
+  "get pods") idx="${{4##*index=}}"; echo "pod-$idx" ;;
+  "logs "*) cat "{dir}/log-${{2#pod-}}" ;;
+  *) echo "unexpected kubectl $*" >&2; exit 1 ;;
+esac
+"#,
+            dir = s(dir.path("log-0").parent().unwrap())
+        ),
+    );
+    make_executable(&kubectl);
+    format!(
+        "{}:{}",
+        s(kubectl.parent().unwrap()),
+        std::env::var("PATH").unwrap()
+    )
 }
 
 fn make_executable(path: &Path) {
@@ -297,37 +303,8 @@ fn flak_k8s_job_is_a_valid_job_whose_shards_run_and_collect_merges() {
             Running::spawn(FLAK, &expanded)
         })
         .collect();
-    for (i, run) in runs.into_iter().enumerate() {
-        let out = run.finish(Duration::from_secs(30));
-        assert!(
-            out.status.success(),
-            "shard {i}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(dir.path(&format!("log-{i}")), &out.stdout).unwrap();
-    }
-    let kubectl = dir.write(
-        "kubectl",
-        &format!(
-            r#"#!/usr/bin/env bash
-case "$1 $2" in
-  "get job") echo 3 ;;
-  "wait "*) echo "job.batch/flak-load condition met" ;;
-  "get pods") idx="${{4##*index=}}"; echo "pod-$idx" ;;
-  "logs "*) cat "{dir}/log-${{2#pod-}}" ;;
-  *) echo "unexpected kubectl $*" >&2; exit 1 ;;
-esac
-"#,
-            dir = s(dir.path("log-0").parent().unwrap())
-        ),
-    );
-    make_executable(&kubectl);
+    let path = pod_logs_behind_kubectl(runs, &dir, 3);
     let results = dir.path("results");
-    let path = format!(
-        "{}:{}",
-        s(kubectl.parent().unwrap()),
-        std::env::var("PATH").unwrap()
-    );
     let collect = std::process::Command::new(FLAK)
         .args([
             "k8s",

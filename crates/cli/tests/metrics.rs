@@ -7,18 +7,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use flak::metrics::BUCKETS;
+
 use crate::common::{FLAK, Running, Target, TempDir, exclusive, flak, num, parse_json, s, stderr};
 use crate::netns::{Child, cluster, get_in, namespaces_available, start_target};
 
 const SHARDS: u32 = 2;
 const METRICS_PORT: u16 = 9464;
 const PROMETHEUS_PORT: u16 = 9090;
-
-/// The latency buckets flak exposes (seconds), as in crates/cli/src/metrics/collector.rs.
-const BUCKETS: [f64; 18] = [
-    0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0,
-    10.0, 20.0, 60.0,
-];
 
 fn bucket_of(seconds: f64) -> usize {
     BUCKETS

@@ -7,10 +7,12 @@ mod common;
 
 mod capacity;
 mod cli;
+mod compare;
 mod connect;
 mod deploy;
 mod faults;
 mod http3;
+mod import;
 mod journey;
 mod metrics;
 mod multiplexing;

@@ -27,7 +27,16 @@ pub struct Slo(Threshold);
 
 impl Slo {
     pub fn parse(text: &str) -> Result<Self, ThresholdError> {
-        Threshold::parse(text).map(Self)
+        let threshold = Threshold::parse(text)?;
+        if threshold.is_relative() {
+            return Err(ThresholdError {
+                text: text.to_string(),
+                reason:
+                    "an SLO is an absolute limit (e.g. p99<250ms), not a change against a baseline"
+                        .into(),
+            });
+        }
+        Ok(Self(threshold))
     }
 
     /// The condition, for reading its metric and limit.

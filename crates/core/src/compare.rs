@@ -6,9 +6,11 @@
 //! largest gap D between the two cumulative distributions, and its p-value from the asymptotic
 //! Kolmogorov distribution. With tens of thousands of requests any gap is "significant", and
 //! two runs against the same server are never drawn from quite the same distribution (the
-//! machine moves under them), so a change counts as beyond noise only when both hold: p below
-//! [`ALPHA`] and D at least [`MIN_D`] (a tenth of the requests moved across some latency).
-//! Error rates get a two-proportion z-test at the same α.
+//! machine moves under them, and a tight distribution moved by a tenth of a millisecond already
+//! gives a large D), so a change counts as beyond noise only when all hold: p below [`ALPHA`],
+//! D at least [`MIN_D`] (a tenth of the requests moved across some latency), and p50 or p90
+//! moved by at least [`MIN_CHANGE_PCT`] (a run's p99 rests on too few requests to call alone).
+//! Error rates get a two-proportion z-test at α.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -19,11 +21,12 @@ use crate::stats::Stats;
 pub const ALPHA: f64 = 0.001;
 /// The smallest KS distance called a change: below it the runs overlap too much to matter.
 pub const MIN_D: f64 = 0.1;
-/// A percentile row is flagged when the distributions differ and it moved at least this much.
-pub const MIN_CHANGE_PCT: f64 = 5.0;
+/// The smallest move of p50 or p90 called a change; a percentile row is flagged when the
+/// distributions differ and it moved at least this much.
+pub const MIN_CHANGE_PCT: f64 = 10.0;
 
 /// The method, named in every output.
-pub const METHOD: &str = "two-sample Kolmogorov–Smirnov on the latency histograms (α = 0.001, D ≥ 0.1); errors: two-proportion z-test (α = 0.001)";
+pub const METHOD: &str = "two-sample Kolmogorov–Smirnov on the latency histograms (α = 0.001, D ≥ 0.1) and p50 or p90 moved by 10% or more; errors: two-proportion z-test (α = 0.001)";
 
 /// One line of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,7 +75,15 @@ impl Comparison {
     pub fn of(base: &Stats, new: &Stats) -> Self {
         let (hb, hn) = (base.latency(), new.latency());
         let latency_test = ks(hb, hn);
-        let latency_changed = latency_test.is_some_and(|t| t.p_value < ALPHA && t.d >= MIN_D);
+        let moved = |q: f64| {
+            let (b, n) = (
+                hb.value_at_quantile(q) as f64,
+                hn.value_at_quantile(q) as f64,
+            );
+            change(b, n).is_some_and(|c| c.abs() >= MIN_CHANGE_PCT)
+        };
+        let latency_changed = latency_test.is_some_and(|t| t.p_value < ALPHA && t.d >= MIN_D)
+            && [0.5, 0.9].into_iter().any(moved);
         let mut rows = Vec::new();
         if !hb.is_empty() && !hn.is_empty() {
             for (name, q) in PERCENTILES {

@@ -17,6 +17,7 @@ pub mod compare;
 pub mod connections;
 pub mod data;
 pub mod generator;
+pub mod import;
 pub mod journey;
 pub mod plan;
 pub mod report;
@@ -48,5 +49,5 @@ pub use template::{TemplateError, UrlTemplate};
 pub use threshold::Threshold;
 pub use transport::{
     CAPTURE_BODY_LIMIT, Capture, Captured, ErrorKind, Outcome, Request, RequestError, Response,
-    Transport,
+    Transport, is_success,
 };

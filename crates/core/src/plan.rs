@@ -258,6 +258,24 @@ impl Plan {
             .collect()
     }
 
+    /// How many of `shard`'s requests the rate (`-q` or rate stages) intended to start in the
+    /// first `elapsed` of the measured phase; `None` in a closed model, which asks for none.
+    pub fn asked(&self, elapsed: Duration, shard: Shard) -> Option<u64> {
+        let intended = match (&self.load, self.rate) {
+            (Some(Load::Rate(curve)), _) => curve.integral_to(elapsed),
+            (_, Some(rate)) => rate * elapsed.as_secs_f64(),
+            _ => return None,
+        };
+        // Request i is intended at the moment the integral reaches i: those before `elapsed`
+        // are 0..ceil(intended), less a hair of floating-point noise.
+        let global = (intended - 1e-9).max(0.0).ceil() as u64;
+        let global = match self.stop {
+            StopAfter::Requests(n) => global.min(n),
+            StopAfter::Duration(_) => global,
+        };
+        Some(shard.share_of(global))
+    }
+
     /// Whether request `i` has an intended start (a rate or rate stages): latency then counts
     /// from it.
     pub fn is_open(&self) -> bool {

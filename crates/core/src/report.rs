@@ -317,10 +317,8 @@ pub fn text(stats: &Stats) -> String {
     if !stats.connections().is_empty() {
         out.push_str(&connections_section(stats.connections()));
     }
-    if s.journey {
-        out.push_str(&steps_table(stats));
-    } else if !stats.members().is_empty() {
-        out.push_str(&members_table(stats));
+    if s.journey || !stats.members().is_empty() {
+        out.push_str(&members_table(stats, s.journey));
     }
     out
 }
@@ -386,25 +384,47 @@ fn connections_section(c: &crate::ConnectionStats) -> String {
     out
 }
 
-/// The fan-out members, one line each.
-fn members_table(stats: &Stats) -> String {
+/// The members, one line each: a fan-out's, or a journey's step requests (which add a skipped
+/// column and, below the table, their failed checks and extractions).
+fn members_table(stats: &Stats, journey: bool) -> String {
+    let (title, first, count) = if journey {
+        (
+            "Journey steps (in order each iteration; the latency above is the iteration's, first send to last response, think time left out):",
+            "step",
+            "issued",
+        )
+    } else {
+        (
+            "Fan-out members (each iteration sends all at once; the latency above is the slowest):",
+            "member",
+            "total",
+        )
+    };
     let mut out = String::new();
     let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "Fan-out members (each iteration sends all at once; the latency above is the slowest):"
-    );
+    let _ = writeln!(out, "{title}");
     let width = stats
         .members()
         .iter()
         .map(|m| m.name.len())
         .max()
         .unwrap_or(4)
-        .max(6);
+        .max(first.len());
+    let skipped = |v: &dyn std::fmt::Display| {
+        if journey {
+            format!("  {v:>7}")
+        } else {
+            String::new()
+        }
+    };
     let _ = writeln!(
         out,
-        "  {:<width$}  {:>8}  {:>9}  {:>7}  {:>11}  {:>11}  outcomes",
-        "member", "total", "succeeded", "failed", "p50", "p99"
+        "  {first:<width$}  {count:>8}  {:>9}  {:>7}{}  {:>11}  {:>11}  outcomes",
+        "succeeded",
+        "failed",
+        skipped(&"skipped"),
+        "p50",
+        "p99"
     );
     for m in stats.members() {
         let s = Summary::of(&m.stats);
@@ -413,53 +433,24 @@ fn members_table(stats: &Stats) -> String {
         });
         let _ = writeln!(
             out,
-            "  {:<width$}  {:>8}  {:>9}  {:>7}  {p50:>11}  {p99:>11}  {}",
+            "  {:<width$}  {:>8}  {:>9}  {:>7}{}  {p50:>11}  {p99:>11}  {}",
             m.name,
             s.total,
             s.succeeded,
             s.failed,
+            skipped(&s.skipped),
             s.outcomes_line()
         );
+    }
+    if journey {
+        out.push_str(&journey_failures(stats));
     }
     out
 }
 
-/// A journey's step requests, one line each, then their failed checks and extractions.
-fn steps_table(stats: &Stats) -> String {
+/// A journey's failed checks and extractions, by step request, each with its first message.
+fn journey_failures(stats: &Stats) -> String {
     let mut out = String::new();
-    let _ = writeln!(out);
-    let _ = writeln!(
-        out,
-        "Journey steps (in order each iteration; the latency above is the iteration's, first send to last response, think time left out):"
-    );
-    let width = stats
-        .members()
-        .iter()
-        .map(|m| m.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let _ = writeln!(
-        out,
-        "  {:<width$}  {:>8}  {:>9}  {:>7}  {:>7}  {:>11}  {:>11}  outcomes",
-        "step", "issued", "succeeded", "failed", "skipped", "p50", "p99"
-    );
-    for m in stats.members() {
-        let s = Summary::of(&m.stats);
-        let (p50, p99) = s.latency_ms.map_or(("–".into(), "–".into()), |l| {
-            (format_ms(l.p50), format_ms(l.p99))
-        });
-        let _ = writeln!(
-            out,
-            "  {:<width$}  {:>8}  {:>9}  {:>7}  {:>7}  {p50:>11}  {p99:>11}  {}",
-            m.name,
-            s.total,
-            s.succeeded,
-            s.failed,
-            s.skipped,
-            s.outcomes_line()
-        );
-    }
     for (title, pick) in [
         (
             "Failed checks:",

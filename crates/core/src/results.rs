@@ -24,7 +24,7 @@ use crate::codec::{self, CodecError, Framed};
 use crate::plan::Plan;
 use crate::report::{LatencySummary, Percentile, Summary};
 use crate::stats::{Interval, JourneyCounts, Member, Stats, Tally};
-use crate::transport::ErrorKind;
+use crate::transport::{ErrorKind, is_success};
 
 pub const FORMAT: &str = "flak-results";
 pub const VERSION: u32 = 1;
@@ -480,7 +480,7 @@ impl Results {
         }
         let succeeded = status
             .iter()
-            .filter(|(c, _)| (200..400).contains(*c) || **c == 0)
+            .filter(|(c, _)| is_success(**c))
             .map(|(_, n)| *n)
             .sum::<u64>();
         if succeeded != s.succeeded {

@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 pub use crate::series::{INTERVAL_SIGFIG, Interval};
-use crate::transport::{ErrorKind, Outcome};
+use crate::transport::{ErrorKind, Outcome, is_success};
 
 /// Seconds of the series kept live behind the newest one: samples finish out of order by up to
 /// a request's latency, and a late one only costs unpacking its second again.
@@ -296,8 +296,7 @@ impl Stats {
         interval.count += 1;
         match sample.outcome {
             Outcome::Response(r) => {
-                let ok = (200..400).contains(&r.status) || r.status == 0;
-                if ok {
+                if is_success(r.status) {
                     self.succeeded += 1;
                 } else {
                     self.failed += 1;

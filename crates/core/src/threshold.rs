@@ -1,5 +1,7 @@
 //! Thresholds for CI: `p99>250ms`, `errors>1%`, `rps<1000`. A run breaks a threshold when its
-//! condition holds; the CLI then exits 1 and prints one line per broken threshold.
+//! condition holds; the CLI then exits 1 and prints one line per broken threshold. Relative
+//! ones compare with a baseline run (`--baseline BASE.json`): `p99>+10%` is broken when the
+//! p99 grew by more than a tenth, `rps<-5%` when throughput fell by more than 5%.
 
 use std::fmt;
 
@@ -34,6 +36,8 @@ pub struct Threshold {
     op: Op,
     value: f64,
     percent: bool,
+    /// `value` is a signed change in percent against a baseline run.
+    relative: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -81,6 +85,26 @@ impl Threshold {
                 }
             },
         };
+        if let Some(change) = value
+            .strip_suffix('%')
+            .filter(|v| v.starts_with(['+', '-']))
+        {
+            let change: f64 = change
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite() && *v > -100.0)
+                .ok_or_else(|| {
+                    err("a change needs a number of percent above -100, e.g. p99>+10%")
+                })?;
+            return Ok(Self {
+                text: compact,
+                metric,
+                op,
+                value: change,
+                percent: false,
+                relative: true,
+            });
+        }
         let is_latency = matches!(
             metric,
             Metric::Percentile(_) | Metric::Min | Metric::Mean | Metric::Max
@@ -118,6 +142,46 @@ impl Threshold {
             op,
             value: number * scale,
             percent,
+            relative: false,
+        })
+    }
+
+    /// Whether this threshold compares with a baseline run (`p99>+10%`).
+    pub fn is_relative(&self) -> bool {
+        self.relative
+    }
+
+    /// [`check`](Self::check), for a relative threshold against `baseline`'s same measure (an
+    /// absolute threshold ignores the baseline).
+    pub fn check_against(&self, stats: &Stats, baseline: &Stats) -> Option<String> {
+        if !self.relative {
+            return self.check(stats);
+        }
+        let (Some(v), Some(base)) = (self.measure(stats), self.measure(baseline)) else {
+            return Some(format!(
+                "threshold broken: {} (no responses to measure in this run or the baseline)",
+                self.text
+            ));
+        };
+        let limit = base * (1.0 + self.value / 100.0);
+        let broken = match self.op {
+            Op::Gt => v > limit,
+            Op::Ge => v >= limit,
+            Op::Lt => v < limit,
+            Op::Le => v <= limit,
+        };
+        let change = if base == 0.0 {
+            "from zero".to_string()
+        } else {
+            format!("{:+.1}%", (v - base) / base * 100.0)
+        };
+        broken.then(|| {
+            format!(
+                "threshold broken: {} (measured {}, baseline {}: {change})",
+                self.text,
+                self.unit(v),
+                self.unit(base)
+            )
         })
     }
 
@@ -154,6 +218,12 @@ impl Threshold {
     /// `Some(message)` when the run breaks this threshold. A latency threshold on a run with no
     /// responses is broken: nothing met it.
     pub fn check(&self, stats: &Stats) -> Option<String> {
+        if self.relative {
+            return Some(format!(
+                "threshold {} compares with a baseline run: give --baseline FILE",
+                self.text
+            ));
+        }
         let Some(v) = self.measure(stats) else {
             return Some(format!(
                 "threshold broken: {} (no responses to measure)",
@@ -216,9 +286,53 @@ impl fmt::Display for Threshold {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relative_threshold_compares_with_the_baseline() {
+        let mut base = Stats::new(false);
+        let mut new = Stats::new(false);
+        let ok = crate::transport::Outcome::Response(crate::transport::Response {
+            status: 200,
+            ..Default::default()
+        });
+        for (stats, ms) in [(&mut base, 10u64), (&mut new, 12u64)] {
+            for _ in 0..100 {
+                stats.record_sent(std::time::Duration::ZERO);
+                stats.record(&crate::stats::Sample {
+                    latency: std::time::Duration::from_millis(ms),
+                    uncorrected: None,
+                    end_unix: std::time::Duration::from_secs(1),
+                    outcome: &ok,
+                });
+            }
+        }
+        let grew_10 = Threshold::parse("p99>+10%").unwrap();
+        assert!(grew_10.is_relative());
+        let broken = grew_10.check_against(&new, &base).unwrap();
+        assert!(
+            broken.contains("baseline 10.007 ms: +19.9%") || broken.contains("+20"),
+            "{broken}"
+        );
+        assert_eq!(
+            Threshold::parse("p99>+25%")
+                .unwrap()
+                .check_against(&new, &base),
+            None
+        );
+        assert!(
+            Threshold::parse("p99>+10%")
+                .unwrap()
+                .check(&new)
+                .unwrap()
+                .contains("--baseline")
+        );
+        assert!(Threshold::parse("p99>+x%").is_err());
+        assert!(Threshold::parse("rps<-100%").is_err());
+        assert!(crate::capacity::Slo::parse("p99<+10%").is_err());
+    }
     use std::time::Duration;
 
-    use super::*;
     use crate::stats::Sample;
     use crate::transport::{Outcome, Response};
 

@@ -165,6 +165,13 @@ pub struct Response {
     pub connect: Option<Duration>,
 }
 
+/// Whether a response with this status counts as succeeded: 2xx and 3xx, and 0 (an opaque
+/// no-cors browser response, whose status the browser hides). Every count of successes and
+/// failures uses this one rule.
+pub fn is_success(status: u16) -> bool {
+    (200..400).contains(&status) || status == 0
+}
+
 /// Why a request got no (complete) response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -29,6 +29,15 @@ pub enum Command {
     /// Find the highest rate the server sustains while every --slo holds: raise the rate in
     /// steps, then bisect (every run flag applies; the search sets -q and -z itself).
     Capacity(Box<CapacityArgs>),
+    /// Turn a HAR recording or curl command lines into a journey scenario (TOML).
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Run a curl command line as a load test: `flak curl 'URL' -H … [-- RUN FLAGS]`.
+    Curl {
+        /// curl's arguments as copied (without `curl`), then `--` and flak's run flags.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
+    },
     /// Compare two results files: per percentile, throughput and error rate, base, new, the
     /// change, and whether the latency change is beyond noise (Kolmogorov–Smirnov).
     Compare(CompareArgs),
@@ -134,7 +143,7 @@ pub enum TargetsOrder {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// URL to load; may hold fields expanded per request: {rand:1-100000}, {pick:a,b,c}.
-    #[arg(required_unless_present_any = ["targets", "scenario"])]
+    #[arg(required_unless_present_any = ["targets", "scenario", "har"])]
     pub url: Option<String>,
 
     /// Number of requests to send (default 200 when no -z).
@@ -311,9 +320,17 @@ pub struct RunArgs {
     pub scenario: Option<PathBuf>,
 
     /// A journey's data file (CSV with a header row, or JSON Lines), in place of the scenario's
-    /// `data`; its columns fill {data:COLUMN}.
-    #[arg(long, value_name = "FILE", requires = "scenario")]
+    /// `data`; its columns fill {data:COLUMN} (with --har: the secrets' placeholders).
+    #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
+
+    /// Run a HAR recording (DevTools' "Save all as HAR") as a journey, as `flak import har`
+    /// makes it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["targets", "url", "scenario"])]
+    pub har: Option<PathBuf>,
+
+    #[command(flatten, next_help_heading = "With --har")]
+    pub har_options: HarOptions,
 
     /// How to walk several targets.
     #[arg(long, value_enum, default_value_t = TargetsOrder::RoundRobin)]
@@ -332,9 +349,14 @@ pub struct RunArgs {
     pub output_file: Option<PathBuf>,
 
     /// Exit 1 when the run breaks this threshold (repeatable): 'p99>250ms', 'errors>1%',
-    /// 'rps<1000'.
+    /// 'rps<1000'; against --baseline, changes: 'p99>+10%', 'rps<-5%'.
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub fail_if: Vec<String>,
+
+    /// A results file the relative thresholds (--fail-if 'p99>+10%') compare with: a CI gate
+    /// on regressions against a known-good run.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 
     /// How long Ctrl-C waits for in-flight requests before cancelling them.
     #[arg(long, default_value = "2s")]
@@ -467,4 +489,63 @@ pub struct MergeArgs {
     /// a CI job that fans out to many machines gates on the whole load.
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub fail_if: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A HAR file (Chromium's or Firefox's "Save all as HAR") to a journey: one step per group
+    /// of requests started together, secrets as {data:…} placeholders unless --keep-secrets.
+    Har(ImportHarArgs),
+    /// curl command lines (arguments, each a whole line, or standard input) to a journey: one
+    /// step per command.
+    Curl(ImportCurlArgs),
+}
+
+/// How a HAR becomes a journey (`flak import har`, `flak --har`).
+#[derive(Debug, Clone, Args)]
+pub struct HarOptions {
+    /// Keep only requests to this host (host or host:port).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Keep only requests whose URL matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub include: Option<String>,
+    /// Leave out requests whose URL matches this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub exclude: Option<String>,
+    /// Keep Cookie and Authorization values (otherwise {data:…} placeholders for --data).
+    #[arg(long)]
+    pub keep_secrets: bool,
+    /// Keep the recorded Accept-Encoding headers.
+    #[arg(long)]
+    pub keep_accept_encoding: bool,
+    /// Think times: the recorded gaps between steps, or none.
+    #[arg(long, value_enum, value_name = "FROM", default_value_t = ThinkFrom::Recorded)]
+    pub think: ThinkFrom,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThinkFrom {
+    Recorded,
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportHarArgs {
+    /// The HAR file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub options: HarOptions,
+    /// Write the scenario here instead of standard output.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCurlArgs {
+    /// curl command lines (each a whole line: curl 'URL' -H …); standard input when none.
+    pub lines: Vec<String>,
+    /// Write the scenario here instead of standard output.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 }

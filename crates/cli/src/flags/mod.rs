@@ -3,10 +3,13 @@
 //! Every refusal names the flag or file at fault.
 
 pub mod args;
-mod scenario;
+pub(crate) mod scenario;
 pub mod setup;
 
-pub use args::{CapacityArgs, Cli, Command, MergeArgs, OutputFormat, RunArgs, TargetArgs};
+pub use args::{
+    CapacityArgs, Cli, Command, HarOptions, ImportCommand, MergeArgs, OutputFormat, RunArgs,
+    TargetArgs,
+};
 pub use setup::Setup;
 
 /// Parses a duration argument, naming the flag in the error.

@@ -58,7 +58,7 @@ pub fn read(path: &Path, data: Option<&Path>) -> anyhow::Result<Scenario> {
     parse(&text, dir, data).map_err(|e| anyhow!("{}: {e:#}", where_()))
 }
 
-fn parse(text: &str, dir: &Path, data_flag: Option<&Path>) -> anyhow::Result<Scenario> {
+pub(crate) fn parse(text: &str, dir: &Path, data_flag: Option<&Path>) -> anyhow::Result<Scenario> {
     let scenario = journey::Scenario::from_toml(text)?;
     let read_body = |f: &str| std::fs::read(dir.join(f)).map_err(|e| e.to_string());
     let load = scenario.load().cloned();

@@ -33,10 +33,25 @@ pub struct Setup {
 }
 
 pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
+    build_with(args, crate::import::har_scenario(args)?)
+}
+
+/// [`build`] with a scenario made from something else than a scenario file (`--har`, `flak
+/// curl`), which takes the place of `--scenario`.
+pub fn build_with(args: &RunArgs, made: Option<Scenario>) -> anyhow::Result<Setup> {
+    if args.data.is_some() && args.scenario.is_none() && made.is_none() {
+        bail!("--data needs a journey: give --scenario FILE or --har FILE");
+    }
+    let has_scenario = args.scenario.is_some() || made.is_some();
     let mut scenario_load = None;
     let mut journey = None;
-    let mut specs = match (&args.url, &args.targets, &args.scenario) {
-        (_, _, Some(path)) => match super::scenario::read(path, args.data.as_deref())? {
+    let scenario = match (made, &args.scenario) {
+        (Some(made), _) => Some(made),
+        (None, Some(path)) => Some(super::scenario::read(path, args.data.as_deref())?),
+        (None, None) => None,
+    };
+    let mut specs = match (&args.url, &args.targets, scenario) {
+        (_, _, Some(scenario)) => match scenario {
             Scenario::FanOut { requests, load } => {
                 scenario_load = load;
                 requests
@@ -95,7 +110,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
                 .map_err(|e| anyhow!("-H: {e}"))?;
         }
         if let Some(body) = &body {
-            if args.scenario.is_some() {
+            if has_scenario {
                 bail!("-d/-D: a scenario gives each request its own body");
             }
             spec.body = body.clone();
@@ -129,7 +144,7 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         .rate(args.rate)
         .timeout(timeout)
         .warmup(args.warmup)
-        .fan_out(args.scenario.is_some() && journey.is_none())
+        .fan_out(has_scenario && journey.is_none())
         .seed(args.seed.unwrap_or_else(|| fastrand::u64(..)))
         .order(match args.targets_order {
             TargetsOrder::RoundRobin => Order::RoundRobin,
@@ -153,6 +168,11 @@ pub fn build(args: &RunArgs) -> anyhow::Result<Setup> {
         .iter()
         .map(|t| Threshold::parse(t).map_err(|e| anyhow!("--fail-if: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if args.baseline.is_none()
+        && let Some(t) = thresholds.iter().find(|t| t.is_relative())
+    {
+        bail!("--fail-if {t}: a change needs a run to compare with: give --baseline FILE");
+    }
     let threads = match args.threads {
         Some(0) => bail!("--threads must be at least 1 (got 0)"),
         Some(n) => n,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use flak_core::{ErrorKind, Load, Plan, Shard, Stats, StopAfter};
+use flak_core::{ErrorKind, Plan, Shard, Stats};
 use hdrhistogram::Histogram;
 
 /// One worker's (or the whole run's) counts at a moment.
@@ -130,23 +130,7 @@ impl Live {
         workers.for_each(|w| total.add(w));
         let asked = state
             .started
-            .and_then(|t| self.asked(t.elapsed().as_secs_f64()));
+            .and_then(|t| self.plan.asked(t.elapsed(), self.shard));
         Some((total, asked))
-    }
-
-    /// Requests of this shard the rate intended to start in the first `secs` of the run.
-    fn asked(&self, secs: f64) -> Option<u64> {
-        let intended = match (&self.plan.load, self.plan.rate) {
-            (Some(Load::Rate(curve)), _) => {
-                curve.integral_to(std::time::Duration::from_secs_f64(secs))
-            }
-            (_, Some(rate)) => rate * secs,
-            _ => return None,
-        };
-        let mut global = intended.max(0.0).ceil() as u64;
-        if let StopAfter::Requests(n) = self.plan.stop {
-            global = global.min(n);
-        }
-        Some(self.shard.share_of(global))
     }
 }

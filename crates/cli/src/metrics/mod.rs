@@ -10,6 +10,7 @@ mod live;
 mod otlp;
 mod serve;
 
+pub use collector::BUCKETS;
 pub use live::Live;
 pub use otlp::Otlp;
 pub use serve::Server;

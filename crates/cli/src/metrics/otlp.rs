@@ -148,7 +148,7 @@ impl Otlp {
             .with_interval(Duration::from_secs(1))
             .build();
         let provider = SdkMeterProvider::builder().with_reader(reader).build();
-        let feeder = instruments(&provider, live, Arc::clone(&failures));
+        let feeder = instruments(&provider, live);
         let stop = Arc::new(AtomicBool::new(false));
         let feeder = Some(spawn_feeder(feeder, Arc::clone(&stop)));
         Ok(Self {
@@ -226,7 +226,7 @@ fn spawn_feeder(mut feeder: Feeder, stop: Arc<AtomicBool>) -> std::thread::JoinH
 
 /// The instruments: counters and gauges read the live counts at each export; the histogram is
 /// fed by [`Feeder`].
-fn instruments(provider: &SdkMeterProvider, live: &Arc<Live>, _failures: Arc<Failures>) -> Feeder {
+fn instruments(provider: &SdkMeterProvider, live: &Arc<Live>) -> Feeder {
     let meter = provider.meter("flak");
     let attributes: Vec<KeyValue> = live
         .labels

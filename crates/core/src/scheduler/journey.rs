@@ -12,9 +12,8 @@ use futures::future::join_all;
 use crate::clock::Clock;
 use crate::journey::{IterationFields, JourneyPlan, Received, StepBody, Vars};
 use crate::stats::{Sample, Stats};
-use crate::template::mix;
 use crate::transport::{
-    Capture, Captured, ErrorKind, Outcome, Request, RequestError, Response, Transport,
+    Capture, Captured, ErrorKind, Outcome, Request, RequestError, Response, Transport, is_success,
 };
 
 use super::{Phase, Scheduler};
@@ -39,7 +38,7 @@ struct Ended {
 fn failing(outcome: &Outcome) -> bool {
     match outcome {
         Outcome::Error(_) => true,
-        Outcome::Response(r) => !((200..400).contains(&r.status) || r.status == 0),
+        Outcome::Response(r) => !is_success(r.status),
     }
 }
 
@@ -226,8 +225,7 @@ impl<T: Transport, C: Clock> Scheduler<'_, T, C> {
         b: &mut Buffers<S>,
     ) {
         let (_, r) = plan.request(m);
-        let seed = self.plan.seed ^ phase.salt ^ (m as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
-        let mut rng = fastrand::Rng::with_seed(mix(seed, index));
+        let mut rng = self.member_rng(index, m, phase);
         if r.url.is_fixed() {
             b.urls[m].clear();
             b.urls[m].push_str(r.url.as_str());

@@ -30,7 +30,9 @@ use crate::stages::Stages;
 use crate::stats::{Sample, Stats};
 use crate::stop::StopSignal;
 use crate::template::mix;
-use crate::transport::{ErrorKind, Outcome, Request, RequestError, Response, Transport};
+use crate::transport::{
+    ErrorKind, Outcome, Request, RequestError, Response, Transport, is_success,
+};
 
 mod journey;
 
@@ -194,20 +196,9 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
 
     /// How many of this shard's requests were intended to start before `end`.
     fn asked(&self, phase: &Phase, end: Duration) -> u64 {
-        let elapsed = end.saturating_sub(phase.t0);
-        let intended = match (&phase.curve, phase.rate) {
-            (Some(curve), _) => curve.integral_to(elapsed),
-            (None, Some(rate)) => rate * elapsed.as_secs_f64(),
-            (None, None) => return 0,
-        };
-        // Request i is intended at the moment the integral reaches i: those before `end` are
-        // 0..ceil(intended), less a hair of floating-point noise.
-        let global = (intended - 1e-9).max(0.0).ceil() as u64;
-        let global = match self.plan.stop {
-            StopAfter::Requests(n) => global.min(n),
-            StopAfter::Duration(_) => global,
-        };
-        self.shard.share_of(global)
+        self.plan
+            .asked(end.saturating_sub(phase.t0), self.shard)
+            .unwrap_or(0)
     }
 
     fn phase(
@@ -398,9 +389,15 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
         if url.is_fixed() {
             return url.as_str();
         }
-        let seed = self.plan.seed ^ phase.salt ^ (m as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
-        url.expand(&mut fastrand::Rng::with_seed(mix(seed, index)), buf);
+        url.expand(&mut self.member_rng(index, m, phase), buf);
         buf.as_str()
+    }
+
+    /// The random source of member (or step request) `m`'s templates in iteration `index`: a
+    /// pure function of (seed, index, m), so every thread and machine expands them alike.
+    fn member_rng(&self, index: u64, m: usize, phase: &Phase) -> fastrand::Rng {
+        let seed = self.plan.seed ^ phase.salt ^ (m as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
+        fastrand::Rng::with_seed(mix(seed, index))
     }
 
     /// A fan-out iteration's outcome: the first member error (named), else the worst status.
@@ -418,7 +415,7 @@ impl<'a, T: Transport, C: Clock> Scheduler<'a, T, C> {
                 }
                 Outcome::Response(r) => {
                     bytes += r.bytes;
-                    let failing = |s: u16| !((200..400).contains(&s) || s == 0);
+                    let failing = |s: u16| !is_success(s);
                     let replace = worst.is_none_or(|w| {
                         (failing(r.status), r.status) > (failing(w.status), w.status)
                     });
