@@ -15,10 +15,8 @@ use crate::browser::live::{self, Update};
 use crate::browser::timing::TimingReading;
 use crate::browser::{self, files, run, zlib};
 use crate::components::capacity::CapacityReport;
-use crate::components::charts::{
-    CHART_IDS, HistogramChart, InFlightChart, LatencyChart, MembersChart, OutcomesChart, RateChart,
-    ThroughputChart,
-};
+use crate::components::charts::{CHART_IDS, Charts};
+use crate::components::compare::Compare;
 use crate::components::form::RunForm;
 use crate::components::honesty::{HonestyPanel, HonestyProps};
 use crate::components::import::Import;
@@ -30,7 +28,7 @@ use crate::model::export::ExportKind;
 use crate::model::honesty::Honesty;
 use crate::model::recent::{self, Recent};
 use crate::model::state::{Action, Phase, Planned, Source, State};
-use crate::snapshot::{Curve, Snapshot};
+use crate::snapshot::Snapshot;
 
 /// The results on screen, for export: live or imported statistics, and the plan if known.
 type Shown = Rc<RefCell<Option<(Rc<RefCell<Stats>>, Option<Rc<Plan>>)>>>;
@@ -323,7 +321,7 @@ fn save_recent(list: &[Recent]) {
 }
 
 /// Loads a results file, its histograms inflated by the browser, with the plan it ran.
-async fn load(text: &str) -> Result<(Stats, Option<Plan>), String> {
+pub(crate) async fn load(text: &str) -> Result<(Stats, Option<Plan>), String> {
     let loading = Results::parse(text).map_err(|e| e.to_string())?;
     let inflated = zlib::inflate_all(&loading.compressed()).await;
     let (stats, results) = loading.finish(inflated).map_err(|e| e.to_string())?;
@@ -471,29 +469,14 @@ pub fn App() -> Html {
                 if let Some(snapshot) = &s.snapshot {
                     <SummaryView snapshot={Rc::clone(snapshot)} {on_export} export_error={s.export_error.clone()}
                                  tab_reasons={if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() }} />
-                    <div class="charts">
-                        <ThroughputChart series={snapshot.series.clone()} />
-                        <LatencyChart series={snapshot.series.clone()} />
-                        if snapshot.curve == Curve::Rate {
-                            <RateChart series={snapshot.series.clone()} curve={snapshot.curve}
-                                       stage_ends={snapshot.stage_ends.clone()} />
-                        }
-                        if snapshot.curve != Curve::None {
-                            <InFlightChart series={snapshot.series.clone()} curve={snapshot.curve}
-                                           stage_ends={snapshot.stage_ends.clone()} />
-                        }
-                        <HistogramChart bars={snapshot.bars.clone()} />
-                        <OutcomesChart outcomes={snapshot.outcomes.clone()} />
-                        if !snapshot.members.is_empty() {
-                            <MembersChart members={snapshot.members.clone()} />
-                        }
-                    </div>
+                    <Charts snapshot={Rc::clone(snapshot)} />
                 }
                 if let Some(view) = &s.capacity {
                     <CapacityReport view={Rc::clone(view)} />
                 }
                 <HonestyPanel ..HonestyProps::of(s, origin.into()) />
                 <Import {on_files} error={s.import_error.clone()} />
+                <Compare />
                 <RecentRuns runs={s.recent.clone()} />
             </main>
         </>

@@ -2,6 +2,7 @@
 
 pub mod capacity;
 pub mod charts;
+pub mod compare;
 pub mod form;
 pub mod honesty;
 pub mod import;
