@@ -648,9 +648,13 @@ impl Results {
 /// A second's outcomes as the file names them (only the classes and kinds that occurred).
 fn outcome_names(o: &Outcomes) -> BTreeMap<String, u64> {
     let classes = CLASSES.iter().zip(o.classes).filter(|(_, n)| *n > 0);
-    let classes = classes.map(|(name, n)| (name.to_string(), n));
-    let errors = o.errors.iter().map(|(k, n)| (k.name().to_string(), *n));
-    classes.chain(errors).collect()
+    let errors = o.errors.iter().map(|(k, n)| (k.name(), *n));
+    // Inserted one by one: collecting would sort first, a sort the app's bundle would carry.
+    let mut named = BTreeMap::new();
+    for (name, n) in classes.map(|(name, n)| (*name, n)).chain(errors) {
+        named.insert(name.to_string(), n);
+    }
+    named
 }
 
 /// A second's outcomes read back from their names; `in_field` names them in errors.

@@ -1,7 +1,7 @@
 //! Axes at round values: 1-2-5 steps for amounts, whole seconds, minutes and hours for time,
 //! and the "nines" of a percentile axis (0, 90, 99, 99.9 %), with their labels. Pure.
 
-use yew::prelude::*;
+use std::fmt::Write as _;
 
 use super::{H, LEFT, RIGHT, W};
 
@@ -109,34 +109,50 @@ pub fn nines_label(n: u32) -> String {
     }
 }
 
-/// Horizontal grid lines with their labels, every `step` from `from` to `top`; `y` maps a value
-/// to its height.
-pub fn grid_from(from: f64, top: f64, step: f64, y: impl Fn(f64) -> f64) -> Html {
-    (0..=(((top - from) / step).round() as u32))
-        .map(|i| {
-            let v = from + f64::from(i) * step;
-            html! {
-                <g class="grid">
-                    <line x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={y(v).to_string()} y2={y(v).to_string()} />
-                    <text class="tick" x={(LEFT - 6.0).to_string()} y={(y(v) + 4.0).to_string()} text-anchor="end">{tick_label(v, step)}</text>
-                </g>
-            }
-        })
-        .collect()
+/// Horizontal grid lines with their labels, every `step` from `from` to `top`, as SVG
+/// markup; `y` maps a value to its height.
+pub fn grid_svg(out: &mut String, from: f64, top: f64, step: f64, y: impl Fn(f64) -> f64) {
+    for i in 0..=(((top - from) / step).round() as u32) {
+        let v = from + f64::from(i) * step;
+        let (yv, label) = (y(v), tick_label(v, step));
+        let _ = write!(
+            out,
+            r#"<g class="grid"><line x1="{LEFT}" x2="{}" y1="{yv:.1}" y2="{yv:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{label}</text></g>"#,
+            W - RIGHT,
+            LEFT - 6.0,
+            yv + 4.0
+        );
+    }
 }
 
-/// Ticks along the bottom axis: `(x position, label)` each.
-pub fn x_ticks(ticks: impl Iterator<Item = (f64, String)>) -> Html {
-    ticks
-        .map(|(x, text)| {
-            html! {
-                <g class="grid">
-                    <line x1={format!("{x:.1}")} x2={format!("{x:.1}")} y1={(H - BOTTOM).to_string()} y2={(H - BOTTOM + 4.0).to_string()} />
-                    <text class="tick x" x={format!("{x:.1}")} y={(H - BOTTOM + 16.0).to_string()} text-anchor="middle">{text}</text>
-                </g>
-            }
-        })
-        .collect()
+/// The bottom axis line and its ticks, `(x position, label)` each, as SVG markup.
+pub fn x_axis_svg(out: &mut String, ticks: impl Iterator<Item = (f64, String)>) {
+    let base = H - BOTTOM;
+    let _ = write!(
+        out,
+        r#"<line class="axis" x1="{LEFT}" x2="{}" y1="{base}" y2="{base}"/>"#,
+        W - RIGHT
+    );
+    for (x, text) in ticks {
+        let _ = write!(
+            out,
+            r#"<g class="grid"><line x1="{x:.1}" x2="{x:.1}" y1="{base}" y2="{}"/><text class="tick x" x="{x:.1}" y="{}" text-anchor="middle">{text}</text></g>"#,
+            base + 4.0,
+            base + 16.0
+        );
+    }
+}
+
+/// The ticks of a time axis from 0 to `right` every `step` seconds, placed by `x`.
+pub fn time_ticks(
+    right: f64,
+    step: f64,
+    x: impl Fn(f64) -> f64,
+) -> impl Iterator<Item = (f64, String)> {
+    (0..=((right / step).round() as u32)).map(move |i| {
+        let t = f64::from(i) * step;
+        (x(t), time_label(t, step))
+    })
 }
 
 #[cfg(test)]

@@ -2,13 +2,15 @@
 //! flight, and outcomes (status classes, error kinds). A read-out line gives the exact values
 //! of the second under the pointer, or the one picked with ← → when the chart has focus.
 
+use std::fmt::Write as _;
+
 use wasm_bindgen::JsCast as _;
 use yew::prelude::*;
 
-use super::axis::{exact, nice_axis, time_axis, time_label, x_ticks};
+use super::axis::{exact, grid_svg, nice_axis, time_axis, time_ticks, x_axis_svg};
 use super::{
     BOTTOM, H, IN_FLIGHT_ID, LATENCY_ID, LEFT, OUTCOMES_OVER_TIME_ID, RATE_ID, RIGHT,
-    THROUGHPUT_ID, TOP, W, grid,
+    THROUGHPUT_ID, TOP, W, esc, raw,
 };
 use crate::snapshot::{Curve, OutcomeLine, Point};
 
@@ -33,15 +35,11 @@ pub struct LineChartProps {
     pub empty: AttrValue,
 }
 
-/// The seconds any line has a point at, in order.
+/// The seconds the lines have points at: the longest line's (every line is the run's seconds
+/// or some of them, in order).
 fn seconds(lines: &[Line]) -> Vec<f64> {
-    let mut ts: Vec<f64> = lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.0))
-        .collect();
-    ts.sort_by(f64::total_cmp);
-    ts.dedup();
-    ts
+    let longest = lines.iter().max_by_key(|l| l.points.len());
+    longest.map_or_else(Vec::new, |l| l.points.iter().map(|p| p.0).collect())
 }
 
 /// The read-out of second `t`: each line's value there.
@@ -51,6 +49,86 @@ fn readout(lines: &[Line], t: f64, unit: &str) -> String {
         Some(format!("{} {}", l.name, exact(*v)))
     });
     format!("{t} s: {} {unit}", values.collect::<Vec<_>>().join(" · "))
+}
+
+/// Where things go: the time axis' right end, the value axis' top.
+#[derive(Clone, Copy)]
+struct Frame {
+    right: f64,
+    top: f64,
+}
+
+impl Frame {
+    fn x(self, t: f64) -> f64 {
+        LEFT + t / self.right * (W - LEFT - RIGHT)
+    }
+
+    fn y(self, v: f64) -> f64 {
+        H - BOTTOM - v / self.top * (H - TOP - BOTTOM)
+    }
+}
+
+/// Everything but the read-out, as SVG markup.
+fn body(props: &LineChartProps, f: Frame, steps: (f64, f64), legend: bool) -> String {
+    let mut out = format!(
+        r#"<text class="title" x="{LEFT}" y="18">{}</text><text class="unit" x="4" y="{}">{}</text>"#,
+        esc(&props.title),
+        TOP - 10.0,
+        esc(&props.unit)
+    );
+    grid_svg(&mut out, 0.0, f.top, steps.1, |v| f.y(v));
+    x_axis_svg(&mut out, time_ticks(f.right, steps.0, |t| f.x(t)));
+    if props.lines.iter().all(|l| l.points.is_empty()) {
+        let _ = write!(
+            out,
+            r#"<text class="empty" x="{}" y="{}" text-anchor="middle">{}</text>"#,
+            W / 2.0,
+            H / 2.0,
+            esc(&props.empty)
+        );
+    }
+    for m in &props.marks {
+        let _ = write!(
+            out,
+            r#"<line class="stage-mark" data-testid="stage-mark" x1="{0:.1}" x2="{0:.1}" y1="{TOP}" y2="{1}"/>"#,
+            f.x(*m),
+            H - BOTTOM
+        );
+    }
+    for l in &props.lines {
+        let _ = write!(
+            out,
+            r#"<polyline class="series {}" data-name="{}" points=""#,
+            l.class, l.name
+        );
+        for (t, v) in &l.points {
+            let _ = write!(out, "{:.1},{:.1} ", f.x(*t), f.y(*v));
+        }
+        out.push_str(r#""/>"#);
+        // A single second has no line to draw: show it as a dot.
+        if let [(t, v)] = l.points[..] {
+            let _ = write!(
+                out,
+                r#"<circle class="dot {}" cx="{:.1}" cy="{:.1}" r="3"/>"#,
+                l.class,
+                f.x(t),
+                f.y(v)
+            );
+        }
+    }
+    let start = W - RIGHT - props.lines.len() as f64 * 72.0;
+    for (i, l) in props.lines.iter().enumerate().filter(|_| legend) {
+        let lx = start + i as f64 * 72.0;
+        let _ = write!(
+            out,
+            r#"<g class="legend {}"><line class="series" x1="{lx}" x2="{}" y1="14" y2="14"/><text x="{}" y="18">{}</text></g>"#,
+            l.class,
+            lx + 14.0,
+            lx + 18.0,
+            l.name
+        );
+    }
+    out
 }
 
 /// Lines over the run's seconds.
@@ -67,44 +145,7 @@ pub fn LineChart(props: &LineChartProps) -> Html {
     let (right, x_step) = time_axis(max_x, 6);
     let all = props.lines.iter().flat_map(|l| l.points.iter());
     let (top, step) = nice_axis(all.map(|p| p.1).fold(0.0, f64::max), 4);
-    let x = move |v: f64| LEFT + v / right * (W - LEFT - RIGHT);
-    let y = |v: f64| H - BOTTOM - v / top * (H - TOP - BOTTOM);
-    let grid = grid(top, step, y);
-    let ticks = (0..=((right / x_step).round() as u32)).map(|i| {
-        let t = f64::from(i) * x_step;
-        (x(t), time_label(t, x_step))
-    });
-    let lines = props.lines.iter().map(|l| {
-        let pts = l
-            .points
-            .iter()
-            .map(|(px, py)| format!("{:.1},{:.1}", x(*px), y(*py)))
-            .collect::<Vec<_>>()
-            .join(" ");
-        // A single second has no line to draw: show it as a dot.
-        let dots = (l.points.len() == 1).then(|| {
-            let (px, py) = l.points[0];
-            html! { <circle class={classes!("dot", l.class)} cx={format!("{:.1}", x(px))} cy={format!("{:.1}", y(py))} r="3" /> }
-        });
-        html! { <><polyline class={classes!("series", l.class)} data-name={l.name} points={pts} />{ for dots }</> }
-    });
-    let marks = props.marks.iter().map(|m| {
-        let mx = format!("{:.1}", x(*m));
-        html! {
-            <line class="stage-mark" data-testid="stage-mark" x1={mx.clone()} x2={mx}
-                  y1={TOP.to_string()} y2={(H - BOTTOM).to_string()} />
-        }
-    });
-    let legend_start = W - RIGHT - props.lines.len() as f64 * 72.0;
-    let legend = props.lines.iter().enumerate().map(|(i, l)| {
-        let lx = legend_start + i as f64 * 72.0;
-        html! {
-            <g class={classes!("legend", l.class)}>
-                <line x1={lx.to_string()} x2={(lx + 14.0).to_string()} y1="14" y2="14" class="series" />
-                <text x={(lx + 18.0).to_string()} y="18">{l.name}</text>
-            </g>
-        }
-    });
+    let f = Frame { right, top };
     // The second nearest the pointer, as a fraction of the drawn width.
     let onmousemove = {
         let (cursor, ts) = (cursor.clone(), ts.clone());
@@ -116,11 +157,13 @@ pub fn LineChart(props: &LineChartProps) -> Html {
                 return;
             };
             let at = f64::from(e.offset_x()) / f64::from(el.client_width().max(1)) * W;
-            let nearest = ts
-                .iter()
-                .enumerate()
-                .min_by(|a, b| (x(*a.1) - at).abs().total_cmp(&(x(*b.1) - at).abs()));
-            cursor.set(nearest.map(|(i, _)| i));
+            let t = (at - LEFT) / (W - LEFT - RIGHT) * right;
+            let after = ts.partition_point(|s| *s < t);
+            let nearest = [after.saturating_sub(1), after]
+                .into_iter()
+                .filter(|i| *i < ts.len())
+                .min_by(|a, b| (ts[*a] - t).abs().total_cmp(&(ts[*b] - t).abs()));
+            cursor.set(nearest);
         })
     };
     let onmouseleave = {
@@ -145,26 +188,23 @@ pub fn LineChart(props: &LineChartProps) -> Html {
         })
     };
     let picked = (*cursor).and_then(|i| ts.get(i).copied());
-    let empty = props.lines.iter().all(|l| l.points.is_empty());
+    let mut overlay = String::new();
+    if let Some(t) = picked {
+        let _ = write!(
+            overlay,
+            r#"<line class="cursor" x1="{0:.1}" x2="{0:.1}" y1="{TOP}" y2="{1}"/><text class="readout" data-testid="readout" x="{2}" y="{3}">{4}</text>"#,
+            f.x(t),
+            H - BOTTOM,
+            LEFT + 4.0,
+            TOP + 8.0,
+            esc(&readout(&props.lines, t, &props.unit))
+        );
+    }
     html! {
         <svg id={props.id.clone()} data-testid={props.id.clone()} class="chart" viewBox={format!("0 0 {W} {H}")}
              role="img" aria-label={props.title.clone()} tabindex="0" {onmousemove} {onmouseleave} {onkeydown}>
-            <text class="title" x={LEFT.to_string()} y="18">{props.title.clone()}</text>
-            <text class="unit" x="4" y={(TOP - 10.0).to_string()}>{props.unit.clone()}</text>
-            { grid }
-            <line class="axis" x1={LEFT.to_string()} x2={(W - RIGHT).to_string()} y1={(H - BOTTOM).to_string()} y2={(H - BOTTOM).to_string()} />
-            { x_ticks(ticks) }
-            if empty {
-                <text class="empty" x={(W / 2.0).to_string()} y={(H / 2.0).to_string()} text-anchor="middle">{props.empty.clone()}</text>
-            }
-            { for marks }
-            { for lines }
-            if let Some(t) = picked {
-                <line class="cursor" x1={format!("{:.1}", x(t))} x2={format!("{:.1}", x(t))} y1={TOP.to_string()} y2={(H - BOTTOM).to_string()} />
-                <text class="readout" data-testid="readout" x={(LEFT + 4.0).to_string()} y={(TOP + 8.0).to_string()}>{readout(&props.lines, t, &props.unit)}</text>
-            } else {
-                { for legend }
-            }
+            { raw(body(props, f, (x_step, step), picked.is_none())) }
+            { raw(overlay) }
         </svg>
     }
 }

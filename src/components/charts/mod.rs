@@ -71,7 +71,24 @@ pub(crate) fn label(v: f64) -> String {
 /// Horizontal grid lines with their labels, every `step` from 0 to `top`; `y` maps a value to
 /// its height.
 pub(crate) fn grid(top: f64, step: f64, y: impl Fn(f64) -> f64) -> Html {
-    axis::grid_from(0.0, top, step, y)
+    let mut out = String::new();
+    axis::grid_svg(&mut out, 0.0, top, step, y);
+    raw(out)
+}
+
+/// SVG markup built as text, shown as it is: many times smaller in the bundle than the same
+/// elements written with `html!` (each element and attribute there is code of its own). Text
+/// that comes from outside (file names) goes through [`esc`].
+pub(crate) fn raw(svg: String) -> Html {
+    Html::from_html_unchecked(svg.into())
+}
+
+/// `text` escaped for SVG markup.
+pub(crate) fn esc(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[derive(Properties, PartialEq)]
