@@ -295,11 +295,12 @@ impl Results {
             issued: stats.issued(),
             started_unix_us: stats.started_unix_us,
             ended_unix_us: stats.ended_unix_us,
-            error_messages: stats
-                .error_messages()
-                .iter()
-                .map(|(k, m)| (k.name().to_string(), m.clone()))
-                .collect(),
+            error_messages: crate::report::map_of(
+                stats
+                    .error_messages()
+                    .iter()
+                    .map(|(k, m)| (k.name().to_string(), m.clone())),
+            ),
             histogram,
             histogram_uncorrected,
             histogram_ttfb,
