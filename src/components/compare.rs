@@ -3,6 +3,7 @@
 //! with its verdict and the method named.
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::rc::Rc;
 
 use flak_core::Stats;
@@ -12,7 +13,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::browser::files;
-use crate::components::charts::{COMPARE_ID, PercentileChart};
+use crate::components::charts::{COMPARE_ID, esc, percentile_chart, raw};
 use crate::snapshot::PercentileRun;
 
 /// What the view shows once both files are loaded.
@@ -100,8 +101,12 @@ pub fn Compare() -> Html {
     }
 }
 
+/// The overlay, the table, the verdict and the method.
 fn view(c: &Compared) -> Html {
-    let rows = c.comparison.rows.iter().map(|r| {
+    let mut table = String::from(
+        r#"<table class="compare-table" data-testid="compare-table"><caption>Base against new, as <code>flak compare</code> prints it</caption><thead><tr><th>metric</th><th>base</th><th>new</th><th>change</th><th>beyond noise</th></tr></thead><tbody>"#,
+    );
+    for r in &c.comparison.rows {
         let change = r
             .change_pct
             .map_or("–".to_string(), |c| format!("{c:+.1}%"));
@@ -110,26 +115,68 @@ fn view(c: &Compared) -> Html {
             Some(false) => ("no", ""),
             None => ("–", ""),
         };
-        html! {
-            <tr class={class} data-metric={r.metric.clone()} data-significant={flag}>
-                <th scope="row">{r.metric.clone()}</th>
-                <td>{fmt_value(r.base)}</td>
-                <td>{fmt_value(r.new)}</td>
-                <td>{change}</td>
-                <td>{flag}</td>
-            </tr>
-        }
-    });
+        let _ = write!(
+            table,
+            r#"<tr class="{class}" data-metric="{0}" data-significant="{flag}"><th scope="row">{0}</th><td>{1}</td><td>{2}</td><td>{change}</td><td>{flag}</td></tr>"#,
+            esc(&r.metric),
+            fmt_value(r.base),
+            fmt_value(r.new)
+        );
+    }
+    let _ = write!(
+        table,
+        r#"</tbody></table><p class="verdict" data-testid="compare-verdict">{}</p><p class="note" data-testid="compare-method">Method: {}.</p>"#,
+        verdict(&c.comparison),
+        esc(c.comparison.method)
+    );
     html! {
         <>
-            <PercentileChart id={COMPARE_ID} title="Latency by percentile: base and new" runs={c.runs.clone()} />
-            <table class="compare-table" data-testid="compare-table">
-                <caption>{"Base against new, as "}<code>{"flak compare"}</code>{" prints it"}</caption>
-                <thead><tr><th>{"metric"}</th><th>{"base"}</th><th>{"new"}</th><th>{"change"}</th><th>{"beyond noise"}</th></tr></thead>
-                <tbody>{ for rows }</tbody>
-            </table>
-            <p class="verdict" data-testid="compare-verdict">{c.comparison.verdict()}</p>
-            <p class="note" data-testid="compare-method">{format!("Method: {}.", c.comparison.method)}</p>
+            { percentile_chart(COMPARE_ID, "Latency by percentile: base and new", &c.runs) }
+            { raw(table) }
         </>
+    }
+}
+
+/// [`Comparison::verdict`]'s words, with the p-value written without the exponent formatting
+/// that would add its own code to the bundle.
+fn verdict(c: &Comparison) -> String {
+    let Some(t) = c.latency_test else {
+        return "latency: one of the runs has no responses to compare".into();
+    };
+    let said = if c.latency_changed {
+        "latency changed beyond noise"
+    } else {
+        "latency: no change beyond noise"
+    };
+    format!(
+        "{said} (KS D = {:.3}, p = {}, n = {} and {})",
+        t.d,
+        scientific(t.p_value),
+        t.n_base,
+        t.n_new
+    )
+}
+
+/// `v` as `{:.2e}` writes it (`2.57e-6`).
+fn scientific(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v:.2}e0");
+    }
+    let mut e = v.abs().log10().floor() as i32;
+    let mut m = v / 10f64.powi(e);
+    if (m.abs() * 100.0).round() >= 1000.0 {
+        m /= 10.0;
+        e += 1;
+    }
+    format!("{m:.2}e{e}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn p_values_are_written_as_the_cli_writes_them() {
+        for v in [2.57e-6, 1.0, 0.0999999, 3.3e-120, 0.5, 9.996e-3] {
+            assert_eq!(super::scientific(v), format!("{v:.2e}"), "{v}");
+        }
     }
 }

@@ -6,22 +6,17 @@ use std::fmt::Write as _;
 use yew::prelude::*;
 
 use super::axis::{exact, nice_step, tick_label, time_axis, time_ticks, x_axis_svg};
-use super::{BOTTOM, H, HEATMAP_ID, LEFT, RIGHT, TOP, W, raw};
+use super::{BOTTOM, H, HEATMAP_ID, LEFT, RIGHT, TOP, W, svg};
 use crate::snapshot::Heatmap;
 
-#[derive(Properties, PartialEq)]
-pub struct HeatmapProps {
-    pub heatmap: Heatmap,
-}
-
-#[function_component]
-pub fn HeatmapChart(props: &HeatmapProps) -> Html {
-    html! {
-        <svg id={HEATMAP_ID} data-testid={HEATMAP_ID} class="chart heatmap" viewBox={format!("0 0 {W} {H}")}
-             role="img" aria-label="Latency heatmap: responses per second and latency band">
-            { raw(body(&props.heatmap)) }
-        </svg>
-    }
+/// The heatmap chart.
+pub fn heatmap_chart(heatmap: &Heatmap) -> Html {
+    svg(
+        HEATMAP_ID,
+        "Latency heatmap: responses per second and latency band",
+        H,
+        &body(heatmap),
+    )
 }
 
 fn body(m: &Heatmap) -> String {

@@ -1,5 +1,5 @@
-//! Charts over the run's seconds: throughput, latency percentiles, the rate asked and sent, in
-//! flight, and outcomes (status classes, error kinds). A read-out line gives the exact values
+//! Lines over the run's seconds (throughput, latency percentiles, the rate asked and sent, in
+//! flight, outcomes: `Charts` in mod.rs picks them). A read-out line gives the exact values
 //! of the second under the pointer, or the one picked with ← → when the chart has focus.
 
 use std::fmt::Write as _;
@@ -8,11 +8,7 @@ use wasm_bindgen::JsCast as _;
 use yew::prelude::*;
 
 use super::axis::{exact, grid_svg, nice_axis, time_axis, time_ticks, x_axis_svg};
-use super::{
-    BOTTOM, H, IN_FLIGHT_ID, LATENCY_ID, LEFT, OUTCOMES_OVER_TIME_ID, RATE_ID, RIGHT,
-    THROUGHPUT_ID, TOP, W, esc, raw,
-};
-use crate::snapshot::{Curve, OutcomeLine, Point};
+use super::{BOTTOM, H, LEFT, RIGHT, TOP, W, esc, raw};
 
 #[derive(Clone, PartialEq)]
 pub struct Line {
@@ -207,157 +203,4 @@ pub fn LineChart(props: &LineChartProps) -> Html {
             { raw(overlay) }
         </svg>
     }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct OutcomesOverTimeProps {
-    /// `None`: the results do not say (an older file).
-    pub lines: Option<Vec<OutcomeLine>>,
-}
-
-/// Responses per second by status class, and errors per second by kind.
-#[function_component]
-pub fn OutcomesOverTimeChart(props: &OutcomesOverTimeProps) -> Html {
-    let lines = props
-        .lines
-        .iter()
-        .flatten()
-        .map(|l| Line {
-            name: l.name,
-            class: l.class,
-            points: l.points.clone(),
-        })
-        .collect::<Vec<_>>();
-    let empty = if props.lines.is_none() {
-        "not recorded in this file (written by an older flak)"
-    } else {
-        "waiting for the first second of data"
-    };
-    html! {
-        <LineChart id={OUTCOMES_OVER_TIME_ID} title="Status classes and errors per second" unit="/s"
-                   {lines} empty={empty} />
-    }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct ThroughputProps {
-    pub series: Vec<Point>,
-}
-
-#[function_component]
-pub fn ThroughputChart(props: &ThroughputProps) -> Html {
-    let lines = vec![
-        Line {
-            name: "req/s",
-            class: "ok",
-            points: props.series.iter().map(|p| (p.t, p.count as f64)).collect(),
-        },
-        Line {
-            name: "errors/s",
-            class: "bad",
-            points: props
-                .series
-                .iter()
-                .map(|p| (p.t, p.errors as f64))
-                .collect(),
-        },
-    ];
-    html! { <LineChart id={THROUGHPUT_ID} title="Throughput" unit="req/s" {lines} /> }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct LoadChartProps {
-    pub series: Vec<Point>,
-    pub curve: Curve,
-    pub stage_ends: Vec<f64>,
-}
-
-/// The requests the plan asked for each second against those sent, stage ends marked: a gap
-/// is the generator (here, the tab) falling behind.
-#[function_component]
-pub fn RateChart(props: &LoadChartProps) -> Html {
-    let lines = vec![
-        Line {
-            name: "asked",
-            class: "asked",
-            points: props
-                .series
-                .iter()
-                .filter_map(|p| p.asked.map(|a| (p.t, a)))
-                .collect(),
-        },
-        Line {
-            name: "sent",
-            class: "ok",
-            points: props
-                .series
-                .iter()
-                .map(|p| (p.t, p.started as f64))
-                .collect(),
-        },
-    ];
-    html! {
-        <LineChart id={RATE_ID} title="Rate asked and achieved (requests sent per second)" unit="req/s"
-                   {lines} marks={props.stage_ends.clone()} />
-    }
-}
-
-/// Mean requests in flight each second; with in-flight stages, the limit they asked for too.
-#[function_component]
-pub fn InFlightChart(props: &LoadChartProps) -> Html {
-    let mut lines = Vec::new();
-    if props.curve == Curve::Concurrency {
-        lines.push(Line {
-            name: "limit",
-            class: "asked",
-            points: props
-                .series
-                .iter()
-                .filter_map(|p| p.asked.map(|a| (p.t, a)))
-                .collect(),
-        });
-    }
-    lines.push(Line {
-        name: "in flight",
-        class: "p90",
-        points: props.series.iter().map(|p| (p.t, p.in_flight)).collect(),
-    });
-    html! {
-        <LineChart id={IN_FLIGHT_ID} title="Requests in flight (mean per second)" unit="requests"
-                   {lines} marks={props.stage_ends.clone()} />
-    }
-}
-
-#[derive(Properties, PartialEq)]
-pub struct LatencyProps {
-    pub series: Vec<Point>,
-}
-
-#[function_component]
-pub fn LatencyChart(props: &LatencyProps) -> Html {
-    let pick = |f: fn(&Point) -> Option<f64>| {
-        props
-            .series
-            .iter()
-            .filter_map(|p| f(p).map(|v| (p.t, v)))
-            .collect::<Vec<_>>()
-    };
-    let lines = vec![
-        Line {
-            name: "p50",
-            class: "p50",
-            points: pick(|p| p.p50),
-        },
-        Line {
-            name: "p90",
-            class: "p90",
-            points: pick(|p| p.p90),
-        },
-        Line {
-            name: "p99",
-            class: "p99",
-            points: pick(|p| p.p99),
-        },
-    ];
-    html! { <LineChart id={LATENCY_ID} title="Latency percentiles per second" unit="ms" {lines} /> }
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::snapshot::{Curve, Snapshot};
+use crate::snapshot::{Curve, Point, Snapshot};
 
 pub mod axis;
 mod bars;
@@ -17,12 +17,8 @@ mod lines;
 mod percentiles;
 
 pub use axis::nice_axis;
-pub use bars::{HistogramChart, MembersChart, OutcomesChart};
-pub use heatmap::HeatmapChart;
-pub use lines::{
-    InFlightChart, LatencyChart, Line, LineChart, OutcomesOverTimeChart, RateChart, ThroughputChart,
-};
-pub use percentiles::PercentileChart;
+pub use lines::{Line, LineChart};
+pub use percentiles::percentile_chart;
 
 /// The element id of each chart, in page order: the chart exports take every one the page shows.
 pub const CHART_IDS: [&str; 11] = [
@@ -71,9 +67,23 @@ pub(crate) fn label(v: f64) -> String {
 /// Horizontal grid lines with their labels, every `step` from 0 to `top`; `y` maps a value to
 /// its height.
 pub(crate) fn grid(top: f64, step: f64, y: impl Fn(f64) -> f64) -> Html {
+    raw(grid_text(top, step, y))
+}
+
+/// [`grid`] as SVG markup.
+fn grid_text(top: f64, step: f64, y: impl Fn(f64) -> f64) -> String {
     let mut out = String::new();
     axis::grid_svg(&mut out, 0.0, top, step, y);
-    raw(out)
+    out
+}
+
+/// A whole chart as markup: the `<svg>` with `id` (also its test id and export name), its
+/// accessible name, `height` and `body`.
+pub(crate) fn svg(id: &str, aria: &str, height: f64, body: &str) -> Html {
+    raw(format!(
+        r#"<svg id="{id}" data-testid="{id}" class="chart" viewBox="0 0 {W} {height}" role="img" aria-label="{}">{body}</svg>"#,
+        esc(aria)
+    ))
 }
 
 /// SVG markup built as text, shown as it is: many times smaller in the bundle than the same
@@ -100,23 +110,74 @@ pub struct ChartsProps {
 #[function_component]
 pub fn Charts(props: &ChartsProps) -> Html {
     let s = &*props.snapshot;
+    let series = &s.series;
+    let pick = |f: fn(&Point) -> Option<f64>| {
+        series
+            .iter()
+            .filter_map(|p| f(p).map(|v| (p.t, v)))
+            .collect::<Vec<_>>()
+    };
+    let line = |name, class, f: fn(&Point) -> Option<f64>| Line {
+        name,
+        class,
+        points: pick(f),
+    };
+    let throughput = vec![
+        line("req/s", "ok", |p| Some(p.count as f64)),
+        line("errors/s", "bad", |p| Some(p.errors as f64)),
+    ];
+    let latency = vec![
+        line("p50", "p50", |p| p.p50),
+        line("p90", "p90", |p| p.p90),
+        line("p99", "p99", |p| p.p99),
+    ];
+    // The requests the plan asked for each second against those sent, stage ends marked: a
+    // gap is the generator (here, the tab) falling behind.
+    let asked = |name| line(name, "asked", |p| p.asked);
+    let rate = vec![
+        asked("asked"),
+        line("sent", "ok", |p| Some(p.started as f64)),
+    ];
+    // Mean requests in flight each second; with in-flight stages, the limit asked too.
+    let mut in_flight = vec![line("in flight", "p90", |p| Some(p.in_flight))];
+    if s.curve == Curve::Concurrency {
+        in_flight.insert(0, asked("limit"));
+    }
+    let outcomes: Vec<Line> = s
+        .outcome_lines
+        .iter()
+        .flatten()
+        .map(|l| Line {
+            name: l.name,
+            class: l.class,
+            points: l.points.clone(),
+        })
+        .collect();
+    let unrecorded = if s.outcome_lines.is_none() {
+        "not recorded in this file (written by an older flak)"
+    } else {
+        "waiting for the first second of data"
+    };
     html! {
         <div class="charts">
-            <ThroughputChart series={s.series.clone()} />
-            <LatencyChart series={s.series.clone()} />
-            <PercentileChart id={PERCENTILES_ID} title="Latency by percentile" runs={vec![s.percentiles.clone()]} />
-            <HeatmapChart heatmap={s.heatmap.clone()} />
-            <OutcomesOverTimeChart lines={s.outcome_lines.clone()} />
+            <LineChart id={THROUGHPUT_ID} title="Throughput" unit="req/s" lines={throughput} />
+            <LineChart id={LATENCY_ID} title="Latency percentiles per second" unit="ms" lines={latency} />
+            { percentile_chart(PERCENTILES_ID, "Latency by percentile", std::slice::from_ref(&s.percentiles)) }
+            { heatmap::heatmap_chart(&s.heatmap) }
+            <LineChart id={OUTCOMES_OVER_TIME_ID} title="Status classes and errors per second" unit="/s"
+                       lines={outcomes} empty={unrecorded} />
             if s.curve == Curve::Rate {
-                <RateChart series={s.series.clone()} curve={s.curve} stage_ends={s.stage_ends.clone()} />
+                <LineChart id={RATE_ID} title="Rate asked and achieved (requests sent per second)" unit="req/s"
+                           lines={rate} marks={s.stage_ends.clone()} />
             }
             if s.curve != Curve::None {
-                <InFlightChart series={s.series.clone()} curve={s.curve} stage_ends={s.stage_ends.clone()} />
+                <LineChart id={IN_FLIGHT_ID} title="Requests in flight (mean per second)" unit="requests"
+                           lines={in_flight} marks={s.stage_ends.clone()} />
             }
-            <HistogramChart bars={s.bars.clone()} />
-            <OutcomesChart outcomes={s.outcomes.clone()} />
+            { bars::histogram_chart(&s.bars) }
+            { bars::outcomes_chart(&s.outcomes) }
             if !s.members.is_empty() {
-                <MembersChart members={s.members.clone()} />
+                { bars::members_chart(&s.members) }
             }
         </div>
     }

@@ -6,24 +6,12 @@ use std::fmt::Write as _;
 use yew::prelude::*;
 
 use super::axis::{exact, grid_svg, nice_axis, nines, nines_label, x_axis_svg};
-use super::{BOTTOM, H, LEFT, RIGHT, TOP, W, esc, raw};
+use super::{BOTTOM, H, LEFT, RIGHT, TOP, W, esc, svg};
 use crate::snapshot::PercentileRun;
 
-#[derive(Properties, PartialEq)]
-pub struct PercentileProps {
-    pub id: AttrValue,
-    pub title: AttrValue,
-    pub runs: Vec<PercentileRun>,
-}
-
-#[function_component]
-pub fn PercentileChart(props: &PercentileProps) -> Html {
-    html! {
-        <svg id={props.id.clone()} data-testid={props.id.clone()} class="chart" viewBox={format!("0 0 {W} {H}")}
-             role="img" aria-label={props.title.clone()}>
-            { raw(body(&props.title, &props.runs)) }
-        </svg>
-    }
+/// The runs' latency by percentile, as the chart `id` titled `title`.
+pub fn percentile_chart(id: &str, title: &str, runs: &[PercentileRun]) -> Html {
+    svg(id, title, H, &body(title, runs))
 }
 
 fn body(title: &str, runs: &[PercentileRun]) -> String {
