@@ -28,6 +28,7 @@ use crate::model::export::ExportKind;
 use crate::model::honesty::Honesty;
 use crate::model::recent::{self, Recent};
 use crate::model::state::{Action, Phase, Planned, Source, State};
+use crate::share;
 use crate::snapshot::Snapshot;
 
 /// The results on screen, for export: live or imported statistics, and the plan if known.
@@ -128,18 +129,22 @@ impl Ctx {
                 files::copy(&flak_core::report::text(&stats));
                 Ok(())
             }
-            ExportKind::Json => {
+            ExportKind::Json | ExportKind::Html => {
                 // The histograms are compressed by the browser, after this borrow of the live
-                // statistics has ended.
+                // statistics has ended. The HTML report carries the same JSON.
                 let unfinished = Results::unfinished(&stats, plan.as_deref());
                 let ctx = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let written = match zlib::deflate_all(unfinished.uncompressed()).await {
-                        Ok(zlib) => files::download(
-                            &format!("flak-{stamp}.json"),
-                            "application/json",
-                            unfinished.finish(zlib).to_json().as_bytes(),
-                        ),
+                        Ok(zlib) => {
+                            let json = unfinished.finish(zlib).to_json();
+                            if kind == ExportKind::Html {
+                                share::export_html(&json, &stamp).await
+                            } else {
+                                let name = format!("flak-{stamp}.json");
+                                files::download(&name, "application/json", json.as_bytes())
+                            }
+                        }
                         Err(e) => Err(e),
                     };
                     ctx.exported(kind, written);
@@ -359,7 +364,31 @@ pub fn App() -> Html {
             *ctx.latest.borrow_mut() = config.clone();
             ctx.state.dispatch(Action::Edit(config.clone()));
             ctx.state.dispatch(Action::Recent(load_recent()));
-            if autostart {
+            // A report opens the results it carries; `?results=URL` loads them; else maybe run.
+            let opened = share::inline_results()
+                .map(Ok)
+                .or_else(|| share::results_url(&search).map(Err));
+            if let Some(opened) = opened {
+                let ctx = ctx.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let shown = match opened {
+                        Ok((name, text)) => {
+                            let shown = ctx.show(name.clone(), &text).await;
+                            shown.map_err(|e| format!("{name}: {e}"))
+                        }
+                        Err(url) => match share::fetch_results(&url).await {
+                            Ok((name, text)) => ctx
+                                .show(name, &text)
+                                .await
+                                .map_err(|e| format!("{url}: {e}")),
+                            Err(e) => Err(e),
+                        },
+                    };
+                    if let Err(e) = shown {
+                        ctx.state.dispatch(Action::ImportFailed(e));
+                    }
+                });
+            } else if autostart {
                 ctx.start(&config);
             }
             if search.split(['?', '&']).any(|p| p == "live") {
@@ -452,6 +481,8 @@ pub fn App() -> Html {
         ),
     };
     let origin = browser::window().location().origin().unwrap_or_default();
+    // A report is read-only: nothing to run from it (its page may make no request anyway).
+    let report_page = *use_memo((), |()| share::is_report_page());
     html! {
         <>
             <header class="top">
@@ -459,8 +490,10 @@ pub fn App() -> Html {
                 <p>{"Fire concurrent HTTP requests from this browser tab and see what really came back."}</p>
             </header>
             <main>
-                <RunForm config={s.config.clone()} running={running} error={s.form_error.clone()}
-                         {on_change} {on_start} {on_stop} {on_permalink} />
+                if !report_page {
+                    <RunForm config={s.config.clone()} running={running} error={s.form_error.clone()}
+                             {on_change} {on_start} {on_stop} {on_permalink} />
+                }
                 <section class="status" aria-live="polite">
                     <progress max="1" value={s.progress().to_string()} aria-label="Progress"></progress>
                     <span data-testid="run-status" class={classes!("phase", s.phase.as_str())}>{s.phase.as_str()}</span>
@@ -476,8 +509,10 @@ pub fn App() -> Html {
                 }
                 <HonestyPanel ..HonestyProps::of(s, origin.into()) />
                 <Import {on_files} error={s.import_error.clone()} />
-                <Compare />
-                <RecentRuns runs={s.recent.clone()} />
+                if !report_page {
+                    <Compare />
+                    <RecentRuns runs={s.recent.clone()} />
+                }
             </main>
         </>
     }

@@ -2,12 +2,14 @@
 //! page's event loop with `fetch()`, and draws what comes back.
 //!
 //! `model` and `snapshot` are pure (tested natively); `browser` talks to the page and knows
-//! nothing of the model; `components` draw the model; `app` wires them together.
+//! nothing of the model; `components` draw the model; `app` wires them together, with `share`
+//! for the report page, `?results=URL` and "Export HTML".
 
 pub mod app;
 pub mod browser;
 pub mod components;
 pub mod model;
+pub mod share;
 pub mod snapshot;
 
 /// Mounts the app on the page's body.

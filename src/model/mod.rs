@@ -8,4 +8,5 @@ pub mod export;
 pub mod honesty;
 pub mod phases;
 pub mod recent;
+pub mod report;
 pub mod state;

@@ -1,18 +1,21 @@
 //! The `flak` command line, in rooms: `flags/` (arguments to a validated `Setup`), `run/` (the
 //! workers, clock, Ctrl-C, progress), `output` (reports and files), `target/` (the built-in test
 //! server), `tui/` (the live view on a terminal), `capacity/` (`flak capacity`, a search over
-//! runs), `import/` (`flak import`, `flak --har`, `flak curl`: recorded traffic as journeys).
-//! The engine is `flak-core`; the HTTP clients are `flak-wire`.
+//! runs), `import/` (`flak import`, `flak --har`, `flak curl`: recorded traffic as journeys),
+//! `report` (`flak report`: one HTML file of the app and a results file) over `app_bundle` (the
+//! app built into the binary). The engine is `flak-core`; the HTTP clients are `flak-wire`.
 //!
 //! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
 //! naming the problem), 130 interrupted by Ctrl-C (after printing the partial report).
 
+pub mod app_bundle;
 pub mod capacity;
 pub mod flags;
 pub mod import;
 pub mod k8s;
 pub mod metrics;
 pub mod output;
+pub mod report;
 pub mod run;
 pub mod target;
 pub mod tui;
@@ -57,6 +60,7 @@ pub fn main() -> ExitCode {
         Some(Command::Curl { args }) => import::run_curl(&args),
         Some(Command::K8s(command)) => k8s::run(&command),
         Some(Command::Compare(args)) => compare(&args),
+        Some(Command::Report(args)) => report::run(&args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

@@ -38,6 +38,9 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Write one self-contained HTML file of a results file (or capacity report): the browser
+    /// app with the results inline, which opens from disk and makes no request.
+    Report(ReportArgs),
     /// Compare two results files: per percentile, throughput and error rate, base, new, the
     /// change, and whether the latency change is beyond noise (Kolmogorov–Smirnov).
     Compare(CompareArgs),
@@ -423,10 +426,10 @@ pub struct TargetArgs {
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub listen: String,
 
-    /// Also serve this folder (the browser app's dist/) on --app-listen, with the headers that
-    /// make the page cross-origin isolated.
-    #[arg(long, value_name = "DIR")]
-    pub app: Option<PathBuf>,
+    /// Also serve the browser app on --app-listen, with the headers that make the page
+    /// cross-origin isolated: the app built into this binary, or the folder DIR (a dist/).
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub app: Option<Option<PathBuf>>,
 
     /// Address for --app.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -483,6 +486,17 @@ pub struct CapacityArgs {
 
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The results file (`flak -o`, `flak merge -o`, the app's export) or `flak capacity -o`
+    /// report to show.
+    pub file: PathBuf,
+
+    /// The HTML file to write.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -98,7 +98,11 @@ impl Feed {
             Stats::merge_all(workers.iter().flatten().map(|(_, s)| s.clone()))
         };
         if let Some(stats) = merged {
-            let json = Results::of(&stats, self.plan.as_deref()).to_json();
+            let mut results = Results::of(&stats, self.plan.as_deref());
+            // A results file counts finished requests only (loading checks that they add up);
+            // the ones in flight are in the next event.
+            results.issued = stats.total();
+            let json = results.to_json();
             self.send(Event::Progress(json.into()));
         }
     }

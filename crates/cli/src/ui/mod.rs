@@ -34,7 +34,11 @@ pub fn start(
 /// The browser app's files, as built into this binary.
 fn app() -> serve::App {
     serve::App {
-        file: |_| None,
-        missing: "this flak was built without the browser app (scripts/build-app.sh, then rebuild)\n",
+        file: crate::app_bundle::served,
+        missing: if crate::app_bundle::files().is_ok() {
+            "not found\n"
+        } else {
+            "this flak was built without the browser app (scripts/build-app.sh, then rebuild)\n"
+        },
     }
 }
