@@ -14,14 +14,14 @@ use yew::prelude::*;
 use crate::browser::live::{self, Update};
 use crate::browser::timing::TimingReading;
 use crate::browser::{self, files, run, zlib};
-use crate::components::capacity::CapacityReport;
+use crate::components::capacity::{CapacityProps, capacity_report};
 use crate::components::charts::{CHART_IDS, Charts};
 use crate::components::compare::Compare;
 use crate::components::form::RunForm;
-use crate::components::honesty::{HonestyPanel, HonestyProps};
+use crate::components::honesty::{HonestyProps, honesty_panel};
 use crate::components::import::Import;
-use crate::components::recent::RecentRuns;
-use crate::components::summary::SummaryView;
+use crate::components::recent::recent_runs;
+use crate::components::summary::{SummaryProps, summary_view};
 use crate::model::capacity::{self, CapacityView};
 use crate::model::config::FormConfig;
 use crate::model::export::ExportKind;
@@ -500,18 +500,22 @@ pub fn App() -> Html {
                     <span class="status-text">{status_text}</span>
                 </section>
                 if let Some(snapshot) = &s.snapshot {
-                    <SummaryView snapshot={Rc::clone(snapshot)} {on_export} export_error={s.export_error.clone()}
-                                 tab_reasons={if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() }} />
+                    { summary_view(&SummaryProps {
+                        snapshot: Rc::clone(snapshot),
+                        on_export,
+                        export_error: s.export_error.clone(),
+                        tab_reasons: if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() },
+                    }) }
                     <Charts snapshot={Rc::clone(snapshot)} />
                 }
                 if let Some(view) = &s.capacity {
-                    <CapacityReport view={Rc::clone(view)} />
+                    { capacity_report(&CapacityProps { view: Rc::clone(view) }) }
                 }
-                <HonestyPanel ..HonestyProps::of(s, origin.into()) />
+                { honesty_panel(&HonestyProps::of(s, origin.into())) }
                 <Import {on_files} error={s.import_error.clone()} />
                 if !report_page {
                     <Compare />
-                    <RecentRuns runs={s.recent.clone()} />
+                    { recent_runs(&s.recent) }
                 }
             </main>
         </>
