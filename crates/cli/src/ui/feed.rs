@@ -94,8 +94,13 @@ impl Feed {
             return;
         }
         let merged = {
+            // Merged by reference: the copies published are the only ones made.
             let workers = self.workers();
-            Stats::merge_all(workers.iter().flatten().map(|(_, s)| s.clone()))
+            let mut published = workers.iter().flatten().map(|(_, s)| s);
+            published.next().cloned().map(|mut all| {
+                published.for_each(|s| all.merge(s));
+                all
+            })
         };
         if let Some(stats) = merged {
             let mut results = Results::of(&stats, self.plan.as_deref());
