@@ -13,7 +13,8 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use crate::browser::files;
-use crate::components::charts::{COMPARE_ID, esc, percentile_chart, raw};
+use crate::components::charts::{COMPARE_ID, percentile_chart};
+use crate::components::markup::{esc, raw};
 use crate::snapshot::PercentileRun;
 
 /// What the view shows once both files are loaded.

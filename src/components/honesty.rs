@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use yew::prelude::*;
 
-use crate::components::charts::{esc, raw};
+use crate::components::markup::{esc, raw};
 
 use crate::model::honesty::Honesty;
 use crate::model::state::{Source, State};

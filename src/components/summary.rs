@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use flak_core::report::format_bytes;
 use yew::prelude::*;
 
-use crate::components::charts::{esc, raw};
+use crate::components::markup::{esc, raw};
 
 use crate::model::export::ExportKind;
 use crate::snapshot::Snapshot;

@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 use yew::prelude::*;
 
 use super::{
-    BOTTOM, H, HISTOGRAM_ID, LEFT, MEMBERS_ID, RIGHT, STATUS_ID, TOP, W, esc, grid_text, label,
+    BOTTOM, H, HISTOGRAM_ID, LEFT, MEMBERS_ID, RIGHT, STATUS_ID, TOP, W, grid_text, label,
     nice_axis, svg,
 };
+use crate::components::markup::esc;
 use crate::snapshot::{MemberView, Outcome};
 
 /// The latency histogram: upper bound (ms) and count of each bar.

@@ -8,7 +8,8 @@ use wasm_bindgen::JsCast as _;
 use yew::prelude::*;
 
 use super::axis::{exact, grid_svg, nice_axis, time_axis, time_ticks, x_axis_svg};
-use super::{BOTTOM, H, LEFT, RIGHT, TOP, W, esc, raw};
+use super::{BOTTOM, H, LEFT, RIGHT, TOP, W};
+use crate::components::markup::{esc, raw};
 
 #[derive(Clone, PartialEq)]
 pub struct Line {

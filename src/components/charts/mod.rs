@@ -8,6 +8,8 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::components::markup::{esc, raw};
+
 use crate::snapshot::{Curve, Point, Snapshot};
 
 pub mod axis;
@@ -84,21 +86,6 @@ pub(crate) fn svg(id: &str, aria: &str, height: f64, body: &str) -> Html {
         r#"<svg id="{id}" data-testid="{id}" class="chart" viewBox="0 0 {W} {height}" role="img" aria-label="{}">{body}</svg>"#,
         esc(aria)
     ))
-}
-
-/// SVG markup built as text, shown as it is: many times smaller in the bundle than the same
-/// elements written with `html!` (each element and attribute there is code of its own). Text
-/// that comes from outside (file names) goes through [`esc`].
-pub(crate) fn raw(svg: String) -> Html {
-    Html::from_html_unchecked(svg.into())
-}
-
-/// `text` escaped for SVG markup.
-pub(crate) fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[derive(Properties, PartialEq)]

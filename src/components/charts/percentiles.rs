@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use yew::prelude::*;
 
 use super::axis::{exact, grid_svg, nice_axis, nines, nines_label, x_axis_svg};
-use super::{BOTTOM, H, LEFT, RIGHT, TOP, W, esc, svg};
+use super::{BOTTOM, H, LEFT, RIGHT, TOP, W, svg};
+use crate::components::markup::esc;
 use crate::snapshot::PercentileRun;
 
 /// The runs' latency by percentile, as the chart `id` titled `title`.
