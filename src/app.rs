@@ -6,22 +6,22 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use flak_core::{Plan, Results, Stats, StopAfter};
+use futures::StreamExt as _;
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
+use crate::browser::live::{self, Update};
 use crate::browser::timing::TimingReading;
 use crate::browser::{self, files, run, zlib};
-use crate::components::capacity::CapacityReport;
-use crate::components::charts::{
-    CHART_IDS, HistogramChart, InFlightChart, LatencyChart, MembersChart, OutcomesChart, RateChart,
-    ThroughputChart,
-};
+use crate::components::capacity::{CapacityProps, capacity_report};
+use crate::components::charts::{CHART_IDS, Charts};
+use crate::components::compare::Compare;
 use crate::components::form::RunForm;
-use crate::components::honesty::{HonestyPanel, HonestyProps};
+use crate::components::honesty::{HonestyProps, honesty_panel};
 use crate::components::import::Import;
-use crate::components::recent::RecentRuns;
-use crate::components::summary::SummaryView;
+use crate::components::recent::recent_runs;
+use crate::components::summary::{SummaryProps, summary_view};
 use crate::model::capacity::{self, CapacityView};
 use crate::model::config::FormConfig;
 use crate::model::export::ExportKind;
@@ -29,7 +29,8 @@ use crate::model::honesty::Honesty;
 use crate::model::recent::{self, Recent};
 use crate::model::scenario::{DATA_FIELD, DataFile, SCENARIO_FIELD};
 use crate::model::state::{Action, Phase, Planned, Source, State};
-use crate::snapshot::{Curve, Snapshot};
+use crate::share;
+use crate::snapshot::Snapshot;
 
 /// The results on screen, for export: live or imported statistics, and the plan if known.
 type Shown = Rc<RefCell<Option<(Rc<RefCell<Stats>>, Option<Rc<Plan>>)>>>;
@@ -129,18 +130,22 @@ impl Ctx {
                 files::copy(&flak_core::report::text(&stats));
                 Ok(())
             }
-            ExportKind::Json => {
+            ExportKind::Json | ExportKind::Html => {
                 // The histograms are compressed by the browser, after this borrow of the live
-                // statistics has ended.
+                // statistics has ended. The HTML report carries the same JSON.
                 let unfinished = Results::unfinished(&stats, plan.as_deref());
                 let ctx = self.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let written = match zlib::deflate_all(unfinished.uncompressed()).await {
-                        Ok(zlib) => files::download(
-                            &format!("flak-{stamp}.json"),
-                            "application/json",
-                            unfinished.finish(zlib).to_json().as_bytes(),
-                        ),
+                        Ok(zlib) => {
+                            let json = unfinished.finish(zlib).to_json();
+                            if kind == ExportKind::Html {
+                                share::export_html(&json, &stamp).await
+                            } else {
+                                let name = format!("flak-{stamp}.json");
+                                files::download(&name, "application/json", json.as_bytes())
+                            }
+                        }
                         Err(e) => Err(e),
                     };
                     ctx.exported(kind, written);
@@ -258,15 +263,13 @@ impl Ctx {
                     let shown = if picked.len() > 1 {
                         Err("a capacity report opens on its own, not with other files".into())
                     } else {
-                        flak_core::capacity::Report::parse(&text)
+                        ctx.show(name.clone(), &text).await
                     };
-                    return ctx.state.dispatch(match shown {
-                        Ok(report) => {
-                            *ctx.shown.borrow_mut() = None;
-                            Action::CapacityImported(Rc::new(CapacityView::of(&report, name)))
-                        }
-                        Err(e) => Action::ImportFailed(format!("{name}: {e}")),
-                    });
+                    if let Err(e) = shown {
+                        ctx.state
+                            .dispatch(Action::ImportFailed(format!("{name}: {e}")));
+                    }
+                    return;
                 }
                 let loaded = load(&text).await;
                 match loaded {
@@ -301,6 +304,57 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// Shows one results file or capacity report, named `name`, in place of what was shown.
+    async fn show(&self, name: String, text: &str) -> Result<(), String> {
+        if capacity::is_report(text) {
+            let report = flak_core::capacity::Report::parse(text)?;
+            *self.shown.borrow_mut() = None;
+            self.state
+                .dispatch(Action::CapacityImported(Rc::new(CapacityView::of(
+                    &report, name,
+                ))));
+            return Ok(());
+        }
+        let (stats, plan) = load(text).await?;
+        let plan = plan.map(Rc::new);
+        let snapshot = Rc::new(Snapshot::of(&stats, plan.as_deref()));
+        *self.shown.borrow_mut() = Some((Rc::new(RefCell::new(stats)), plan));
+        self.state.dispatch(Action::Imported {
+            snapshot,
+            files: vec![name],
+        });
+        Ok(())
+    }
+
+    /// `?live`: follows the CLI run that served this page (`flak --ui`), each update shown as
+    /// an opened results file, in order.
+    fn follow(&self) {
+        let ctx = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut updates = match live::follow("events") {
+                Ok(updates) => std::pin::pin!(updates),
+                Err(e) => return ctx.state.dispatch(Action::ImportFailed(e)),
+            };
+            while let Some(update) = updates.next().await {
+                let shown = match update {
+                    Ok(Update { text, done }) => {
+                        let name = if done { LIVE_DONE } else { LIVE_RUNNING };
+                        ctx.show(name.to_string(), &text).await
+                    }
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = shown {
+                    return ctx.state.dispatch(Action::ImportFailed(e));
+                }
+            }
+        });
+    }
+}
+
+const LIVE_RUNNING: &str = "the flak run that served this page, live";
+const LIVE_DONE: &str = "the flak run that served this page, finished";
+
 /// Every chart the page shows, by id, as a standalone SVG document.
 fn shown_charts() -> Vec<(&'static str, files::SvgDocument)> {
     CHART_IDS
@@ -320,7 +374,7 @@ fn save_recent(list: &[Recent]) {
 }
 
 /// Loads a results file, its histograms inflated by the browser, with the plan it ran.
-async fn load(text: &str) -> Result<(Stats, Option<Plan>), String> {
+pub(crate) async fn load(text: &str) -> Result<(Stats, Option<Plan>), String> {
     let loading = Results::parse(text).map_err(|e| e.to_string())?;
     let inflated = zlib::inflate_all(&loading.compressed()).await;
     let (stats, results) = loading.finish(inflated).map_err(|e| e.to_string())?;
@@ -358,8 +412,35 @@ pub fn App() -> Html {
             *ctx.latest.borrow_mut() = config.clone();
             ctx.state.dispatch(Action::Edit(config.clone()));
             ctx.state.dispatch(Action::Recent(load_recent()));
-            if autostart {
+            // A report opens the results it carries; `?results=URL` loads them; else maybe run.
+            let opened = share::inline_results()
+                .map(Ok)
+                .or_else(|| share::results_url(&search).map(Err));
+            if let Some(opened) = opened {
+                let ctx = ctx.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let shown = match opened {
+                        Ok((name, text)) => {
+                            let shown = ctx.show(name.clone(), &text).await;
+                            shown.map_err(|e| format!("{name}: {e}"))
+                        }
+                        Err(url) => match share::fetch_results(&url).await {
+                            Ok((name, text)) => ctx
+                                .show(name, &text)
+                                .await
+                                .map_err(|e| format!("{url}: {e}")),
+                            Err(e) => Err(e),
+                        },
+                    };
+                    if let Err(e) = shown {
+                        ctx.state.dispatch(Action::ImportFailed(e));
+                    }
+                });
+            } else if autostart {
                 ctx.start(&config);
+            }
+            if search.split(['?', '&']).any(|p| p == "live") {
+                ctx.follow();
             }
             // Leaving or reloading the page mid-run leaves nothing running.
             let handle = Rc::clone(&ctx.handle);
@@ -474,6 +555,8 @@ pub fn App() -> Html {
         ),
     };
     let origin = browser::window().location().origin().unwrap_or_default();
+    // A report is read-only: nothing to run from it (its page may make no request anyway).
+    let report_page = *use_memo((), |()| share::is_report_page());
     html! {
         <>
             <header class="top">
@@ -481,41 +564,34 @@ pub fn App() -> Html {
                 <p>{"Fire concurrent HTTP requests from this browser tab and see what really came back."}</p>
             </header>
             <main>
-                <RunForm config={s.config.clone()} running={running} error={s.form_error.clone()}
-                         {on_change} {on_start} {on_stop} {on_permalink}
-                         {on_scenario_file} {on_data_file} />
+                if !report_page {
+                    <RunForm config={s.config.clone()} running={running} error={s.form_error.clone()}
+                             {on_change} {on_start} {on_stop} {on_permalink}
+                             {on_scenario_file} {on_data_file} />
+                }
                 <section class="status" aria-live="polite">
                     <progress max="1" value={s.progress().to_string()} aria-label="Progress"></progress>
                     <span data-testid="run-status" class={classes!("phase", s.phase.as_str())}>{s.phase.as_str()}</span>
                     <span class="status-text">{status_text}</span>
                 </section>
                 if let Some(snapshot) = &s.snapshot {
-                    <SummaryView snapshot={Rc::clone(snapshot)} {on_export} export_error={s.export_error.clone()}
-                                 tab_reasons={if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() }} />
-                    <div class="charts">
-                        <ThroughputChart series={snapshot.series.clone()} />
-                        <LatencyChart series={snapshot.series.clone()} />
-                        if snapshot.curve == Curve::Rate {
-                            <RateChart series={snapshot.series.clone()} curve={snapshot.curve}
-                                       stage_ends={snapshot.stage_ends.clone()} />
-                        }
-                        if snapshot.curve != Curve::None {
-                            <InFlightChart series={snapshot.series.clone()} curve={snapshot.curve}
-                                           stage_ends={snapshot.stage_ends.clone()} />
-                        }
-                        <HistogramChart bars={snapshot.bars.clone()} />
-                        <OutcomesChart outcomes={snapshot.outcomes.clone()} />
-                        if !snapshot.members.is_empty() {
-                            <MembersChart members={snapshot.members.clone()} journey={snapshot.journey} />
-                        }
-                    </div>
+                    { summary_view(&SummaryProps {
+                        snapshot: Rc::clone(snapshot),
+                        on_export,
+                        export_error: s.export_error.clone(),
+                        tab_reasons: if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() },
+                    }) }
+                    <Charts snapshot={Rc::clone(snapshot)} />
                 }
                 if let Some(view) = &s.capacity {
-                    <CapacityReport view={Rc::clone(view)} />
+                    { capacity_report(&CapacityProps { view: Rc::clone(view) }) }
                 }
-                <HonestyPanel ..HonestyProps::of(s, origin.into()) />
+                { honesty_panel(&HonestyProps::of(s, origin.into())) }
                 <Import {on_files} error={s.import_error.clone()} />
-                <RecentRuns runs={s.recent.clone()} />
+                if !report_page {
+                    <Compare />
+                    { recent_runs(&s.recent) }
+                }
             </main>
         </>
     }

@@ -1,6 +1,6 @@
 //! Everything that talks to the browser: the fetch transport and clock the core scheduler runs
-//! on, the run loop on the event loop, Resource Timing, files, storage and the clipboard, and
-//! zlib for the results file's histograms.
+//! on, the run loop on the event loop, Resource Timing, files, storage and the clipboard, files
+//! by URL (`remote`), and zlib for the results file's histograms.
 //!
 //! These adapters take plain values and their own small types, never the page's model or its
 //! components: the model maps its types onto theirs, so the adapters can be read, tested and
@@ -10,6 +10,8 @@ pub mod clock;
 pub mod drive;
 pub mod fetch;
 pub mod files;
+pub mod live;
+pub mod remote;
 pub mod run;
 pub mod timing;
 pub mod zlib;

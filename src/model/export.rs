@@ -13,16 +13,19 @@ pub enum ExportKind {
     ChartsSvg,
     /// Every chart on the page, one PNG file each.
     ChartsPng,
+    /// One HTML file: this app with the results inline, which opens anywhere with no network.
+    Html,
 }
 
 impl ExportKind {
     /// In the order of the buttons.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::CopyReport,
         Self::Json,
         Self::Csv,
         Self::ChartsSvg,
         Self::ChartsPng,
+        Self::Html,
     ];
 
     /// The button's text.
@@ -33,6 +36,7 @@ impl ExportKind {
             Self::Csv => "Export CSV",
             Self::ChartsSvg => "Charts as SVG",
             Self::ChartsPng => "Charts as PNG",
+            Self::Html => "Export HTML",
         }
     }
 }

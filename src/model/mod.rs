@@ -8,5 +8,6 @@ pub mod export;
 pub mod honesty;
 pub mod phases;
 pub mod recent;
+pub mod report;
 pub mod scenario;
 pub mod state;

@@ -1,20 +1,26 @@
 //! The `flak` command line, in rooms: `flags/` (arguments to a validated `Setup`), `run/` (the
 //! workers, clock, Ctrl-C, progress), `output` (reports and files), `target/` (the built-in test
-//! server), `capacity/` (`flak capacity`, a search over runs), `import/` (`flak import`,
-//! `flak --har`, `flak curl`: recorded traffic as journeys). The engine is `flak-core`; the
-//! HTTP clients are `flak-wire`.
+//! server), `tui/` (the live view on a terminal), `capacity/` (`flak capacity`, a search over
+//! runs), `import/` (`flak import`, `flak --har`, `flak curl`: recorded traffic as journeys),
+//! `report` (`flak report`: one HTML file of the app and a results file) over `app_bundle` (the
+//! app built into the binary). The engine is `flak-core`; the HTTP clients are `flak-wire`.
 //!
 //! Exit codes: 0 ok, 1 a `--fail-if` threshold was broken, 2 bad input (one line on stderr
 //! naming the problem), 130 interrupted by Ctrl-C (after printing the partial report).
 
+pub mod app_bundle;
 pub mod capacity;
 pub mod flags;
 pub mod import;
 pub mod k8s;
 pub mod metrics;
 pub mod output;
+pub mod report;
 pub mod run;
+pub mod side_server;
 pub mod target;
+pub mod tui;
+pub mod ui;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -55,6 +61,7 @@ pub fn main() -> ExitCode {
         Some(Command::Curl { args }) => import::run_curl(&args),
         Some(Command::K8s(command)) => k8s::run(&command),
         Some(Command::Compare(args)) => compare(&args),
+        Some(Command::Report(args)) => report::run(&args),
         Some(Command::Completions { shell }) => {
             clap_complete::generate(shell, &mut Cli::command(), "flak", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -110,7 +117,8 @@ pub(crate) fn load_with(
     }
     let workers = run::worker_count(&setup);
     let linger = flags::duration_arg("--metrics-linger", &args.metrics_linger)?;
-    let live = (args.metrics.is_some() || args.otlp.is_some()).then(|| {
+    let tui = tui::wanted(args.no_tui, args.no_progress);
+    let live = (args.metrics.is_some() || args.otlp.is_some() || tui).then(|| {
         let run_id = args
             .run_id
             .clone()
@@ -129,21 +137,38 @@ pub(crate) fn load_with(
         (Some(url), Some(live)) => Some(metrics::Otlp::start(url, live)?),
         _ => None,
     };
+    let feed = ui::start(args.ui.as_deref(), Some(Arc::clone(&setup.plan)), workers)?;
     let progress = Arc::new(Progress {
         finished: (0..workers).map(|_| AtomicU64::new(0)).collect(),
     });
-    let bar = (!args.no_progress && std::io::stderr().is_terminal())
+    let view = live
+        .as_ref()
+        .filter(|_| tui)
+        .map(|live| tui::View::start(&setup.plan, setup.shard, Arc::clone(live)));
+    let bar = (view.is_none() && !args.no_progress && std::io::stderr().is_terminal())
         .then(|| progress::bar(&setup.plan, Arc::clone(&progress)));
-    let stats = run::run(&setup, &stop, &progress, live.as_ref());
+    let watch = run::Watch {
+        live: live.as_ref(),
+        feed: feed.as_ref(),
+    };
+    let stats = run::run(&setup, &stop, &progress, watch);
+    if let Some(view) = view {
+        view.finish();
+    }
     if let Some(bar) = bar {
         bar.finish();
     }
     let stats = stats?;
     let results = Results::of(&stats, Some(&setup.plan));
-    if let Some(path) = &args.output_file {
-        output::write_atomically(path, results.to_json().as_bytes())?;
+    let json = (args.output_file.is_some() || feed.is_some()).then(|| results.to_json());
+    if let (Some(path), Some(json)) = (&args.output_file, &json) {
+        output::write_atomically(path, json.as_bytes())?;
     }
     output::print(args.output, &stats, &results);
+    if let (Some(feed), Some(json)) = (&feed, json) {
+        feed.finish(json);
+        feed.wait_delivered(ui::DELIVERY);
+    }
     if let Some(live) = &live {
         live.finish(&stats);
     }
@@ -177,7 +202,16 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<ExitCode> {
         output::write_atomically(path, results.to_json().as_bytes())?;
     }
     output::print(args.output, &stats, &results);
-    Ok(judge(&thresholds, &stats, None))
+    let code = judge(&thresholds, &stats, None);
+    if let Some(feed) = ui::start(args.ui.as_deref(), None, 0)? {
+        feed.finish(results.to_json());
+        eprintln!("flak: serving until Ctrl-C");
+        // No run ends this: Ctrl-C's default action does.
+        loop {
+            std::thread::park();
+        }
+    }
+    Ok(code)
 }
 
 /// Reads a results file (`merge`, `compare`, `--baseline`), naming it in any error.

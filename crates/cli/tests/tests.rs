@@ -24,3 +24,5 @@ mod scenario;
 mod server_quirks;
 mod stages;
 mod target_journey;
+mod tui;
+mod ui;

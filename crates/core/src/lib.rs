@@ -17,6 +17,7 @@ pub mod compare;
 pub mod connections;
 pub mod data;
 pub mod generator;
+pub mod html_report;
 pub mod import;
 pub mod journey;
 pub mod plan;

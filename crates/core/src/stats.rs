@@ -302,6 +302,7 @@ impl Stats {
                     self.failed += 1;
                     interval.errors += 1;
                 }
+                interval.count_status(r.status);
                 *self.status.entry(r.status).or_insert(0) += 1;
                 self.bytes += r.bytes;
                 let us = micros(sample.latency);
@@ -320,6 +321,7 @@ impl Stats {
             Outcome::Error(e) => {
                 self.failed += 1;
                 interval.errors += 1;
+                interval.count_error(e.kind);
                 *self.errors.entry(e.kind).or_insert(0) += 1;
                 self.error_messages
                     .entry(e.kind)

@@ -1,6 +1,7 @@
 //! `flak capacity`: the search loop. Core's [`Search`] picks each step's rate; each step is one
 //! in-process run (`run/`) of the flags' plan at that rate for `--step`; `table` prints the
-//! steps and the answer. The search sets `-q` and `-z` itself, so they are refused here.
+//! steps and the answer. The search sets `-q` and `-z` itself, so they are refused here. On a
+//! terminal each step shows the live view (`tui/`) while it runs.
 
 mod table;
 
@@ -14,8 +15,9 @@ use flak_core::capacity::{Measured, Search, Slo};
 use flak_core::{Results, Stats, StopSignal};
 
 use crate::flags::{self, CapacityArgs, duration_arg};
+use crate::metrics::Live;
 use crate::run::{self, interrupt, progress::Progress};
-use crate::{EXIT_INTERRUPTED, EXIT_THRESHOLD, output};
+use crate::{EXIT_INTERRUPTED, EXIT_THRESHOLD, output, tui};
 
 /// The in-flight limit when `-c` is not given: a search pushes the server past its knee, where
 /// latency and so the requests in flight grow; the default 50 would make the generator the limit.
@@ -73,7 +75,9 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     if let Some(at) = setup.start_at {
         crate::wait_until(at, &stop);
     }
+    let show_view = tui::wanted(run_args.no_tui, run_args.no_progress);
     let table = table::Table::new(format, &slos, step_length, start_rate, max_rate);
+    let feed = crate::ui::start(run_args.ui.as_deref(), None, 1)?;
     let mut files = Vec::new();
     table.begin();
     while let Some(rate) = search.next_rate() {
@@ -88,7 +92,28 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
                 .map(|_| AtomicU64::new(0))
                 .collect(),
         });
-        let stats = run::run(&setup, &stop, &progress, None)?;
+        // Each step its own live view, cleared before the step's row prints.
+        let view = show_view.then(|| {
+            let live = Arc::new(Live::new(
+                Arc::clone(&setup.plan),
+                setup.shard,
+                String::new(),
+                progress.finished.len(),
+            ));
+            (
+                tui::View::start(&setup.plan, setup.shard, Arc::clone(&live)),
+                live,
+            )
+        });
+        let watch = run::Watch {
+            live: view.as_ref().map(|(_, live)| live),
+            feed: None,
+        };
+        let stats = run::run(&setup, &stop, &progress, watch);
+        if let Some((view, _)) = view {
+            view.finish();
+        }
+        let stats = stats?;
         if interrupted.load(Ordering::SeqCst) {
             // A step cut short says nothing about the rate it asked for.
             break;
@@ -109,9 +134,16 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         if let Some(last) = search.steps().last() {
             table.step(search.steps().len(), last);
         }
+        if let Some(feed) = &feed {
+            feed.show(table.document(search.steps(), &files, &search.finding()));
+        }
     }
     let finding = search.finding();
     let report = table.finish(search.steps(), &files, &finding);
+    if let Some(feed) = &feed {
+        feed.finish(report.clone());
+        feed.wait_delivered(crate::ui::DELIVERY);
+    }
     if let Some(path) = &output_file {
         output::write_atomically(path, report.as_bytes())?;
     }

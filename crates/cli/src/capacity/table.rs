@@ -107,6 +107,17 @@ impl Table {
     /// Prints the answer (text, CSV) or the whole document (JSON), and returns the JSON for
     /// `-o`. `files` holds each step's results file, if saved.
     pub fn finish(&self, steps: &[Step], files: &[Option<PathBuf>], finding: &Finding) -> String {
+        let json = self.document(steps, files, finding);
+        match self.format {
+            OutputFormat::Text => print_now(&format!("\n{}\n", finding.sentence())),
+            OutputFormat::Json => print_now(&format!("{json}\n")),
+            OutputFormat::Csv => {}
+        }
+        json
+    }
+
+    /// The capacity report (JSON) of the steps so far: `-o`'s file, and what `--ui` shows.
+    pub fn document(&self, steps: &[Step], files: &[Option<PathBuf>], finding: &Finding) -> String {
         let document = Report {
             format: REPORT_FORMAT.into(),
             version: 1,
@@ -128,13 +139,7 @@ impl Table {
             finding: finding.clone(),
             conclusion: finding.sentence(),
         };
-        let json = serde_json::to_string_pretty(&document).unwrap_or_default();
-        match self.format {
-            OutputFormat::Text => print_now(&format!("\n{}\n", finding.sentence())),
-            OutputFormat::Json => print_now(&format!("{json}\n")),
-            OutputFormat::Csv => {}
-        }
-        json
+        serde_json::to_string_pretty(&document).unwrap_or_default()
     }
 }
 

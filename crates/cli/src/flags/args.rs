@@ -38,6 +38,9 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<String>,
     },
+    /// Write one self-contained HTML file of a results file (or capacity report): the browser
+    /// app with the results inline, which opens from disk and makes no request.
+    Report(ReportArgs),
     /// Compare two results files: per percentile, throughput and error rate, base, new, the
     /// change, and whether the latency change is beyond noise (Kolmogorov–Smirnov).
     Compare(CompareArgs),
@@ -373,9 +376,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "TIME")]
     pub start_at: Option<String>,
 
-    /// Never show the progress bar.
+    /// Never show the progress bar (nor the live view).
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Never show the live view (requests/s, p50/p99 of the last second, errors) that runs
+    /// show when stdout and stderr are terminals and CI is unset; the plain progress bar stays.
+    #[arg(long)]
+    pub no_tui: bool,
 
     /// Serve the run's metrics for Prometheus (OpenMetrics text at http://ADDR/metrics) while
     /// it lasts: requests by outcome, status and error kind, in flight, asked, latency histogram;
@@ -401,7 +409,16 @@ pub struct RunArgs {
     /// run share when given the same --seed).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+
+    /// Watch the run live in the browser app, served by flak itself (--ui, or --ui=ADDR; default
+    /// a free loopback port, printed): the same charts as a browser run, and at the end exactly
+    /// the results file.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = UI_ADDR)]
+    pub ui: Option<String>,
 }
+
+/// Where `--ui` listens when given no address: loopback only, a free port.
+pub const UI_ADDR: &str = "127.0.0.1:0";
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
@@ -409,10 +426,10 @@ pub struct TargetArgs {
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub listen: String,
 
-    /// Also serve this folder (the browser app's dist/) on --app-listen, with the headers that
-    /// make the page cross-origin isolated.
-    #[arg(long, value_name = "DIR")]
-    pub app: Option<PathBuf>,
+    /// Also serve the browser app on --app-listen, with the headers that make the page
+    /// cross-origin isolated: the app built into this binary, or the folder DIR (a dist/).
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub app: Option<Option<PathBuf>>,
 
     /// Address for --app.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -472,6 +489,17 @@ pub struct CapacityArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The results file (`flak -o`, `flak merge -o`, the app's export) or `flak capacity -o`
+    /// report to show.
+    pub file: PathBuf,
+
+    /// The HTML file to write.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct MergeArgs {
     /// Results files to merge.
     #[arg(required = true)]
@@ -489,6 +517,11 @@ pub struct MergeArgs {
     /// a CI job that fans out to many machines gates on the whole load.
     #[arg(long = "fail-if", value_name = "EXPR")]
     pub fail_if: Vec<String>,
+
+    /// Show the merged results in the browser app, served by flak itself (--ui, or --ui=ADDR)
+    /// until Ctrl-C.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true, default_missing_value = UI_ADDR)]
+    pub ui: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

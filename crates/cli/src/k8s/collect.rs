@@ -65,5 +65,6 @@ pub fn run(args: &K8sCollectArgs) -> anyhow::Result<ExitCode> {
         output_file: Some(args.out.join("merged.json")),
         output: args.output,
         fail_if: args.fail_if.clone(),
+        ui: None,
     })
 }

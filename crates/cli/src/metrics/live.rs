@@ -56,7 +56,8 @@ impl Snapshot {
     }
 }
 
-/// The run's live state, shared by the workers (writers) and the metrics server (reader).
+/// The run's live state, shared by the workers (writers) and the metrics server and the live
+/// terminal view (readers).
 #[derive(Debug)]
 pub struct Live {
     /// `run_id` and `shard`, on every metric.

@@ -16,6 +16,7 @@ use progress::Progress;
 
 use crate::flags::Setup;
 use crate::metrics::Live;
+use crate::ui::Feed;
 use clock::TokioClock;
 
 pub mod clock;
@@ -41,13 +42,22 @@ fn parallel(setup: &Setup) -> usize {
     setup.transport.http2_parallel.max(1) as usize
 }
 
+/// Who reads the run while it lasts, from the workers' progress ticks (never the request path).
+#[derive(Clone, Copy, Default)]
+pub struct Watch<'a> {
+    /// `--metrics`, `--otlp`.
+    pub live: Option<&'a Arc<Live>>,
+    /// `--ui`.
+    pub feed: Option<&'a Arc<Feed>>,
+}
+
 /// Runs the plan and returns the merged statistics. `progress` must hold one counter per
 /// worker (see [`worker_count`]).
 pub fn run(
     setup: &Setup,
     stop: &StopSignal,
     progress: &Arc<Progress>,
-    live: Option<&Arc<Live>>,
+    watch: Watch<'_>,
 ) -> anyhow::Result<Stats> {
     let workers = progress.finished.len();
     let origin = Instant::now();
@@ -72,7 +82,8 @@ pub fn run(
             let stop = stop.clone();
             let progress = Arc::clone(progress);
             let busy_poll = setup.busy_poll;
-            let live = live.cloned();
+            let live = watch.live.cloned();
+            let feed = watch.feed.cloned();
             std::thread::Builder::new()
                 .name(format!("flak-worker-{k}"))
                 .spawn(move || -> anyhow::Result<Stats> {
@@ -107,6 +118,9 @@ pub fn run(
                                     progress.finished[k].store(stats.total(), Ordering::Relaxed);
                                     if let Some(live) = &live {
                                         live.publish(k, &stats);
+                                    }
+                                    if let Some(feed) = &feed {
+                                        feed.publish(k, &stats);
                                     }
                                 }
                             }
