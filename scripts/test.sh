@@ -31,6 +31,9 @@ fi
 step "release app build (trunk)"
 scripts/build-app.sh
 
+step "web bundle budget (wasm + JS + CSS, gzipped)"
+node scripts/bundle-size.mjs dist
+
 step "clippy (native)"
 cargo clippy --workspace --all-targets -- -D warnings
 

@@ -515,7 +515,7 @@ fn ScenarioEditor(props: &ScenarioProps) -> Html {
                         <textarea id="scenario-text" data-testid="scenario-text" rows="12" spellcheck="false" disabled={props.running}
                                   value={sc.text.clone()} aria-describedby="scenario-hint"
                                   oninput={edit_with::<InputEvent, HtmlTextAreaElement>(&props.config, &props.on_change, area_value, |c, v| c.scenario.text = v)} />
-                        <small id="scenario-hint">{"Extract: {\"token\": \"json:/token\"}, \"header:x-session\", \"status\" (JSONPath and regex extractors are not in this page: the CLI has them). \
+                        <small id="scenario-hint">{"Extract: {\"token\": \"json:/token\"}, \"header:x-session\", \"regex:order-(\\\\d+)\" (the browser's RegExp), \"status\" (JSONPath extractors are not in this page: the CLI has them). \
                           Use {var:token} in later steps and {data:COLUMN} from the data file. Response headers other servers send cross-origin are readable only when they list them in access-control-expose-headers (flak target does)."}</small>
                     </div>
                     if let Some(error) = &scenario_error {

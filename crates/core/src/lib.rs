@@ -20,6 +20,7 @@ pub mod generator;
 pub mod html_report;
 pub mod import;
 pub mod journey;
+pub mod pattern;
 pub mod plan;
 pub mod report;
 pub mod results;

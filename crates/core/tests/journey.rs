@@ -370,3 +370,32 @@ fn under_a_rate_an_iteration_counts_from_its_intended_start() {
     assert!(member(&stats, "step 1").latency().max() > 350_000);
     assert!(member(&stats, "step 2").latency().max() < 31_000);
 }
+
+/// Natively regex-lite, in the browser the browser's RegExp (journey/pattern.rs): the same
+/// answers and the same refusals either way.
+#[test]
+fn a_regex_extractor_takes_its_one_group_on_every_platform() {
+    use flak_core::journey::extract::Extractor;
+    let none: Vec<(String, String)> = Vec::new();
+    let order = Extractor::parse(r"regex:order-(\d+)").unwrap();
+    let body = "your order-4711 is placed (after order-1)".as_bytes();
+    assert_eq!(order.apply(200, &none, body).unwrap(), "4711");
+    let missing = order.apply(200, &none, b"no order here").unwrap_err();
+    assert!(
+        missing.to_string().contains("does not match the body"),
+        "{missing}"
+    );
+    let word = Extractor::parse(r#"regex:"name":\s*"(\w+)""#).unwrap();
+    assert_eq!(
+        word.apply(200, &none, br#"{"name": "flak"}"#).unwrap(),
+        "flak"
+    );
+    for (spec, why) in [
+        (r"regex:order-(\d+", "does not compile"),
+        (r"regex:order-\d+", "it has 0"),
+        (r"regex:(a)(b)", "it has 2"),
+    ] {
+        let err = Extractor::parse(spec).unwrap_err();
+        assert!(err.contains(why), "{spec}: {err}");
+    }
+}
