@@ -4,7 +4,6 @@
 use flak_core::data::DataOrder;
 use flak_core::plan::parse_duration;
 use flak_core::{Body, Load, Plan, PlanError, RequestSpec, Stages};
-use serde::{Deserialize, Serialize};
 
 use crate::browser::fetch::FetchOptions;
 use crate::model::scenario::{Requests, ScenarioForm};
@@ -12,8 +11,7 @@ use crate::model::scenario::{Requests, ScenarioForm};
 /// The built-in target's default address (`flak target`).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8081/";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FetchMode {
     /// Normal cross-origin fetch: needs the server's CORS headers, shows status codes.
     Cors,
@@ -21,8 +19,7 @@ pub enum FetchMode {
     NoCors,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopBy {
     Requests,
     Duration,
@@ -332,7 +329,7 @@ impl FormConfig {
             rate: Some(self.rate.clone()).filter(|r| flat && !r.is_empty()),
             stages: (!flat).then(|| format!("{}:{}", self.shape.key(), self.stages_text())),
             timeout: Some(self.timeout.clone()),
-            mode: Some(self.mode).filter(|m| *m != FetchMode::Cors),
+            mode: (self.mode == FetchMode::NoCors).then(|| "no-cors".to_string()),
             headers: (self.share_headers && !self.headers.trim().is_empty())
                 .then(|| self.headers.clone()),
             members: self.fan_out.then(|| {
@@ -360,9 +357,9 @@ impl FormConfig {
                 .order
                 .filter(|_| self.scenario.on)
                 .map(|o| data_order_key(o).to_string()),
-            autostart: autostart.then_some(1),
+            autostart: autostart.then(|| "1".to_string()),
         };
-        serde_urlencoded::to_string(&q).unwrap_or_default()
+        q.text()
     }
 
     /// The permalink query, or why the scenario cannot be in it (the link would lose it).
@@ -376,8 +373,7 @@ impl FormConfig {
     /// Reads a permalink query (with or without `?`) over the defaults; returns the config and
     /// whether `autostart=1` was given. Unknown keys are ignored.
     pub fn from_query(query: &str) -> (Self, bool) {
-        let q: Query =
-            serde_urlencoded::from_str(query.trim_start_matches('?')).unwrap_or_default();
+        let q = Query::parse(query.trim_start_matches('?'));
         let mut c = Self::default();
         let set = |field: &mut String, v: Option<String>| {
             if let Some(v) = v {
@@ -393,8 +389,10 @@ impl FormConfig {
             c.headers = h;
             c.share_headers = true;
         }
-        if let Some(mode) = q.mode {
-            c.mode = mode;
+        match q.mode.as_deref() {
+            Some("no-cors") => c.mode = FetchMode::NoCors,
+            Some("cors") => c.mode = FetchMode::Cors,
+            _ => {}
         }
         if let Some(members) = q.members {
             c.fan_out = true;
@@ -431,7 +429,7 @@ impl FormConfig {
             (Some(n), None) => c.requests = n,
             (None, None) => {}
         }
-        (c, q.autostart == Some(1))
+        (c, q.autostart.as_deref() == Some("1"))
     }
 
     /// A one-line description for the recent-runs list.
@@ -469,39 +467,94 @@ impl FormConfig {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The permalink's fields, each as its text (absent when `None`), in the link's order.
+#[derive(Debug, Default)]
 struct Query {
-    #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     method: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     concurrency: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     requests: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     duration: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     rate: Option<String>,
     /// Load stages, `rate:2s:100,2s:400,2s:0` or `concurrency:…`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     stages: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mode: Option<FetchMode>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `no-cors`, or absent for `cors`.
+    mode: Option<String>,
     headers: Option<String>,
     /// Fan-out members, one `name<TAB>METHOD<TAB>url` per line.
-    #[serde(skip_serializing_if = "Option::is_none")]
     members: Option<String>,
     /// A scenario's JSON, compact, when it fits ([`crate::model::scenario::LINK_LIMIT`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
     scenario: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     data_order: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    autostart: Option<u8>,
+    /// `1` when the link starts the run.
+    autostart: Option<String>,
+}
+
+/// The query's keys, in the link's order.
+const KEYS: [&str; 14] = [
+    "url",
+    "method",
+    "concurrency",
+    "requests",
+    "duration",
+    "rate",
+    "stages",
+    "timeout",
+    "mode",
+    "headers",
+    "members",
+    "scenario",
+    "data_order",
+    "autostart",
+];
+
+impl Query {
+    /// Each field by its key (in [`KEYS`]' order). By hand, not serde: a derived reader and
+    /// writer for this one struct cost the page's bundle more than these few lines.
+    fn field(&mut self, i: usize) -> Option<&mut Option<String>> {
+        Some(match i {
+            0 => &mut self.url,
+            1 => &mut self.method,
+            2 => &mut self.concurrency,
+            3 => &mut self.requests,
+            4 => &mut self.duration,
+            5 => &mut self.rate,
+            6 => &mut self.stages,
+            7 => &mut self.timeout,
+            8 => &mut self.mode,
+            9 => &mut self.headers,
+            10 => &mut self.members,
+            11 => &mut self.scenario,
+            12 => &mut self.data_order,
+            13 => &mut self.autostart,
+            _ => return None,
+        })
+    }
+
+    /// `application/x-www-form-urlencoded` text of the fields given.
+    fn text(mut self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (i, key) in KEYS.iter().enumerate() {
+            if let Some(Some(value)) = self.field(i) {
+                out.append_pair(key, value);
+            }
+        }
+        out.finish()
+    }
+
+    /// The fields a query gives; unknown keys are ignored, a repeated key keeps its last value.
+    fn parse(query: &str) -> Self {
+        let mut q = Self::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if let Some(i) = KEYS.iter().position(|k| *k == key)
+                && let Some(field) = q.field(i)
+            {
+                *field = Some(value.into_owned());
+            }
+        }
+        q
+    }
 }
 
 /// The data order's name in files and links.
@@ -886,6 +939,18 @@ mod tests {
         };
         assert!(big.permalink(false).unwrap_err().starts_with("Permalink: "));
         assert!(!big.to_query(false).contains("scenario="));
+    }
+
+    #[test]
+    fn a_bad_value_is_ignored_alone_and_a_repeated_key_keeps_its_last() {
+        let (c, autostart) =
+            FormConfig::from_query("url=http%3A%2F%2F127.0.0.1%3A9%2F&mode=sideways&rate=5&rate=7");
+        assert_eq!(c.url, "http://127.0.0.1:9/");
+        assert_eq!(c.mode, FetchMode::Cors);
+        assert_eq!(c.rate, "7");
+        assert!(!autostart);
+        let (c, _) = FormConfig::from_query("mode=no-cors");
+        assert_eq!(c.mode, FetchMode::NoCors);
     }
 
     #[test]

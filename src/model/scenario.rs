@@ -198,8 +198,9 @@ impl ScenarioForm {
         self.def()
             .map_err(|e| format!("{PERMALINK_FIELD}: the scenario is not in it: {e}"))?;
         let compact = compact_json(self.text.trim());
-        let encoded =
-            serde_urlencoded::to_string([("s", &compact)]).map_or(0, |s| s.len().saturating_sub(2));
+        let encoded = form_urlencoded::byte_serialize(compact.as_bytes())
+            .map(str::len)
+            .sum::<usize>();
         if encoded > LINK_LIMIT {
             return Err(format!(
                 "{PERMALINK_FIELD}: the scenario is {encoded} characters in a link, more than the {LINK_LIMIT} a link carries here; the link has the load settings only: share the scenario file beside it"
