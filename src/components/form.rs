@@ -163,8 +163,7 @@ pub fn RunForm(props: &FormProps) -> Html {
                 { text("timeout", "Timeout", &c.timeout, |c, v| c.timeout = v, "Per request; 0 for none") }
             </div>
             if c.shape != LoadShape::Flat {
-                <StagesEditor config={c.clone()} running={props.running} on_change={props.on_change.clone()}
-                              error={props.error.clone().filter(|e| e.starts_with(STAGES_FIELD))} />
+                { stages_editor(props) }
             }
             <details class="more">
                 <summary>{"Headers, body and fetch options"}</summary>
@@ -198,10 +197,8 @@ pub fn RunForm(props: &FormProps) -> Html {
                     { check("share-headers", "Put header values in the permalink", c.share_headers, |c, v| c.share_headers = v == "true") }
                 </div>
             </details>
-            <FanOut config={c.clone()} running={props.running} on_change={props.on_change.clone()} />
-            <ScenarioEditor config={c.clone()} running={props.running} on_change={props.on_change.clone()}
-                            on_scenario_file={props.on_scenario_file.clone()} on_data_file={props.on_data_file.clone()}
-                            error={props.error.clone()} />
+            { fan_out(props) }
+            { scenario_editor(props) }
             if let Some(error) = props.error.as_ref().filter(|e| {
                 // Shown beside their inputs instead (the scenario's only while it is open).
                 !e.starts_with(STAGES_FIELD)
@@ -221,17 +218,11 @@ pub fn RunForm(props: &FormProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct FanOutProps {
-    config: FormConfig,
-    running: bool,
-    on_change: Callback<FormConfig>,
-}
-
 /// The fan-out editor: a group of requests one iteration sends at once. Rows can be added and
-/// removed; every field has a label.
-#[function_component]
-fn FanOut(props: &FanOutProps) -> Html {
+/// removed; every field has a label. This, the stages editor and the scenario editor are plain
+/// functions of the form's props, not components: they hold no hooks and redraw only when the
+/// form does, and Yew's per-component code costs the bundle more.
+fn fan_out(props: &FormProps) -> Html {
     let c = &props.config;
     let update = |change: Box<dyn Fn(&mut FormConfig)>| {
         let (config, on_change) = (c.clone(), props.on_change.clone());
@@ -317,19 +308,9 @@ fn FanOut(props: &FanOutProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct StagesProps {
-    config: FormConfig,
-    running: bool,
-    on_change: Callback<FormConfig>,
-    /// What the core said about the stages, shown beside them.
-    error: Option<String>,
-}
-
 /// The stages editor: rows of (duration, target), each ramping linearly from the previous
 /// target (the first from 0). Rows can be added and removed; every field has a label.
-#[function_component]
-fn StagesEditor(props: &StagesProps) -> Html {
+fn stages_editor(props: &FormProps) -> Html {
     let c = &props.config;
     let unit = if c.shape == LoadShape::Concurrency {
         "in flight"
@@ -399,7 +380,7 @@ fn StagesEditor(props: &StagesProps) -> Html {
                  The stages set the run's length, so Stop after, Requests, Duration and Rate are not used."
             )}</p>
             { for rows }
-            if let Some(error) = &props.error {
+            if let Some(error) = props.error.as_ref().filter(|e| e.starts_with(STAGES_FIELD)) {
                 <p class="error" role="alert" data-testid="stages-error">{error.clone()}</p>
             }
             <div class="actions">
@@ -407,17 +388,6 @@ fn StagesEditor(props: &StagesProps) -> Html {
             </div>
         </fieldset>
     }
-}
-
-#[derive(Properties, PartialEq)]
-struct ScenarioProps {
-    config: FormConfig,
-    running: bool,
-    on_change: Callback<FormConfig>,
-    on_scenario_file: Callback<web_sys::File>,
-    on_data_file: Callback<web_sys::File>,
-    /// What the core said about the scenario or the data file.
-    error: Option<String>,
 }
 
 /// The picked file of a file input, cleared so the same file can be picked again.
@@ -431,8 +401,7 @@ fn picked(e: &Event) -> Option<web_sys::File> {
 /// The scenario editor: open a scenario file (JSON) or write one, add steps, load a data file
 /// (CSV or JSON Lines) and pick the data order. Messages about the scenario and the data file
 /// show beside them.
-#[function_component]
-fn ScenarioEditor(props: &ScenarioProps) -> Html {
+fn scenario_editor(props: &FormProps) -> Html {
     let c = &props.config;
     let sc = &c.scenario;
     let change = |apply: Box<dyn Fn(&mut FormConfig)>| {
