@@ -14,7 +14,8 @@ mkdirSync(shots, { recursive: true });
 
 const env = useTargetAndBrowser();
 
-/** login (a token per call, and an x-session header) → me → the user's own resource. */
+/** login (a token per call, and an x-session header) → me → the user's own resource, named by
+ * what a regex read from the login's answer. */
 function scenario(target) {
   const auth = ['Authorization: Bearer {var:token}'];
   return {
@@ -24,11 +25,13 @@ function scenario(target) {
       {
         name: 'login', method: 'POST', url: `${target}login`,
         headers: ['Content-Type: application/json'], body: '{"user": "{data:user}"}',
-        extract: { token: 'json:/token', session: 'header:x-session' },
+        // `regex:` runs on the browser's RegExp: the user read back from the body is the one
+        // the last step asks for, so a wrong value would be refused (forbidden).
+        extract: { token: 'json:/token', session: 'header:x-session', who: 'regex:"user":"([^"]+)"' },
         check: { status: [200] },
       },
       { name: 'me', url: `${target}me`, headers: auth, check: { status: [200] } },
-      { name: 'user', url: `${target}users/{data:user}`, headers: auth, check: { status: [200] } },
+      { name: 'user', url: `${target}users/{var:who}`, headers: auth, check: { status: [200] } },
     ],
   };
 }
