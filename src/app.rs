@@ -15,7 +15,7 @@ use crate::browser::live::{self, Update};
 use crate::browser::timing::TimingReading;
 use crate::browser::{self, files, run, zlib};
 use crate::components::capacity::{CapacityProps, capacity_report};
-use crate::components::charts::{CHART_IDS, Charts};
+use crate::components::charts::{CHART_IDS, charts};
 use crate::components::compare::Compare;
 use crate::components::form::RunForm;
 use crate::components::honesty::{HonestyProps, honesty_panel};
@@ -581,7 +581,7 @@ pub fn App() -> Html {
                         export_error: s.export_error.clone(),
                         tab_reasons: if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() },
                     }) }
-                    <Charts snapshot={Rc::clone(snapshot)} />
+                    { charts(snapshot) }
                 }
                 if let Some(view) = &s.capacity {
                     { capacity_report(&CapacityProps { view: Rc::clone(view) }) }
