@@ -62,6 +62,13 @@ pub struct MemberView {
     pub p99: Option<f64>,
     /// `200×40 network×2`
     pub outcomes: String,
+    /// Journeys: requests never issued because an earlier step of their iteration failed.
+    pub skipped: u64,
+    /// Journeys: failed checks and values not extracted.
+    pub checks_failed: u64,
+    pub extracts_failed: u64,
+    /// The first failed check's and extraction's messages: `check status in [200]: got 401`.
+    pub first_failure: Option<String>,
 }
 
 /// One run on the percentile plot: its curve on the nines axis and its reported percentiles.
@@ -222,8 +229,12 @@ static EMPTY: flak_core::series::Outcomes = flak_core::series::Outcomes {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    /// Fan-out members (empty for ordinary runs).
+    /// Fan-out members, or a journey's step requests (empty for ordinary runs).
     pub members: Vec<MemberView>,
+    /// The members are a journey's step requests, and the headline numbers its iterations'.
+    pub journey: bool,
+    /// A `unique` data file ran out of rows, which ended the run.
+    pub rows_ran_out: bool,
     pub summary: Summary,
     pub series: Vec<Point>,
     pub curve: Curve,
@@ -334,7 +345,25 @@ impl Snapshot {
             .iter()
             .map(|m| {
                 let s = Summary::of(&m.stats);
+                let j = m.stats.journey();
+                let sum = |t: &std::collections::BTreeMap<String, flak_core::Tally>| {
+                    t.values().map(|t| t.count).sum::<u64>()
+                };
+                let first = |t: &std::collections::BTreeMap<String, flak_core::Tally>| {
+                    t.iter()
+                        .next()
+                        .map(|(name, t)| format!("{name}: {}", t.first))
+                };
                 MemberView {
+                    skipped: j.skipped,
+                    checks_failed: sum(&j.checks_failed),
+                    extracts_failed: sum(&j.extracts_failed),
+                    first_failure: match (first(&j.checks_failed), first(&j.extracts_failed)) {
+                        (Some(c), Some(e)) => Some(format!("check {c} · extract {e}")),
+                        (Some(c), None) => Some(format!("check {c}")),
+                        (None, Some(e)) => Some(format!("extract {e}")),
+                        (None, None) => None,
+                    },
                     name: m.name.clone(),
                     total: s.total,
                     succeeded: s.succeeded,
@@ -363,6 +392,12 @@ impl Snapshot {
             Heatmap::default()
         };
         Self {
+            journey: plan.is_some_and(|p| p.journey.is_some())
+                || stats
+                    .members()
+                    .iter()
+                    .any(|m| !m.stats.journey().is_empty()),
+            rows_ran_out: stats.journey().rows_ran_out,
             members,
             outcome_lines: outcome_lines(stats, start),
             percentiles: PercentileRun::of("this run", "c1", stats, &summary.percentiles),

@@ -1,6 +1,7 @@
 //! The headline numbers (with stable `data-testid` hooks), the percentile table, the load's
 //! stages and the generator's own account (asked vs achieved, start lag, the generator-bound
-//! verdict and the tab's reasons), the text report the CLI prints, and the export buttons with
+//! verdict and the tab's reasons), fan-out members or a journey's steps (checks, extractions,
+//! skips), the text report the CLI prints, and the export buttons with
 //! what went wrong in the last export.
 
 use std::fmt::Write as _;
@@ -115,7 +116,30 @@ fn body(snapshot: &Snapshot, tab_reasons: &[String]) -> String {
         }
         out.push_str("</div>");
     }
-    if !snapshot.members.is_empty() {
+    if snapshot.rows_ran_out {
+        out.push_str(r#"<p class="note" data-testid="rows-ran-out">The data file's rows ran out (unique order: each row once), which ended the run.</p>"#);
+    }
+    if snapshot.journey {
+        out.push_str(r#"<table class="members steps" data-testid="steps"><caption>Journey steps, one row per request: the numbers above are per iteration, whose latency runs from its first send to its last response, think time left out</caption><thead><tr><th scope="col">step</th><th scope="col">issued</th><th scope="col">ok</th><th scope="col">failed</th><th scope="col">skipped</th><th scope="col">p50 ms</th><th scope="col">p99 ms</th><th scope="col">failed checks</th><th scope="col">extraction failures</th><th scope="col">first failure</th></tr></thead><tbody>"#);
+        for m in &snapshot.members {
+            let _ = write!(
+                out,
+                r#"<tr data-testid="step"><th scope="row" data-testid="step-name">{}</th><td data-testid="step-issued">{}</td><td data-testid="step-ok">{}</td><td data-testid="step-failed" title="{}">{}</td><td data-testid="step-skipped">{}</td><td>{}</td><td>{}</td><td data-testid="step-checks">{}</td><td data-testid="step-extracts">{}</td><td data-testid="step-first-failure">{}</td></tr>"#,
+                esc(&m.name),
+                m.total,
+                m.succeeded,
+                esc(&m.outcomes),
+                m.failed,
+                m.skipped,
+                ms(m.p50),
+                ms(m.p99),
+                m.checks_failed,
+                m.extracts_failed,
+                esc(m.first_failure.as_deref().unwrap_or_default())
+            );
+        }
+        out.push_str("</tbody></table>");
+    } else if !snapshot.members.is_empty() {
         out.push_str(r#"<table class="members" data-testid="members"><caption>Fan-out members: the group numbers above are per iteration, whose latency is its slowest member's</caption><thead><tr><th scope="col">member</th><th scope="col">total</th><th scope="col">succeeded</th><th scope="col">failed</th><th scope="col">p50 ms</th><th scope="col">p99 ms</th><th scope="col">outcomes</th></tr></thead><tbody>"#);
         for m in &snapshot.members {
             let _ = write!(

@@ -1,4 +1,4 @@
-//! Bar charts: the latency histogram, status codes and errors, fan-out members.
+//! Bar charts: the latency histogram, status codes and errors, fan-out members or journey steps.
 
 use std::fmt::Write as _;
 
@@ -85,8 +85,9 @@ fn bar_chart(id: &str, (rows, row_height): (usize, f64), title: &str, bars: &str
     svg(id, title, height, &body)
 }
 
-/// Fan-out members side by side: p50 and p99 bars per member.
-pub fn members_chart(members: &[MemberView]) -> Html {
+/// Fan-out members, or a journey's step requests (`journey`), side by side: p50 and p99 bars
+/// per member.
+pub fn members_chart(members: &[MemberView], journey: bool) -> Html {
     let max = members.iter().filter_map(|m| m.p99).fold(0.0, f64::max);
     let (top, _) = nice_axis(max, 4);
     let span = W - 180.0 - 90.0;
@@ -111,7 +112,11 @@ pub fn members_chart(members: &[MemberView]) -> Html {
     bar_chart(
         MEMBERS_ID,
         (members.len(), 34.0),
-        "Fan-out members: p50 and p99",
+        if journey {
+            "Journey steps: p50 and p99 of each request"
+        } else {
+            "Fan-out members: p50 and p99"
+        },
         &out,
     )
 }

@@ -1,5 +1,5 @@
 //! Lines over the run's seconds (throughput, latency percentiles, the rate asked and sent, in
-//! flight, outcomes: `Charts` in mod.rs picks them). A read-out line gives the exact values
+//! flight, outcomes: `charts` in mod.rs picks them). A read-out line gives the exact values
 //! of the second under the pointer, or the one picked with ← → when the chart has focus.
 
 use std::fmt::Write as _;

@@ -4,8 +4,6 @@
 //! plot), `heatmap`; `axis` puts ticks at round values. See ARCHITECTURE.md (at the
 //! repository's root) for why not plotters.
 
-use std::rc::Rc;
-
 use yew::prelude::*;
 
 use crate::components::markup::{esc, raw};
@@ -88,15 +86,9 @@ pub(crate) fn svg(id: &str, aria: &str, height: f64, body: &str) -> Html {
     ))
 }
 
-#[derive(Properties, PartialEq)]
-pub struct ChartsProps {
-    pub snapshot: Rc<Snapshot>,
-}
-
-/// Every chart of a run, in page order.
-#[function_component]
-pub fn Charts(props: &ChartsProps) -> Html {
-    let s = &*props.snapshot;
+/// Every chart of a run, in page order. A plain function, not a component: it holds no hooks,
+/// and Yew's per-component code costs the bundle more than redrawing the markup with the page.
+pub fn charts(s: &Snapshot) -> Html {
     let series = &s.series;
     let pick = |f: fn(&Point) -> Option<f64>| {
         series
@@ -164,7 +156,7 @@ pub fn Charts(props: &ChartsProps) -> Html {
             { bars::histogram_chart(&s.bars) }
             { bars::outcomes_chart(&s.outcomes) }
             if !s.members.is_empty() {
-                { bars::members_chart(&s.members) }
+                { bars::members_chart(&s.members, s.journey) }
             }
         </div>
     }
