@@ -150,7 +150,7 @@ impl Heatmap {
             time_axis(seconds, HEAT_COLUMNS).1
         };
         let cols = (seconds / col_s).ceil() as usize;
-        let mut counts = std::collections::BTreeMap::new();
+        let mut counts: flak_core::LiteMap<(usize, usize), u64> = flak_core::LiteMap::new();
         for (sec, interval) in stats.series() {
             let col = (sec.saturating_sub(start) as f64 / col_s) as usize;
             let histogram = interval.histogram();
@@ -224,7 +224,7 @@ fn outcome_lines(stats: &Stats, start: u64) -> Option<Vec<OutcomeLine>> {
 
 static EMPTY: flak_core::series::Outcomes = flak_core::series::Outcomes {
     classes: [0; 7],
-    errors: std::collections::BTreeMap::new(),
+    errors: flak_core::LiteMap::new(),
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -346,10 +346,10 @@ impl Snapshot {
             .map(|m| {
                 let s = Summary::of(&m.stats);
                 let j = m.stats.journey();
-                let sum = |t: &std::collections::BTreeMap<String, flak_core::Tally>| {
+                let sum = |t: &flak_core::LiteMap<String, flak_core::Tally>| {
                     t.values().map(|t| t.count).sum::<u64>()
                 };
-                let first = |t: &std::collections::BTreeMap<String, flak_core::Tally>| {
+                let first = |t: &flak_core::LiteMap<String, flak_core::Tally>| {
                     t.iter()
                         .next()
                         .map(|(name, t)| format!("{name}: {}", t.first))

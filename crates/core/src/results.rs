@@ -13,7 +13,7 @@
 
 use crate::connections::ConnectionStats;
 use crate::generator::{Generator, GeneratorSummary};
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -73,8 +73,12 @@ pub struct SeriesPoint {
     /// What the second's requests came to: responses by status class (`2xx`, `opaque`,
     /// `other_status`) and errors by kind (`timeout`), together the second's `count` (absent from
     /// older files).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcomes: Option<BTreeMap<String, u64>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::maps::as_some_map"
+    )]
+    pub outcomes: Option<LiteMap<String, u64>>,
 }
 
 /// The file, field by field. Build with [`Results::of`]; read with [`Results::load`].
@@ -88,7 +92,8 @@ pub struct Results {
     pub issued: u64,
     pub started_unix_us: Option<u64>,
     pub ended_unix_us: Option<u64>,
-    pub error_messages: BTreeMap<String, String>,
+    #[serde(serialize_with = "crate::maps::as_map")]
+    pub error_messages: LiteMap<String, String>,
     pub histogram: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram_uncorrected: Option<String>,
@@ -205,7 +210,7 @@ impl Loading {
         inflated: Vec<Result<Vec<u8>, CodecError>>,
     ) -> Result<(Stats, Results), ResultsError> {
         let mut inflated = inflated.into_iter();
-        let mut plain = BTreeMap::new();
+        let mut plain = LiteMap::new();
         for (path, bytes) in self.histograms {
             let v2 = match codec::unframe(&bytes) {
                 Ok(Framed::Compressed(_)) => inflated
@@ -221,7 +226,7 @@ impl Loading {
 }
 
 /// Histograms by path, inflated (or why not).
-type Plain = BTreeMap<String, Result<Vec<u8>, CodecError>>;
+type Plain = LiteMap<String, Result<Vec<u8>, CodecError>>;
 
 impl Results {
     /// The results file of `stats` (natively: compressed with flate2).
@@ -461,7 +466,7 @@ impl Results {
                 format!("{} bytes is more than any real run", s.bytes),
             ));
         }
-        let mut status = BTreeMap::new();
+        let mut status: LiteMap<u16, u64> = LiteMap::new();
         for (code, n) in &s.status_codes {
             let code: u16 =
                 code.parse().ok().filter(|c| *c < 1000).ok_or_else(|| {
@@ -469,11 +474,11 @@ impl Results {
                 })?;
             status.insert(code, *n);
         }
-        let mut errors = BTreeMap::new();
+        let mut errors = LiteMap::new();
         for (name, n) in &s.errors {
             errors.insert(parse_kind(name, "errors")?, *n);
         }
-        let mut error_messages = BTreeMap::new();
+        let mut error_messages = LiteMap::new();
         for (name, msg) in &self.error_messages {
             error_messages.insert(parse_kind(name, "error_messages")?, msg.clone());
         }
@@ -514,7 +519,7 @@ impl Results {
                 self.issued
             )));
         }
-        let mut series = BTreeMap::new();
+        let mut series = LiteMap::new();
         for (i, p) in self.series.iter().enumerate() {
             let (h, v2) = take_v2::<u32>(plain, &format!("{prefix}series[{i}].histogram"))?;
             if p.errors > p.count || h.len() > p.count {
@@ -647,11 +652,11 @@ impl Results {
 }
 
 /// A second's outcomes as the file names them (only the classes and kinds that occurred).
-fn outcome_names(o: &Outcomes) -> BTreeMap<String, u64> {
+fn outcome_names(o: &Outcomes) -> LiteMap<String, u64> {
     let classes = CLASSES.iter().zip(o.classes).filter(|(_, n)| *n > 0);
     let errors = o.errors.iter().map(|(k, n)| (k.name(), *n));
     // Inserted one by one: collecting would sort first, a sort the app's bundle would carry.
-    let mut named = BTreeMap::new();
+    let mut named = LiteMap::new();
     for (name, n) in classes.map(|(name, n)| (*name, n)).chain(errors) {
         named.insert(name.to_string(), n);
     }
@@ -659,7 +664,7 @@ fn outcome_names(o: &Outcomes) -> BTreeMap<String, u64> {
 }
 
 /// A second's outcomes read back from their names; `in_field` names them in errors.
-fn outcomes_of(named: &BTreeMap<String, u64>, in_field: &str) -> Result<Outcomes, ResultsError> {
+fn outcomes_of(named: &LiteMap<String, u64>, in_field: &str) -> Result<Outcomes, ResultsError> {
     let mut o = Outcomes::default();
     for (name, n) in named {
         if *n > 1 << 40 {
@@ -813,12 +818,12 @@ struct Wire {
     #[serde(default)]
     connect_ms: Option<LatencySummary>,
     percentiles: Vec<Percentile>,
-    status_codes: BTreeMap<String, u64>,
-    errors: BTreeMap<String, u64>,
+    status_codes: LiteMap<String, u64>,
+    errors: LiteMap<String, u64>,
     issued: u64,
     started_unix_us: Option<u64>,
     ended_unix_us: Option<u64>,
-    error_messages: BTreeMap<String, String>,
+    error_messages: LiteMap<String, String>,
     histogram: String,
     #[serde(default)]
     histogram_uncorrected: Option<String>,
@@ -840,9 +845,9 @@ struct Wire {
     #[serde(default)]
     skipped: u64,
     #[serde(default)]
-    checks_failed: BTreeMap<String, Tally>,
+    checks_failed: LiteMap<String, Tally>,
     #[serde(default)]
-    extracts_failed: BTreeMap<String, Tally>,
+    extracts_failed: LiteMap<String, Tally>,
     #[serde(default)]
     rows_ran_out: bool,
 }
@@ -1059,7 +1064,7 @@ mod tests {
             named(0).is_empty(),
             "a second with time in flight but nothing finished"
         );
-        assert_eq!(named(1)["5xx"], 33);
+        assert_eq!(named(1).get("5xx"), Some(&33));
 
         let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
         for p in value["series"].as_array_mut().unwrap() {

@@ -4,8 +4,8 @@
 //! long run's memory nearly flat: an hour of series is about 2 MiB, not 30. Each second also
 //! counts what its requests came to (status classes, error kinds), for the charts over time.
 
+use litemap::LiteMap;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
@@ -46,7 +46,7 @@ pub struct Outcomes {
     /// Responses by status class, indexed as [`CLASSES`].
     pub classes: [u64; 7],
     /// Requests that ended in an error, by kind.
-    pub errors: BTreeMap<ErrorKind, u64>,
+    pub errors: LiteMap<ErrorKind, u64>,
 }
 
 impl Outcomes {

@@ -179,9 +179,22 @@ fn a_failed_step_skips_the_rest_of_its_iteration_and_nothing_is_lost() {
         (30, 20, 10)
     );
     assert_eq!(login.errors().get(&ErrorKind::Check), Some(&10));
-    assert_eq!(login.journey().checks_failed["status in [200]"].count, 10);
     assert_eq!(
-        login.journey().checks_failed["status in [200]"].first,
+        login
+            .journey()
+            .checks_failed
+            .get("status in [200]")
+            .unwrap()
+            .count,
+        10
+    );
+    assert_eq!(
+        login
+            .journey()
+            .checks_failed
+            .get("status in [200]")
+            .unwrap()
+            .first,
         "status in [200]: got 503"
     );
     for name in ["page / me", "page / user"] {
@@ -229,7 +242,7 @@ fn a_value_that_cannot_be_extracted_fails_its_request_by_name() {
     );
     let login = member(&stats, "login");
     assert_eq!(login.errors().get(&ErrorKind::Extract), Some(&4));
-    let session = &login.journey().extracts_failed["session"];
+    let session = login.journey().extracts_failed.get("session").unwrap();
     assert_eq!(session.count, 4);
     assert_eq!(session.first, "no x-session header in the response");
     assert_eq!(transport.received(), 4);

@@ -466,7 +466,7 @@ fn request_def(
         headers,
         body,
         body_file,
-        extract: BTreeMap::new(),
+        extract: litemap::LiteMap::new(),
         check: None,
     })
 }
