@@ -133,3 +133,38 @@ test('a {var:…} that no step extracts is refused beside the scenario, and noth
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('a ragged data file is refused beside it, and a scenario too large for a link says so', async () => {
+  await env.srv.reset();
+  const { page, errors } = await openApp(env);
+  await openScenario(page);
+  await page.getByTestId('scenario-file')
+    .setInputFiles(file('login.json', JSON.stringify(scenario(env.srv.target)), 'application/json'));
+  await page.waitForFunction(() => document.getElementById('scenario-text')?.value.includes('"login"'));
+  // Row 3 has one cell where the header has two.
+  await page.getByTestId('data-file').setInputFiles(file('users.csv', 'user,team\nu1,a\nu2\n', 'text/csv'));
+  const dataError = page.getByTestId('data-error');
+  await dataError.waitFor();
+  assert.match(await dataError.textContent(), /users\.csv.*line 3/, await dataError.textContent());
+  await page.getByTestId('start').click();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await page.getByTestId('run-status').textContent(), 'idle');
+  assert.equal((await env.srv.stats()).requests, 0, 'nothing was sent');
+
+  // Sixty steps with long URLs: more than a link carries. Copying the permalink says so and
+  // names what to share instead.
+  const long = {
+    step: Array.from({ length: 60 }, (_, i) => ({
+      name: `step${i}`, url: `${env.srv.target}items/${'x'.repeat(60)}${i}`,
+    })),
+  };
+  await page.getByTestId('scenario-file').setInputFiles(file('long.json', JSON.stringify(long), 'application/json'));
+  await page.waitForFunction(() => document.getElementById('scenario-text')?.value.includes('step59'));
+  await page.getByRole('button', { name: 'Copy permalink' }).click();
+  const formError = page.getByTestId('form-error');
+  await formError.waitFor();
+  assert.match(await formError.textContent(), /Permalink: the scenario is \d+ characters in a link, more than the 4000/);
+  assert.ok(!page.url().includes('step59'), 'the address bar does not carry it either');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
