@@ -19,6 +19,9 @@ for t in "${targets[@]}"; do
   grep -qx "$t" <<<"$installed_targets" || { log "rustup target add $t"; rustup target add "$t"; }
 done
 
+# The app's release build compiles the standard library itself (scripts/build-app.sh).
+rustup component list --installed | grep -q '^rust-src' || { log "rustup component add rust-src"; rustup component add rust-src; }
+
 # --- Debian packages --------------------------------------------------------------------------
 debs=(chromium chromium-driver tinyproxy prometheus)
 [ "$cross" = 1 ] && debs+=(musl-tools gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64 qemu-user-static)
@@ -28,6 +31,8 @@ install_debs "${debs[@]}"
 # --- Crates: fetched up front, because the Trunk build runs offline ------------------------------
 # (This also writes Cargo.lock, which the wasm-bindgen-cli step below reads.)
 cargo fetch --quiet
+# …and the standard library's own dependencies, for that build-std app build.
+RUSTC_BOOTSTRAP=1 cargo fetch --quiet -Zbuild-std=std,panic_abort --target wasm32-unknown-unknown
 
 # --- Cargo-installed tools (from source, off the crate registry) -------------------------------
 # A plain release build of these tools is fine; LTO only slows the install.

@@ -27,6 +27,13 @@ if grep -rnE '\b(clap|flak::)' crates/wire/src crates/wire/Cargo.toml; then
   echo "crates/wire depends on the CLI (see above)" >&2; exit 1
 fi
 
+# First: the CLI embeds dist/ (crates/cli/build.rs), so every flak built below carries this app.
+step "release app build (trunk)"
+scripts/build-app.sh
+
+step "web bundle budget (wasm + JS + CSS, gzipped)"
+node scripts/bundle-size.mjs dist
+
 step "clippy (native)"
 cargo clippy --workspace --all-targets -- -D warnings
 
@@ -37,9 +44,6 @@ CLIPPY_CONF_DIR="$FLAK_ROOT/scripts/clippy_wasm" \
 step "cross-compiled CLI (x86_64 musl, aarch64 musl, x86_64 windows)"
 scripts/cross-build.sh
 export FLAK_AARCH64_BIN="$FLAK_ROOT/target/aarch64-unknown-linux-musl/release/flak"
-
-step "release app build (trunk)"
-scripts/build-app.sh
 
 step "wasm tests in headless Chromium (core scheduler; fetch transport against flak target)"
 cargo build -p flak

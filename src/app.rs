@@ -13,24 +13,23 @@ use yew::prelude::*;
 
 use crate::browser::live::{self, Update};
 use crate::browser::{self, engine, files, zlib};
-use crate::components::capacity::CapacityReport;
-use crate::components::charts::{
-    CHART_IDS, HistogramChart, InFlightChart, LatencyChart, MembersChart, OutcomesChart, RateChart,
-    ThroughputChart,
-};
+use crate::components::capacity::{CapacityProps, capacity_report};
+use crate::components::charts::{CHART_IDS, charts};
+use crate::components::compare::Compare;
 use crate::components::form::RunForm;
-use crate::components::honesty::{HonestyPanel, HonestyProps};
+use crate::components::honesty::{HonestyProps, honesty_panel};
 use crate::components::import::Import;
-use crate::components::recent::RecentRuns;
-use crate::components::summary::SummaryView;
+use crate::components::recent::recent_runs;
+use crate::components::summary::{SummaryProps, summary_view};
 use crate::model::capacity::{self, CapacityView};
 use crate::model::config::FormConfig;
 use crate::model::export::ExportKind;
 use crate::model::honesty::Honesty;
 use crate::model::recent::{self, Recent};
+use crate::model::scenario::{DATA_FIELD, DataFile, SCENARIO_FIELD};
 use crate::model::state::{Action, Phase, Planned, Source, State};
 use crate::share;
-use crate::snapshot::{Curve, Snapshot};
+use crate::snapshot::Snapshot;
 
 /// The results on screen, for export: live or imported statistics, and the plan if known.
 type Shown = Rc<RefCell<Option<(Rc<RefCell<Stats>>, Option<Rc<Plan>>)>>>;
@@ -187,6 +186,53 @@ impl Ctx {
         });
     }
 
+    /// The form changed outside its inputs (a file was read): the latest config, and the form.
+    fn edit(&self, change: impl FnOnce(&mut FormConfig)) {
+        let mut config = self.latest.borrow().clone();
+        change(&mut config);
+        *self.latest.borrow_mut() = config.clone();
+        self.state.dispatch(Action::Edit(config.clone()));
+        // Said at once, beside the input, rather than on Start.
+        if let Err(e) = config.to_plan()
+            && (e.starts_with(SCENARIO_FIELD) || e.starts_with(DATA_FIELD))
+        {
+            self.state.dispatch(Action::Invalid(e));
+        }
+    }
+
+    /// A scenario file was picked: its text goes into the editor.
+    fn open_scenario(&self, file: web_sys::File) {
+        let ctx = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let name = file.name();
+            match files::read_text(&file).await {
+                Ok(text) => ctx.edit(|c| {
+                    c.scenario.on = true;
+                    c.scenario.text = text;
+                }),
+                Err(e) => ctx
+                    .state
+                    .dispatch(Action::Invalid(format!("{SCENARIO_FIELD}: {name}: {e}"))),
+            }
+        });
+    }
+
+    /// A data file was picked: parsed at once, so its faults show before anything is sent.
+    fn open_data(&self, file: web_sys::File) {
+        let ctx = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let name = file.name();
+            let data = match files::read_bytes(&file).await {
+                Ok(bytes) => DataFile::parse(&name, &bytes),
+                Err(e) => DataFile {
+                    rows: Err(format!("{name}: {e}")),
+                    name,
+                },
+            };
+            ctx.edit(|c| c.scenario.data = Some(Rc::new(data)));
+        });
+    }
+
     fn import(&self, picked: Vec<web_sys::File>) {
         if picked.is_empty() {
             return;
@@ -322,7 +368,7 @@ fn save_recent(list: &[Recent]) {
 }
 
 /// Loads a results file, its histograms inflated by the browser, with the plan it ran.
-async fn load(text: &str) -> Result<(Stats, Option<Plan>), String> {
+pub(crate) async fn load(text: &str) -> Result<(Stats, Option<Plan>), String> {
     let loading = Results::parse(text).map_err(|e| e.to_string())?;
     let inflated = zlib::inflate_all(&loading.compressed()).await;
     let (stats, results) = loading.finish(inflated).map_err(|e| e.to_string())?;
@@ -442,9 +488,21 @@ pub fn App() -> Html {
                 location.origin().unwrap_or_default(),
                 location.pathname().unwrap_or_default()
             );
-            files::copy(&format!("{base}?{}", config.to_query(true)));
+            match config.permalink(true) {
+                Ok(query) => files::copy(&format!("{base}?{query}")),
+                // A link without its scenario would run something else: say so, copy nothing.
+                Err(e) => ctx.state.dispatch(Action::Invalid(e)),
+            }
             set_query(&config.to_query(false));
         })
+    };
+    let on_scenario_file = {
+        let ctx = ctx.clone();
+        Callback::from(move |file| ctx.open_scenario(file))
+    };
+    let on_data_file = {
+        let ctx = ctx.clone();
+        Callback::from(move |file| ctx.open_data(file))
     };
     let on_export = {
         let ctx = ctx.clone();
@@ -462,13 +520,27 @@ pub fn App() -> Html {
         ),
         (_, Phase::Idle) => "Ready.".to_string(),
         (_, Phase::Running) => match (s.planned, &s.snapshot) {
+            // A journey's count is of iterations, each several requests.
             (Planned::Requests(n), Some(snap)) => format!(
-                "Running: {} of {n} requests, {} in flight",
-                snap.summary.total, snap.in_flight
+                "Running: {} of {n} {}, {} in flight",
+                snap.summary.total,
+                if snap.journey {
+                    "iterations"
+                } else {
+                    "requests"
+                },
+                snap.in_flight
             ),
             (Planned::Seconds(d), Some(snap)) => format!(
-                "Running: {:.1} of {d:.0} s, {} requests, {} in flight",
-                s.elapsed_s, snap.summary.total, snap.in_flight
+                "Running: {:.1} of {d:.0} s, {} {}, {} in flight",
+                s.elapsed_s,
+                snap.summary.total,
+                if snap.journey {
+                    "iterations"
+                } else {
+                    "requests"
+                },
+                snap.in_flight
             ),
             (_, None) => "Starting…".to_string(),
         },
@@ -490,7 +562,8 @@ pub fn App() -> Html {
             <main>
                 if !report_page {
                     <RunForm config={s.config.clone()} running={running} error={s.form_error.clone()}
-                             {on_change} {on_start} {on_stop} {on_permalink} />
+                             {on_change} {on_start} {on_stop} {on_permalink}
+                             {on_scenario_file} {on_data_file} />
                 }
                 <section class="status" aria-live="polite">
                     <progress max="1" value={s.progress().to_string()} aria-label="Progress"></progress>
@@ -498,33 +571,22 @@ pub fn App() -> Html {
                     <span class="status-text">{status_text}</span>
                 </section>
                 if let Some(snapshot) = &s.snapshot {
-                    <SummaryView snapshot={Rc::clone(snapshot)} {on_export} export_error={s.export_error.clone()}
-                                 tab_reasons={if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() }} />
-                    <div class="charts">
-                        <ThroughputChart series={snapshot.series.clone()} />
-                        <LatencyChart series={snapshot.series.clone()} />
-                        if snapshot.curve == Curve::Rate {
-                            <RateChart series={snapshot.series.clone()} curve={snapshot.curve}
-                                       stage_ends={snapshot.stage_ends.clone()} />
-                        }
-                        if snapshot.curve != Curve::None {
-                            <InFlightChart series={snapshot.series.clone()} curve={snapshot.curve}
-                                           stage_ends={snapshot.stage_ends.clone()} />
-                        }
-                        <HistogramChart bars={snapshot.bars.clone()} />
-                        <OutcomesChart outcomes={snapshot.outcomes.clone()} />
-                        if !snapshot.members.is_empty() {
-                            <MembersChart members={snapshot.members.clone()} />
-                        }
-                    </div>
+                    { summary_view(&SummaryProps {
+                        snapshot: Rc::clone(snapshot),
+                        on_export,
+                        export_error: s.export_error.clone(),
+                        tab_reasons: if s.source == Source::Live { s.honesty.tab_reasons() } else { Vec::new() },
+                    }) }
+                    { charts(snapshot) }
                 }
                 if let Some(view) = &s.capacity {
-                    <CapacityReport view={Rc::clone(view)} />
+                    { capacity_report(&CapacityProps { view: Rc::clone(view) }) }
                 }
-                <HonestyPanel ..HonestyProps::of(s, origin.into()) />
+                { honesty_panel(&HonestyProps::of(s, origin.into())) }
                 <Import {on_files} error={s.import_error.clone()} />
                 if !report_page {
-                    <RecentRuns runs={s.recent.clone()} />
+                    <Compare />
+                    { recent_runs(&s.recent) }
                 }
             </main>
         </>

@@ -13,6 +13,11 @@ pub mod model;
 pub mod share;
 pub mod snapshot;
 
+/// talc instead of std's dlmalloc: smaller in the bundle, and the page has one thread.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Mounts the app on the page's body.
 pub fn start() {
     yew::Renderer::<app::App>::new().render();

@@ -12,7 +12,11 @@
 
 use std::time::Duration;
 
-use flak_core::{ErrorKind, Plan, PlanBuilder, RequestSpec, Stats, StopSignal, run_plan};
+use flak_core::transport::Capture;
+use flak_core::{
+    ErrorKind, Outcome, Plan, PlanBuilder, Request, RequestSpec, Response, Stats, StopSignal,
+    Transport as _, run_plan,
+};
 use flak_web::browser::clock::BrowserClock;
 use flak_web::browser::fetch::{FetchOptions, FetchTransport};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -266,4 +270,89 @@ async fn the_first_wave_is_spread_over_several_turns() {
         "the first wave of 50 went out in one turn"
     );
     assert_eq!(calls, 100);
+}
+
+/// One request through the transport by hand, as the journey scheduler makes them.
+async fn send_one(
+    transport: &FetchTransport,
+    plan: &Plan,
+    url: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+    capture: Option<&Capture>,
+) -> Response {
+    let mut session = transport.session(0);
+    let mut request = Request::new(0, 0, &plan.requests[0], url);
+    request.headers = headers;
+    request.body = body;
+    request.capture = capture;
+    match transport.send(&mut session, &request).await {
+        Outcome::Response(r) => r,
+        Outcome::Error(e) => panic!("{url}: {e:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_journeys_request_sends_its_own_headers_and_body_and_keeps_what_it_captures() {
+    let plan = Plan::builder()
+        .request(
+            RequestSpec::new("POST", &target("upload"))
+                .unwrap()
+                .header("content-type", "text/plain")
+                .unwrap(),
+        )
+        .requests(1)
+        .build()
+        .unwrap();
+    let transport = FetchTransport::new(&plan, CORS).unwrap();
+    // The target answers /stats and /stats/reset whatever the method.
+    send_one(&transport, &plan, &target("stats/reset"), &[], None, None).await;
+    let headers = vec![("x-flak-step".to_string(), "login".to_string())];
+    let sent = send_one(
+        &transport,
+        &plan,
+        &target("upload"),
+        &headers,
+        Some(b"expanded body"),
+        None,
+    )
+    .await;
+    assert_eq!((sent.status, sent.bytes), (200, 3), "ok\\n");
+    let stats = Capture::new(["x-not-sent"], true);
+    send_one(&transport, &plan, &target("stats"), &[], None, Some(&stats)).await;
+    let counters: serde_json::Value = serde_json::from_slice(&stats.got().body).unwrap();
+    assert_eq!(
+        counters["body_bytes"], 13,
+        "the expanded body went instead of the spec's (none): {counters}"
+    );
+    assert!(stats.got().headers.is_empty(), "x-not-sent did not come");
+
+    // The capture keeps the wanted headers that came and the whole body.
+    let kept = Capture::new(["Content-Type", "x-not-sent"], true);
+    let got = send_one(&transport, &plan, &target("upload"), &[], None, Some(&kept)).await;
+    assert_eq!(got.status, 200);
+    let k = kept.got().clone();
+    assert_eq!(
+        k.headers,
+        vec![(
+            "content-type".to_string(),
+            b"text/plain; charset=utf-8".to_vec()
+        )]
+    );
+    assert_eq!(k.body, b"ok\n");
+    assert!(!k.truncated);
+    // Headers only: the body is counted, not kept.
+    let headers_only = Capture::new(["content-type"], false);
+    let got = send_one(
+        &transport,
+        &plan,
+        &target("upload"),
+        &[],
+        Some(b"x"),
+        Some(&headers_only),
+    )
+    .await;
+    assert_eq!(got.bytes, 3);
+    assert!(headers_only.got().body.is_empty());
+    assert_eq!(headers_only.got().headers.len(), 1);
 }

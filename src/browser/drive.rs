@@ -7,7 +7,6 @@
 //! same callback, as a hand-written JS fetch loop does.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -30,7 +29,7 @@ pub fn drive(future: impl Future<Output = ()> + 'static) {
         again: Cell::new(false),
         waker: Waker::from(Arc::new(RunWaker(id))),
     });
-    RUNS.with(|runs| runs.borrow_mut().insert(id, run));
+    RUNS.with(|runs| runs.borrow_mut().push((id, run)));
     // The first poll comes after the caller has its handle, as with spawn_local.
     wasm_bindgen_futures::spawn_local(async move { poll_run(id) });
 }
@@ -43,7 +42,9 @@ struct Driven {
 }
 
 thread_local! {
-    static RUNS: RefCell<HashMap<u64, Rc<Driven>>> = RefCell::default();
+    /// The runs not over, by id: a page has one or two, so a list (no hash map's code in the
+    /// wasm for this one map type, and no hashing per wake).
+    static RUNS: RefCell<Vec<(u64, Rc<Driven>)>> = RefCell::default();
     static NEXT_RUN: Cell<u64> = const { Cell::new(0) };
 }
 
@@ -63,7 +64,12 @@ impl Wake for RunWaker {
 
 fn poll_run(id: u64) {
     // A run that is over may still be woken by a late timer: nothing to do.
-    let Some(run) = RUNS.with(|runs| runs.borrow().get(&id).cloned()) else {
+    let Some(run) = RUNS.with(|runs| {
+        let runs = runs.borrow();
+        runs.iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, r)| Rc::clone(r))
+    }) else {
         return;
     };
     if run.polling.replace(true) {
@@ -79,7 +85,7 @@ fn poll_run(id: u64) {
             .is_ready()
         {
             *future = None;
-            RUNS.with(|runs| runs.borrow_mut().remove(&id));
+            RUNS.with(|runs| runs.borrow_mut().retain(|(i, _)| *i != id));
             break;
         }
         drop(future);

@@ -8,6 +8,12 @@
 //! so a request makes no closure, no promise adapter and no string conversion across the wasm
 //! boundary. Each request's options object is built once per template; each slot keeps one
 //! AbortController for as long as it does not have to abort.
+//!
+//! A journey's step requests take a second path (`sendJourney`): the prepared options plus the
+//! headers and body expanded for this request, and, when the request carries a `Capture`, the
+//! wanted response headers (cross-origin, only those the server exposes with
+//! `access-control-expose-headers`) and the body bytes, which wasm takes once the exchange is
+//! over. A request without any of these takes the path above, unchanged.
 
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
@@ -15,6 +21,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use flak_core::transport::{CAPTURE_BODY_LIMIT, Capture};
 use flak_core::{ErrorKind, Outcome, Plan, Request, RequestError, Response, Transport};
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::closure::Closure;
@@ -54,6 +61,25 @@ extern "C" {
         init: &RequestInit,
         signal: &AbortSignal,
     ) -> f64;
+
+    #[wasm_bindgen(method, js_name = sendJourney)]
+    #[allow(clippy::too_many_arguments)]
+    fn send_journey(
+        this: &Exchanges,
+        slot: u32,
+        seq: u32,
+        url: &JsValue,
+        init: &RequestInit,
+        signal: &AbortSignal,
+        headers: &JsValue,
+        body: &JsValue,
+        want: &JsValue,
+        want_body: bool,
+    ) -> f64;
+
+    /// `[seq, [name, value, …], body or undefined]` of the slot's last captured exchange.
+    #[wasm_bindgen(method)]
+    fn took(this: &Exchanges, slot: u32, seq: u32) -> JsValue;
 
     #[wasm_bindgen(method)]
     fn close(this: &Exchanges);
@@ -205,6 +231,32 @@ impl FetchTransport {
     }
 }
 
+impl FetchTransport {
+    /// Hands what the JS side kept of exchange `seq` of `slot` to the request's capture.
+    fn keep(&self, capture: &Capture, slot: u32, seq: u32) {
+        let got = self.exchanges.took(slot, seq);
+        let Some(got) = got.dyn_ref::<js_sys::Array>() else {
+            return;
+        };
+        if let Some(pairs) = got.get(1).dyn_ref::<js_sys::Array>() {
+            let mut i = 0;
+            while i + 1 < pairs.length() {
+                if let (Some(name), Some(value)) =
+                    (pairs.get(i).as_string(), pairs.get(i + 1).as_string())
+                {
+                    capture.header(name.as_bytes(), value.as_bytes());
+                }
+                i += 2;
+            }
+        }
+        if let Some(body) = got.get(2).dyn_ref::<js_sys::Uint8Array>() {
+            // Only the part the capture keeps is copied out of JS.
+            let keep = (body.length() as usize).min(CAPTURE_BODY_LIMIT + 1) as u32;
+            capture.body(&body.subarray(0, keep).to_vec());
+        }
+    }
+}
+
 impl Drop for FetchTransport {
     fn drop(&mut self) {
         self.exchanges.close();
@@ -283,7 +335,48 @@ impl Transport for FetchTransport {
             s.state = SlotState::Waiting(None);
             s.seq
         };
-        let burst_ms = self.exchanges.send(slot, seq, url, &prepared.init, &signal);
+        let journey = !request.headers.is_empty() || request.body.is_some();
+        let burst_ms = match request.capture {
+            None if !journey => self.exchanges.send(slot, seq, url, &prepared.init, &signal),
+            capture => {
+                let headers = if request.headers.is_empty() {
+                    JsValue::UNDEFINED
+                } else {
+                    request
+                        .headers
+                        .iter()
+                        .map(|(n, v)| js_sys::Array::of2(&n.into(), &v.into()))
+                        .collect::<js_sys::Array>()
+                        .into()
+                };
+                let body = request
+                    .body
+                    .map_or(JsValue::UNDEFINED, |b| js_sys::Uint8Array::from(b).into());
+                let want = match capture.map(Capture::header_names) {
+                    Some(names) if !names.is_empty() => names
+                        .iter()
+                        .map(|n| JsValue::from_str(n))
+                        .collect::<js_sys::Array>()
+                        .into(),
+                    _ => JsValue::UNDEFINED,
+                };
+                let want_body = capture.is_some_and(Capture::wants_body);
+                if let Some(c) = capture {
+                    c.clear();
+                }
+                self.exchanges.send_journey(
+                    slot,
+                    seq,
+                    url,
+                    &prepared.init,
+                    &signal,
+                    &headers,
+                    &body,
+                    &want,
+                    want_body,
+                )
+            }
+        };
         self.over_budget.set(burst_ms > BURST_MS);
         session.controller = Some((controller, signal));
         let mut in_flight = InFlight {
@@ -306,6 +399,11 @@ impl Transport for FetchTransport {
         in_flight.done = true;
         drop(in_flight);
         let ttfb = || Some(Duration::from_secs_f64(finished.ttfb_ms.max(0.0) / 1e3));
+        if let Some(c) = request.capture
+            && finished.stage == 0
+        {
+            self.keep(c, slot, seq);
+        }
         match finished.stage {
             0 => Outcome::Response(Response {
                 status: finished.status,

@@ -39,6 +39,14 @@ pub async fn read_text(file: &web_sys::File) -> Result<String, String> {
         .ok_or_else(|| "the file is not text".to_string())
 }
 
+/// Reads a picked file's bytes (a data file need not be UTF-8 until its parser says so).
+pub async fn read_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| "the browser could not read the file".to_string())?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
 /// Copies text to the clipboard (best effort: the browser may refuse without a user gesture).
 pub fn copy(text: &str) {
     let clipboard = super::window().navigator().clipboard();

@@ -16,7 +16,7 @@ const H: f64 = 430.0;
 const LATENCY_PANEL: (f64, f64) = (44.0, 200.0);
 const ERROR_PANEL: (f64, f64) = (250.0, 390.0);
 
-#[derive(Properties, PartialEq)]
+#[derive(PartialEq)]
 pub struct CapacityProps {
     pub view: Rc<CapacityView>,
 }
@@ -75,8 +75,7 @@ fn slo_lines(lines: &[SloLine], y: impl Fn(f64) -> f64) -> Html {
 }
 
 /// p99 (top) and errors (bottom) against the asked rate.
-#[function_component]
-pub fn CapacityChart(props: &CapacityProps) -> Html {
+pub fn capacity_chart(props: &CapacityProps) -> Html {
     let v = &props.view;
     let (x_top, x_step) = nice_axis(v.max_rate(), 5);
     let x = |r: f64| LEFT + r / x_top * (W - LEFT - RIGHT);
@@ -163,8 +162,8 @@ pub fn CapacityChart(props: &CapacityProps) -> Html {
 }
 
 /// The report: conclusion, chart, and every step in the order the search ran them.
-#[function_component]
-pub fn CapacityReport(props: &CapacityProps) -> Html {
+/// A plain function, not a component: Yew's per-component code costs more than rebuilding it.
+pub fn capacity_report(props: &CapacityProps) -> Html {
     let v = &props.view;
     let rows = v.points.iter().map(|p| {
         html! {
@@ -190,7 +189,7 @@ pub fn CapacityReport(props: &CapacityProps) -> Html {
                 }
             </p>
             <div class="charts">
-                <CapacityChart view={Rc::clone(v)} />
+                { capacity_chart(props) }
             </div>
             <table class="capacity-steps" data-testid="capacity-steps">
                 <caption>{"Steps, in the order the search ran them"}</caption>

@@ -5,9 +5,13 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement};
 use yew::prelude::*;
 
+use flak_core::data::DataOrder;
+
 use crate::model::config::{
     DEFAULT_URL, FetchMode, FormConfig, LoadShape, MemberRow, STAGES_FIELD, StageRow, StopBy,
+    data_order_from_key, data_order_key,
 };
+use crate::model::scenario::{DATA_FIELD, EXAMPLE, SCENARIO_FIELD};
 
 #[derive(Properties, PartialEq)]
 pub struct FormProps {
@@ -18,6 +22,9 @@ pub struct FormProps {
     pub on_start: Callback<()>,
     pub on_stop: Callback<()>,
     pub on_permalink: Callback<()>,
+    /// A scenario file or a data file was picked.
+    pub on_scenario_file: Callback<web_sys::File>,
+    pub on_data_file: Callback<web_sys::File>,
 }
 
 /// A callback that copies the config, lets `set` change one field from the input's value,
@@ -27,8 +34,18 @@ fn edit<Ev: TargetCast + 'static, E: JsCast + AsRef<web_sys::EventTarget> + 'sta
     value: fn(&E) -> String,
     set: fn(&mut FormConfig, String),
 ) -> Callback<Ev> {
-    let config = props.config.clone();
-    let on_change = props.on_change.clone();
+    edit_with(&props.config, &props.on_change, value, set)
+}
+
+/// [`edit`] for a part of the form with its own props.
+fn edit_with<Ev: TargetCast + 'static, E: JsCast + AsRef<web_sys::EventTarget> + 'static>(
+    config: &FormConfig,
+    on_change: &Callback<FormConfig>,
+    value: fn(&E) -> String,
+    set: fn(&mut FormConfig, String),
+) -> Callback<Ev> {
+    let config = config.clone();
+    let on_change = on_change.clone();
     Callback::from(move |e: Ev| {
         if let Some(el) = e.target_dyn_into::<E>() {
             let mut next = config.clone();
@@ -146,8 +163,7 @@ pub fn RunForm(props: &FormProps) -> Html {
                 { text("timeout", "Timeout", &c.timeout, |c, v| c.timeout = v, "Per request; 0 for none") }
             </div>
             if c.shape != LoadShape::Flat {
-                <StagesEditor config={c.clone()} running={props.running} on_change={props.on_change.clone()}
-                              error={props.error.clone().filter(|e| e.starts_with(STAGES_FIELD))} />
+                { stages_editor(props) }
             }
             <details class="more">
                 <summary>{"Headers, body and fetch options"}</summary>
@@ -181,8 +197,13 @@ pub fn RunForm(props: &FormProps) -> Html {
                     { check("share-headers", "Put header values in the permalink", c.share_headers, |c, v| c.share_headers = v == "true") }
                 </div>
             </details>
-            <FanOut config={c.clone()} running={props.running} on_change={props.on_change.clone()} />
-            if let Some(error) = props.error.as_ref().filter(|e| !e.starts_with(STAGES_FIELD)) {
+            { fan_out(props) }
+            { scenario_editor(props) }
+            if let Some(error) = props.error.as_ref().filter(|e| {
+                // Shown beside their inputs instead (the scenario's only while it is open).
+                !e.starts_with(STAGES_FIELD)
+                    && !(c.scenario.on && (e.starts_with(SCENARIO_FIELD) || e.starts_with(DATA_FIELD)))
+            }) {
                 <p class="error" role="alert" data-testid="form-error">{error.clone()}</p>
             }
             <div class="actions">
@@ -197,17 +218,11 @@ pub fn RunForm(props: &FormProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct FanOutProps {
-    config: FormConfig,
-    running: bool,
-    on_change: Callback<FormConfig>,
-}
-
 /// The fan-out editor: a group of requests one iteration sends at once. Rows can be added and
-/// removed; every field has a label.
-#[function_component]
-fn FanOut(props: &FanOutProps) -> Html {
+/// removed; every field has a label. This, the stages editor and the scenario editor are plain
+/// functions of the form's props, not components: they hold no hooks and redraw only when the
+/// form does, and Yew's per-component code costs the bundle more.
+fn fan_out(props: &FormProps) -> Html {
     let c = &props.config;
     let update = |change: Box<dyn Fn(&mut FormConfig)>| {
         let (config, on_change) = (c.clone(), props.on_change.clone());
@@ -293,19 +308,9 @@ fn FanOut(props: &FanOutProps) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-struct StagesProps {
-    config: FormConfig,
-    running: bool,
-    on_change: Callback<FormConfig>,
-    /// What the core said about the stages, shown beside them.
-    error: Option<String>,
-}
-
 /// The stages editor: rows of (duration, target), each ramping linearly from the previous
 /// target (the first from 0). Rows can be added and removed; every field has a label.
-#[function_component]
-fn StagesEditor(props: &StagesProps) -> Html {
+fn stages_editor(props: &FormProps) -> Html {
     let c = &props.config;
     let unit = if c.shape == LoadShape::Concurrency {
         "in flight"
@@ -375,12 +380,151 @@ fn StagesEditor(props: &StagesProps) -> Html {
                  The stages set the run's length, so Stop after, Requests, Duration and Rate are not used."
             )}</p>
             { for rows }
-            if let Some(error) = &props.error {
+            if let Some(error) = props.error.as_ref().filter(|e| e.starts_with(STAGES_FIELD)) {
                 <p class="error" role="alert" data-testid="stages-error">{error.clone()}</p>
             }
             <div class="actions">
                 <button type="button" class="secondary" disabled={props.running} onclick={add}>{"Add stage"}</button>
             </div>
         </fieldset>
+    }
+}
+
+/// The picked file of a file input, cleared so the same file can be picked again.
+fn picked(e: &Event) -> Option<web_sys::File> {
+    let input = e.target_dyn_into::<HtmlInputElement>()?;
+    let file = input.files().and_then(|l| l.get(0));
+    input.set_value("");
+    file
+}
+
+/// The scenario editor: open a scenario file (JSON) or write one, add steps, load a data file
+/// (CSV or JSON Lines) and pick the data order. Messages about the scenario and the data file
+/// show beside them.
+fn scenario_editor(props: &FormProps) -> Html {
+    let c = &props.config;
+    let sc = &c.scenario;
+    let change = |apply: Box<dyn Fn(&mut FormConfig)>| {
+        let (config, on_change) = (c.clone(), props.on_change.clone());
+        move || {
+            let mut next = config.clone();
+            apply(&mut next);
+            on_change.emit(next);
+        }
+    };
+    let toggle = {
+        let apply = change(Box::new(|c| {
+            c.scenario.on = !c.scenario.on;
+            if c.scenario.on && c.scenario.text.trim().is_empty() {
+                c.scenario.text = EXAMPLE.into();
+            }
+        }));
+        Callback::from(move |_: Event| apply())
+    };
+    let add_step = {
+        let (config, on_change) = (c.clone(), props.on_change.clone());
+        Callback::from(move |_: MouseEvent| {
+            let mut next = config.clone();
+            match next.scenario.add_step(&next.url) {
+                Ok(text) => next.scenario.text = text,
+                // The text does not parse: the message shows on Start; nothing is lost.
+                Err(_) => return,
+            }
+            on_change.emit(next);
+        })
+    };
+    let on_scenario = {
+        let cb = props.on_scenario_file.clone();
+        Callback::from(move |e: Event| {
+            if let Some(f) = picked(&e) {
+                cb.emit(f);
+            }
+        })
+    };
+    let on_data = {
+        let cb = props.on_data_file.clone();
+        Callback::from(move |e: Event| {
+            if let Some(f) = picked(&e) {
+                cb.emit(f);
+            }
+        })
+    };
+    let forget_data = {
+        let apply = change(Box::new(|c| c.scenario.data = None));
+        Callback::from(move |_: MouseEvent| apply())
+    };
+    let error_of = |prefix: &str| props.error.clone().filter(|e| e.starts_with(prefix));
+    let scenario_error = error_of(SCENARIO_FIELD);
+    let data_error = error_of(DATA_FIELD).or_else(|| {
+        sc.data
+            .as_ref()
+            .and_then(|d| d.rows.as_ref().err())
+            .map(|e| format!("{DATA_FIELD}: {e}"))
+    });
+    html! {
+        <details class="more" open={sc.on}>
+            <summary>{"Scenario: steps that log in, extract values and check responses, with a data file"}</summary>
+            <label class="check" for="scenario-on">
+                <input id="scenario-on" type="checkbox" checked={sc.on} disabled={props.running} onchange={toggle} />
+                {"Run this scenario: each iteration runs its steps in order (the URL, method, headers, body and fan-out above are then unused). \
+                  Count, duration, rate, stages and the in-flight limit apply to iterations."}
+            </label>
+            if sc.on {
+                <fieldset class="scenario" data-testid="scenario">
+                    <legend>{"Scenario"}</legend>
+                    <div class="row">
+                        <div class="field wide">
+                            <label for="scenario-file">{"Open a scenario file (JSON: the CLI's TOML model, written as JSON)"}</label>
+                            <input id="scenario-file" data-testid="scenario-file" type="file" accept=".json,application/json"
+                                   disabled={props.running} onchange={on_scenario} />
+                        </div>
+                    </div>
+                    <div class="field wide">
+                        <label for="scenario-text">{"Steps (edit here: each step has name, method, url, headers, body, extract, check, think, or a request list sent at once)"}</label>
+                        <textarea id="scenario-text" data-testid="scenario-text" rows="12" spellcheck="false" disabled={props.running}
+                                  value={sc.text.clone()} aria-describedby="scenario-hint"
+                                  oninput={edit_with::<InputEvent, HtmlTextAreaElement>(&props.config, &props.on_change, area_value, |c, v| c.scenario.text = v)} />
+                        <small id="scenario-hint">{"Extract: {\"token\": \"json:/token\"}, \"header:x-session\", \"regex:order-(\\\\d+)\" (the browser's RegExp), \"status\" (JSONPath extractors are not in this page: the CLI has them). \
+                          Use {var:token} in later steps and {data:COLUMN} from the data file. Response headers other servers send cross-origin are readable only when they list them in access-control-expose-headers (flak target does)."}</small>
+                    </div>
+                    if let Some(error) = &scenario_error {
+                        <p class="error" role="alert" data-testid="scenario-error">{error.clone()}</p>
+                    }
+                    <div class="actions">
+                        <button type="button" class="secondary" disabled={props.running} onclick={add_step}>{"Add step"}</button>
+                    </div>
+                    <div class="row">
+                        <div class="field wide-ish">
+                            <label for="data-file">{"Data file (CSV with a header row, or JSON Lines): never put in the permalink"}</label>
+                            <input id="data-file" data-testid="data-file" type="file" accept=".csv,.jsonl,.ndjson,text/csv"
+                                   disabled={props.running} onchange={on_data} />
+                            if let Some(d) = &sc.data {
+                                <small data-testid="data-loaded">{d.describe()}</small>
+                            } else if let Some(name) = sc.data_wanted() {
+                                <small>{format!("The scenario names {name}: load it here.")}</small>
+                            }
+                        </div>
+                        <div class="field">
+                            <label for="data-order">{"Data order"}</label>
+                            <select id="data-order" disabled={props.running}
+                                    onchange={edit_with::<Event, HtmlSelectElement>(&props.config, &props.on_change, select_value, |c, v| {
+                                        c.scenario.order = data_order_from_key(&v);
+                                    })}>
+                                <option value="" selected={sc.order.is_none()}>{"as the scenario says"}</option>
+                                { for [DataOrder::Sequential, DataOrder::Random, DataOrder::Unique].into_iter().map(|o| html! {
+                                    <option value={data_order_key(o)} selected={sc.order == Some(o)}>{data_order_key(o)}</option>
+                                }) }
+                            </select>
+                        </div>
+                        if sc.data.is_some() {
+                            <button type="button" class="secondary" disabled={props.running} onclick={forget_data}>{"Forget data file"}</button>
+                        }
+                    </div>
+                    if let Some(error) = &data_error {
+                        <p class="error" role="alert" data-testid="data-error">{error.clone()}</p>
+                    }
+                </fieldset>
+            }
+        </details>
     }
 }

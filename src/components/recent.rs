@@ -4,14 +4,9 @@ use yew::prelude::*;
 
 use crate::model::recent::Recent;
 
-#[derive(Properties, PartialEq)]
-pub struct RecentProps {
-    pub runs: Vec<Recent>,
-}
-
-#[function_component]
-pub fn RecentRuns(props: &RecentProps) -> Html {
-    if props.runs.is_empty() {
+/// A plain function, not a component: Yew's per-component code costs more than rebuilding it.
+pub fn recent_runs(runs: &[Recent]) -> Html {
+    if runs.is_empty() {
         return html! {};
     }
     let ms = |v: Option<f64>| v.map_or_else(|| "–".into(), |v| format!("{v:.2} ms"));
@@ -19,7 +14,7 @@ pub fn RecentRuns(props: &RecentProps) -> Html {
         <section class="recent" aria-label="Recent runs">
             <h2>{"Recent runs"}</h2>
             <ul>
-                { for props.runs.iter().map(|r| {
+                { for runs.iter().map(|r| {
                     // Local hh:mm:ss by hand: the page's first `toLocaleTimeString` loads ICU's
                     // date formats, ~28 ms in the task that renders a finished run.
                     let at = js_sys::Date::new(&r.at_ms.into());

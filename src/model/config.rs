@@ -1,17 +1,17 @@
 //! The run form's values: what a person types, how it becomes a core `Plan` (with the core's
 //! own validation and messages), and how it round-trips through a permalink query.
 
+use flak_core::data::DataOrder;
 use flak_core::plan::parse_duration;
 use flak_core::{Body, Load, Plan, PlanError, RequestSpec, Stages};
-use serde::{Deserialize, Serialize};
 
 use crate::browser::fetch::FetchOptions;
+use crate::model::scenario::{Requests, ScenarioForm};
 
 /// The built-in target's default address (`flak target`).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8081/";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FetchMode {
     /// Normal cross-origin fetch: needs the server's CORS headers, shows status codes.
     Cors,
@@ -19,8 +19,7 @@ pub enum FetchMode {
     NoCors,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopBy {
     Requests,
     Duration,
@@ -115,6 +114,8 @@ pub struct FormConfig {
     /// Flat: `stop_by`, `requests`, `duration` and `rate` apply; otherwise `stages` do.
     pub shape: LoadShape,
     pub stages: Vec<StageRow>,
+    /// A scenario file gives the requests (a journey, or a fan-out group) when `scenario.on`.
+    pub scenario: ScenarioForm,
 }
 
 impl Default for FormConfig {
@@ -146,6 +147,7 @@ impl Default for FormConfig {
                 StageRow::new("10s", "50"),
                 StageRow::new("5s", "0"),
             ],
+            scenario: ScenarioForm::default(),
         }
     }
 }
@@ -156,7 +158,20 @@ pub const MAX_CONCURRENCY: u64 = 1000;
 impl FormConfig {
     /// Builds the plan and the fetch options, or one message naming the field at fault.
     pub fn to_plan(&self) -> Result<(Plan, FetchOptions), String> {
-        let specs = if self.fan_out {
+        let mut journey = None;
+        let mut fan_out = self.fan_out;
+        let specs = if self.scenario.on {
+            match self.scenario.requests()? {
+                Requests::Journey(plan) => {
+                    journey = Some(*plan);
+                    Vec::new()
+                }
+                Requests::FanOut(specs) => {
+                    fan_out = true;
+                    specs
+                }
+            }
+        } else if self.fan_out {
             if self.members.is_empty() {
                 return Err("Fan-out: add at least one request".into());
             }
@@ -192,11 +207,12 @@ impl FormConfig {
                 "In-flight limit: {concurrency} is more than a browser tab can use (at most {MAX_CONCURRENCY})"
             ));
         }
-        let mut builder = Plan::builder()
-            .concurrency(concurrency)
-            .fan_out(self.fan_out);
+        let mut builder = Plan::builder().concurrency(concurrency).fan_out(fan_out);
         for spec in specs {
             builder = builder.request(spec);
+        }
+        if let Some(journey) = journey {
+            builder = builder.journey(journey);
         }
         builder = match (load, self.stop_by) {
             (Some(load), _) => builder.load(load),
@@ -313,7 +329,7 @@ impl FormConfig {
             rate: Some(self.rate.clone()).filter(|r| flat && !r.is_empty()),
             stages: (!flat).then(|| format!("{}:{}", self.shape.key(), self.stages_text())),
             timeout: Some(self.timeout.clone()),
-            mode: Some(self.mode).filter(|m| *m != FetchMode::Cors),
+            mode: (self.mode == FetchMode::NoCors).then(|| "no-cors".to_string()),
             headers: (self.share_headers && !self.headers.trim().is_empty())
                 .then(|| self.headers.clone()),
             members: self.fan_out.then(|| {
@@ -331,16 +347,33 @@ impl FormConfig {
                     .collect::<Vec<_>>()
                     .join("\n")
             }),
-            autostart: autostart.then_some(1),
+            scenario: self
+                .scenario
+                .on
+                .then(|| self.scenario.link_text().ok())
+                .flatten(),
+            data_order: self
+                .scenario
+                .order
+                .filter(|_| self.scenario.on)
+                .map(|o| data_order_key(o).to_string()),
+            autostart: autostart.then(|| "1".to_string()),
         };
-        serde_urlencoded::to_string(&q).unwrap_or_default()
+        q.text()
+    }
+
+    /// The permalink query, or why the scenario cannot be in it (the link would lose it).
+    pub fn permalink(&self, autostart: bool) -> Result<String, String> {
+        if self.scenario.on {
+            self.scenario.link_text()?;
+        }
+        Ok(self.to_query(autostart))
     }
 
     /// Reads a permalink query (with or without `?`) over the defaults; returns the config and
     /// whether `autostart=1` was given. Unknown keys are ignored.
     pub fn from_query(query: &str) -> (Self, bool) {
-        let q: Query =
-            serde_urlencoded::from_str(query.trim_start_matches('?')).unwrap_or_default();
+        let q = Query::parse(query.trim_start_matches('?'));
         let mut c = Self::default();
         let set = |field: &mut String, v: Option<String>| {
             if let Some(v) = v {
@@ -356,8 +389,10 @@ impl FormConfig {
             c.headers = h;
             c.share_headers = true;
         }
-        if let Some(mode) = q.mode {
-            c.mode = mode;
+        match q.mode.as_deref() {
+            Some("no-cors") => c.mode = FetchMode::NoCors,
+            Some("cors") => c.mode = FetchMode::Cors,
+            _ => {}
         }
         if let Some(members) = q.members {
             c.fan_out = true;
@@ -368,6 +403,10 @@ impl FormConfig {
                     Some(MemberRow::new(f.next()?, f.next()?, f.next()?))
                 })
                 .collect();
+        }
+        if let Some(text) = q.scenario {
+            c.scenario = ScenarioForm::from_link(&text);
+            c.scenario.order = q.data_order.as_deref().and_then(data_order_from_key);
         }
         if let Some(stages) = q.stages
             && let Some((shape, rows)) = stages.split_once(':')
@@ -390,7 +429,7 @@ impl FormConfig {
             (Some(n), None) => c.requests = n,
             (None, None) => {}
         }
-        (c, q.autostart == Some(1))
+        (c, q.autostart.as_deref() == Some("1"))
     }
 
     /// A one-line description for the recent-runs list.
@@ -405,7 +444,20 @@ impl FormConfig {
         } else {
             format!(" at {}/s", self.rate)
         };
-        let what = if self.fan_out {
+        let what = if self.scenario.on {
+            match self.scenario.def() {
+                Ok(def) if !def.step.is_empty() => {
+                    let names: Vec<String> = def
+                        .step
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| s.name.clone().unwrap_or_else(|| format!("step {}", i + 1)))
+                        .collect();
+                    format!("journey of {} steps ({})", names.len(), names.join(", "))
+                }
+                _ => "scenario".to_string(),
+            }
+        } else if self.fan_out {
             let names: Vec<&str> = self.members.iter().map(|m| m.name.as_str()).collect();
             format!("fan-out of {} ({})", self.members.len(), names.join(", "))
         } else {
@@ -415,34 +467,109 @@ impl FormConfig {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The permalink's fields, each as its text (absent when `None`), in the link's order.
+#[derive(Debug, Default)]
 struct Query {
-    #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     method: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     concurrency: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     requests: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     duration: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     rate: Option<String>,
     /// Load stages, `rate:2s:100,2s:400,2s:0` or `concurrency:…`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     stages: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mode: Option<FetchMode>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `no-cors`, or absent for `cors`.
+    mode: Option<String>,
     headers: Option<String>,
     /// Fan-out members, one `name<TAB>METHOD<TAB>url` per line.
-    #[serde(skip_serializing_if = "Option::is_none")]
     members: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    autostart: Option<u8>,
+    /// A scenario's JSON, compact, when it fits ([`crate::model::scenario::LINK_LIMIT`]).
+    scenario: Option<String>,
+    data_order: Option<String>,
+    /// `1` when the link starts the run.
+    autostart: Option<String>,
+}
+
+/// The query's keys, in the link's order.
+const KEYS: [&str; 14] = [
+    "url",
+    "method",
+    "concurrency",
+    "requests",
+    "duration",
+    "rate",
+    "stages",
+    "timeout",
+    "mode",
+    "headers",
+    "members",
+    "scenario",
+    "data_order",
+    "autostart",
+];
+
+impl Query {
+    /// Each field by its key (in [`KEYS`]' order). By hand, not serde: a derived reader and
+    /// writer for this one struct cost the page's bundle more than these few lines.
+    fn field(&mut self, i: usize) -> Option<&mut Option<String>> {
+        Some(match i {
+            0 => &mut self.url,
+            1 => &mut self.method,
+            2 => &mut self.concurrency,
+            3 => &mut self.requests,
+            4 => &mut self.duration,
+            5 => &mut self.rate,
+            6 => &mut self.stages,
+            7 => &mut self.timeout,
+            8 => &mut self.mode,
+            9 => &mut self.headers,
+            10 => &mut self.members,
+            11 => &mut self.scenario,
+            12 => &mut self.data_order,
+            13 => &mut self.autostart,
+            _ => return None,
+        })
+    }
+
+    /// `application/x-www-form-urlencoded` text of the fields given.
+    fn text(mut self) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (i, key) in KEYS.iter().enumerate() {
+            if let Some(Some(value)) = self.field(i) {
+                out.append_pair(key, value);
+            }
+        }
+        out.finish()
+    }
+
+    /// The fields a query gives; unknown keys are ignored, a repeated key keeps its last value.
+    fn parse(query: &str) -> Self {
+        let mut q = Self::default();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            if let Some(i) = KEYS.iter().position(|k| *k == key)
+                && let Some(field) = q.field(i)
+            {
+                *field = Some(value.into_owned());
+            }
+        }
+        q
+    }
+}
+
+/// The data order's name in files and links.
+pub fn data_order_key(order: DataOrder) -> &'static str {
+    match order {
+        DataOrder::Sequential => "sequential",
+        DataOrder::Random => "random",
+        DataOrder::Unique => "unique",
+    }
+}
+
+pub fn data_order_from_key(key: &str) -> Option<DataOrder> {
+    [DataOrder::Sequential, DataOrder::Random, DataOrder::Unique]
+        .into_iter()
+        .find(|o| data_order_key(*o) == key)
 }
 
 fn parse_whole(field: &str, text: &str) -> Result<u64, String> {
@@ -757,6 +884,73 @@ mod tests {
         assert_eq!(back.stages[1], StageRow::new("1s", "100"));
         let (back, _) = FormConfig::from_query("stages=sideways:1s:5");
         assert_eq!(back.shape, LoadShape::Flat, "an unknown shape is ignored");
+    }
+
+    #[test]
+    fn a_scenario_gives_the_plan_its_journey_and_rides_in_the_permalink() {
+        use crate::model::scenario::ScenarioForm;
+        let text = r#"{"step": [
+            {"name": "login", "method": "POST", "url": "http://127.0.0.1:8081/login",
+             "body": "{\"user\": \"u1\"}", "extract": {"token": "json:/token"}},
+            {"name": "me", "url": "http://127.0.0.1:8081/me",
+             "headers": ["Authorization: Bearer {var:token}"]}
+        ]}"#;
+        let c = FormConfig {
+            scenario: ScenarioForm {
+                on: true,
+                text: text.into(),
+                data: None,
+                order: Some(DataOrder::Random),
+            },
+            requests: "40".into(),
+            ..FormConfig::default()
+        };
+        let (plan, _) = c.to_plan().unwrap();
+        assert!(plan.journey.is_some() && !plan.fan_out);
+        assert_eq!(plan.requests.len(), 2, "one spec per step request");
+        assert_eq!(plan.stop, StopAfter::Requests(40), "-n counts iterations");
+        assert!(c.describe().starts_with("journey of 2 steps (login, me)"));
+        let q = c.permalink(true).unwrap();
+        let (back, autostart) = FormConfig::from_query(&q);
+        assert!(autostart && back.scenario.on);
+        assert_eq!(back.scenario.order, Some(DataOrder::Random));
+        assert_eq!(back.scenario.def().unwrap(), c.scenario.def().unwrap());
+        // Off, the scenario neither runs nor goes in the link.
+        let off = FormConfig {
+            scenario: ScenarioForm {
+                on: false,
+                ..c.scenario.clone()
+            },
+            ..c
+        };
+        assert!(off.to_plan().unwrap().0.journey.is_none());
+        assert!(!off.to_query(false).contains("scenario="));
+        // Too large for a link: the permalink says so, and the address bar keeps the rest.
+        let steps: Vec<String> = (0..200)
+            .map(|i| format!(r#"{{"url": "http://127.0.0.1:8081/delay/{i}"}}"#))
+            .collect();
+        let big = FormConfig {
+            scenario: ScenarioForm {
+                on: true,
+                text: format!(r#"{{"step": [{}]}}"#, steps.join(",")),
+                ..ScenarioForm::default()
+            },
+            ..FormConfig::default()
+        };
+        assert!(big.permalink(false).unwrap_err().starts_with("Permalink: "));
+        assert!(!big.to_query(false).contains("scenario="));
+    }
+
+    #[test]
+    fn a_bad_value_is_ignored_alone_and_a_repeated_key_keeps_its_last() {
+        let (c, autostart) =
+            FormConfig::from_query("url=http%3A%2F%2F127.0.0.1%3A9%2F&mode=sideways&rate=5&rate=7");
+        assert_eq!(c.url, "http://127.0.0.1:9/");
+        assert_eq!(c.mode, FetchMode::Cors);
+        assert_eq!(c.rate, "7");
+        assert!(!autostart);
+        let (c, _) = FormConfig::from_query("mode=no-cors");
+        assert_eq!(c.mode, FetchMode::NoCors);
     }
 
     #[test]

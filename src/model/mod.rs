@@ -9,4 +9,5 @@ pub mod honesty;
 pub mod phases;
 pub mod recent;
 pub mod report;
+pub mod scenario;
 pub mod state;

@@ -41,10 +41,15 @@ test('a live run moves its counters every tick and redraws its charts once a sec
     window.__changes = { total: 0, charts: 0 };
     const seen = new Set();
     new MutationObserver((records) => {
-      for (const r of records) {
+      // A change inside an element, or the element put in anew (markup drawn as one piece).
+      const touches = (r, sel) => {
         const node = r.target.nodeType === Node.TEXT_NODE ? r.target.parentElement : r.target;
-        if (node?.closest('[data-testid="stat-total"]')) seen.add('total');
-        if (node?.closest('#chart-throughput, #chart-latency, #chart-histogram')) seen.add('charts');
+        return Boolean(node?.closest(sel)) || [...r.addedNodes].some(
+          (n) => n.nodeType === Node.ELEMENT_NODE && (n.matches(sel) || n.querySelector(sel)));
+      };
+      for (const r of records) {
+        if (touches(r, '[data-testid="stat-total"]')) seen.add('total');
+        if (touches(r, '#chart-throughput, #chart-latency, #chart-histogram')) seen.add('charts');
       }
       // One count per batch of mutations: one render.
       for (const k of seen) window.__changes[k] += 1;

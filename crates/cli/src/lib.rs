@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod output;
 pub mod report;
 pub mod run;
+pub mod side_server;
 pub mod target;
 pub mod tui;
 pub mod ui;

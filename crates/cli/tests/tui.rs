@@ -354,23 +354,24 @@ fn each_capacity_step_shows_the_view_and_leaves_its_row() {
         "--step",
         "1s",
         "--start-rate",
-        "100",
+        "50",
         "--max-rate",
-        "200",
+        "100",
+        // Room to spare: a step limited by its slots on a busy machine is generator-bound.
         "-c",
-        "4",
+        "50",
         &url,
     ]);
     assert!(run.success, "{}", run.text());
     let (end, view) = run.screens();
     let view = view.unwrap_or_else(|| panic!("no frame of the live view in:\n{}", run.text()));
     assert!(
-        view.contains("target 200/s") || view.contains("target 100/s"),
+        view.contains("target 100/s") || view.contains("target 50/s"),
         "{view}"
     );
     assert!(
         !end.contains(FRAME_MARK),
         "the view was left on the screen:\n{end}"
     );
-    assert!(end.contains("highest sustainable rate: 200 req/s"), "{end}");
+    assert!(end.contains("highest sustainable rate: 100 req/s"), "{end}");
 }

@@ -128,6 +128,10 @@ fn the_stream_follows_the_run_and_ends_with_exactly_its_results_file() {
         last > 0 && last < total,
         "a live snapshot showed {last} of {total}"
     );
+    // Each one is a results file that loads as the app loads it (its counts add up).
+    let snapshot = dir.write("live.json", &during[0].data);
+    let merged = flak(&["merge", s(&snapshot)]);
+    assert_eq!(merged.status.code(), Some(0), "{}", stderr(&merged));
 }
 
 #[test]

@@ -200,7 +200,8 @@ impl Comparison {
     }
 }
 
-fn fmt_value(v: f64) -> String {
+/// A value as the table shows it: three decimals, one from 100 up.
+pub fn fmt_value(v: f64) -> String {
     if v >= 100.0 {
         format!("{v:.1}")
     } else {

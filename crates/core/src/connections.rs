@@ -4,7 +4,7 @@
 //! server never processed them, and the bytes of redirect hops' own bodies. The transport counts
 //! these; they merge by adding, like the rest of [`crate::Stats`].
 
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -16,7 +16,8 @@ pub struct ConnectionStats {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub asked: Option<String>,
     /// Connections opened, by the protocol negotiated on them.
-    pub opened: BTreeMap<String, u64>,
+    #[serde(serialize_with = "crate::maps::as_map")]
+    pub opened: LiteMap<String, u64>,
     /// The most streams in flight at once on one connection.
     pub peak_streams: u64,
     /// Requests that waited for a free stream (the server's MAX_CONCURRENT_STREAMS), and how
@@ -100,7 +101,7 @@ mod tests {
         b.record_wait(300);
         a.merge(&b);
         assert_eq!(a.total_opened(), 3);
-        assert_eq!(a.opened["http/1.1"], 1);
+        assert_eq!(a.opened.get("http/1.1"), Some(&1));
         assert_eq!((a.peak_streams, a.retries), (10, 2));
         assert_eq!(
             (a.stream_waits, a.stream_wait_us, a.stream_wait_max_us),

@@ -1,7 +1,7 @@
 //! What people read: a [`Summary`] computed from [`Stats`] (the same numbers in the text report,
 //! the JSON file and the browser app), and the plain-text report.
 
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
@@ -72,8 +72,10 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connect_ms: Option<LatencySummary>,
     pub percentiles: Vec<Percentile>,
-    pub status_codes: BTreeMap<String, u64>,
-    pub errors: BTreeMap<String, u64>,
+    #[serde(serialize_with = "crate::maps::as_map")]
+    pub status_codes: LiteMap<String, u64>,
+    #[serde(serialize_with = "crate::maps::as_map")]
+    pub errors: LiteMap<String, u64>,
     /// Open-model runs: the rate asked and achieved, start lag, and whether the generator was
     /// the bottleneck.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,11 +87,11 @@ pub struct Summary {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skipped: u64,
     /// Journeys: failed checks by label, with the first message.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub checks_failed: BTreeMap<String, Tally>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub checks_failed: LiteMap<String, Tally>,
     /// Journeys: values not extracted, by variable name, with the first message.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extracts_failed: BTreeMap<String, Tally>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub extracts_failed: LiteMap<String, Tally>,
     /// Journeys: a `unique` data file ran out of rows, which ended the run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rows_ran_out: bool,
@@ -99,10 +101,10 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// A map built by inserting each pair. `collect()` into a `BTreeMap` sorts a `Vec` first, and
+/// A map built by inserting each pair. `collect()` into a `LiteMap` sorts a `Vec` first, and
 /// every call site's iterator gets its own copy of the sort (~3 KB of the app's wasm each).
-pub(crate) fn map_of<V>(pairs: impl Iterator<Item = (String, V)>) -> BTreeMap<String, V> {
-    let mut map = BTreeMap::new();
+pub(crate) fn map_of<V>(pairs: impl Iterator<Item = (String, V)>) -> LiteMap<String, V> {
+    let mut map = LiteMap::new();
     for (key, value) in pairs {
         map.insert(key, value);
     }
@@ -467,7 +469,7 @@ fn journey_failures(stats: &Stats) -> String {
         (
             "Failed checks:",
             (|j: &crate::stats::JourneyCounts| &j.checks_failed)
-                as fn(&crate::stats::JourneyCounts) -> &BTreeMap<String, Tally>,
+                as fn(&crate::stats::JourneyCounts) -> &LiteMap<String, Tally>,
         ),
         ("Extraction failures:", |j| &j.extracts_failed),
     ] {

@@ -13,7 +13,7 @@
 
 use crate::connections::ConnectionStats;
 use crate::generator::{Generator, GeneratorSummary};
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::{self, CodecError, Framed};
 use crate::plan::Plan;
 use crate::report::{LatencySummary, Percentile, Summary};
+use crate::series::{CLASSES, Outcomes};
 use crate::stats::{Interval, JourneyCounts, Member, Stats, Tally};
 use crate::transport::{ErrorKind, is_success};
 
@@ -69,6 +70,15 @@ pub struct SeriesPoint {
     pub p90_ms: Option<f64>,
     pub p99_ms: Option<f64>,
     pub histogram: String,
+    /// What the second's requests came to: responses by status class (`2xx`, `opaque`,
+    /// `other_status`) and errors by kind (`timeout`), together the second's `count` (absent from
+    /// older files).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::maps::as_some_map"
+    )]
+    pub outcomes: Option<LiteMap<String, u64>>,
 }
 
 /// The file, field by field. Build with [`Results::of`]; read with [`Results::load`].
@@ -82,7 +92,8 @@ pub struct Results {
     pub issued: u64,
     pub started_unix_us: Option<u64>,
     pub ended_unix_us: Option<u64>,
-    pub error_messages: BTreeMap<String, String>,
+    #[serde(serialize_with = "crate::maps::as_map")]
+    pub error_messages: LiteMap<String, String>,
     pub histogram: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram_uncorrected: Option<String>,
@@ -210,7 +221,7 @@ impl Loading {
         inflated: Vec<Result<Vec<u8>, CodecError>>,
     ) -> Result<(Stats, Results), ResultsError> {
         let mut inflated = inflated.into_iter();
-        let mut plain = BTreeMap::new();
+        let mut plain = LiteMap::new();
         for (path, bytes) in self.histograms {
             let v2 = match codec::unframe(&bytes) {
                 Ok(Framed::Compressed(_)) => inflated
@@ -226,7 +237,7 @@ impl Loading {
 }
 
 /// Histograms by path, inflated (or why not).
-type Plain = BTreeMap<String, Result<Vec<u8>, CodecError>>;
+type Plain = LiteMap<String, Result<Vec<u8>, CodecError>>;
 
 impl Results {
     /// The results file of `stats` (natively: compressed with flate2).
@@ -277,6 +288,7 @@ impl Results {
                 p90_ms: i.quantile_ms(0.9),
                 p99_ms: i.quantile_ms(0.99),
                 histogram: field(&i.v2()),
+                outcomes: i.outcomes.as_ref().map(outcome_names),
             })
             .collect();
         let generator_watch = stats.generator().map(|g| GeneratorResults {
@@ -465,7 +477,7 @@ impl Results {
                 format!("{} bytes is more than any real run", s.bytes),
             ));
         }
-        let mut status = BTreeMap::new();
+        let mut status: LiteMap<u16, u64> = LiteMap::new();
         for (code, n) in &s.status_codes {
             let code: u16 =
                 code.parse().ok().filter(|c| *c < 1000).ok_or_else(|| {
@@ -473,11 +485,11 @@ impl Results {
                 })?;
             status.insert(code, *n);
         }
-        let mut errors = BTreeMap::new();
+        let mut errors = LiteMap::new();
         for (name, n) in &s.errors {
             errors.insert(parse_kind(name, "errors")?, *n);
         }
-        let mut error_messages = BTreeMap::new();
+        let mut error_messages = LiteMap::new();
         for (name, msg) in &self.error_messages {
             error_messages.insert(parse_kind(name, "error_messages")?, msg.clone());
         }
@@ -518,7 +530,7 @@ impl Results {
                 self.issued
             )));
         }
-        let mut series = BTreeMap::new();
+        let mut series = LiteMap::new();
         for (i, p) in self.series.iter().enumerate() {
             let (h, v2) = take_v2::<u32>(plain, &format!("{prefix}series[{i}].histogram"))?;
             if p.errors > p.count || h.len() > p.count {
@@ -535,6 +547,19 @@ impl Results {
             let mut interval = Interval::from_v2(p.count, p.errors, &h, v2);
             interval.started = p.started;
             interval.busy_us = p.busy_us;
+            if let Some(named) = &p.outcomes {
+                let o = outcomes_of(named, &format!("{prefix}series[{i}].outcomes"))?;
+                if (o.total(), o.failed()) != (p.count, p.errors) {
+                    return Err(ResultsError::Inconsistent(format!(
+                        "series[{i}].outcomes add up to {} requests, {} failed, but the second counts {}, {} failed",
+                        o.total(),
+                        o.failed(),
+                        p.count,
+                        p.errors
+                    )));
+                }
+                interval.outcomes = Some(o);
+            }
             series.insert(p.t, interval);
         }
         if let (Some(a), Some(b)) = (self.started_unix_us, self.ended_unix_us)
@@ -635,6 +660,39 @@ impl Results {
             asked: g.asked,
         }))
     }
+}
+
+/// A second's outcomes as the file names them (only the classes and kinds that occurred).
+fn outcome_names(o: &Outcomes) -> LiteMap<String, u64> {
+    let classes = CLASSES.iter().zip(o.classes).filter(|(_, n)| *n > 0);
+    let errors = o.errors.iter().map(|(k, n)| (k.name(), *n));
+    // Inserted one by one: collecting would sort first, a sort the app's bundle would carry.
+    let mut named = LiteMap::new();
+    for (name, n) in classes.map(|(name, n)| (*name, n)).chain(errors) {
+        named.insert(name.to_string(), n);
+    }
+    named
+}
+
+/// A second's outcomes read back from their names; `in_field` names them in errors.
+fn outcomes_of(named: &LiteMap<String, u64>, in_field: &str) -> Result<Outcomes, ResultsError> {
+    let mut o = Outcomes::default();
+    for (name, n) in named {
+        if *n > 1 << 40 {
+            return Err(field(
+                format!("{in_field}.{name}"),
+                format!("{n} is more requests than any real run"),
+            ));
+        }
+        match CLASSES.iter().position(|c| c == name) {
+            Some(class) => o.classes[class] = *n,
+            None => {
+                o.errors
+                    .insert(parse_kind(name, &format!("{in_field}.{name}"))?, *n);
+            }
+        }
+    }
+    Ok(o)
 }
 
 fn parse_kind(name: &str, in_field: &str) -> Result<ErrorKind, ResultsError> {
@@ -771,12 +829,12 @@ struct Wire {
     #[serde(default)]
     connect_ms: Option<LatencySummary>,
     percentiles: Vec<Percentile>,
-    status_codes: BTreeMap<String, u64>,
-    errors: BTreeMap<String, u64>,
+    status_codes: LiteMap<String, u64>,
+    errors: LiteMap<String, u64>,
     issued: u64,
     started_unix_us: Option<u64>,
     ended_unix_us: Option<u64>,
-    error_messages: BTreeMap<String, String>,
+    error_messages: LiteMap<String, String>,
     histogram: String,
     #[serde(default)]
     histogram_uncorrected: Option<String>,
@@ -798,9 +856,9 @@ struct Wire {
     #[serde(default)]
     skipped: u64,
     #[serde(default)]
-    checks_failed: BTreeMap<String, Tally>,
+    checks_failed: LiteMap<String, Tally>,
     #[serde(default)]
-    extracts_failed: BTreeMap<String, Tally>,
+    extracts_failed: LiteMap<String, Tally>,
     #[serde(default)]
     rows_ran_out: bool,
 }
@@ -1005,6 +1063,51 @@ mod tests {
         let mut streamed = Vec::new();
         Results::of(&stats, None).write_json(&mut streamed).unwrap();
         assert_eq!(String::from_utf8(streamed).unwrap(), json);
+    }
+
+    /// Each second's status classes and error kinds survive the file, files without them
+    /// (older ones) still load, and outcomes that disagree with the second's counts are refused.
+    #[test]
+    fn series_outcomes_round_trip_and_are_optional() {
+        let stats = sample_stats();
+        let json = Results::of(&stats, None).to_json();
+        assert!(json.contains("\"outcomes\": {"), "{json}");
+        let (back, results) = Results::load(&json).unwrap();
+        let o = back.series()[&1_700_000_000].outcomes.as_ref().unwrap();
+        assert_eq!(
+            o.classes[2] + o.classes[5],
+            67,
+            "200s and 503s of the first second"
+        );
+        assert_eq!(o.errors[&ErrorKind::Timeout], 33);
+        let named = |i: usize| results.series[i].outcomes.clone().unwrap();
+        assert!(
+            named(0).is_empty(),
+            "a second with time in flight but nothing finished"
+        );
+        assert_eq!(named(1).get("5xx"), Some(&33));
+
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        for p in value["series"].as_array_mut().unwrap() {
+            p.as_object_mut().unwrap().remove("outcomes");
+        }
+        let (old, _) = Results::load(&value.to_string()).unwrap();
+        assert!(old.series().values().all(|i| i.outcomes.is_none()));
+        assert_eq!(old.succeeded(), stats.succeeded());
+
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        value["series"][1]["outcomes"]["2xx"] = 1.into();
+        let err = Results::load(&value.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains("series[1].outcomes add up to"),
+            "{err}"
+        );
+        value["series"][1]["outcomes"]["7xx"] = 1.into();
+        let err = Results::load(&value.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown error kind \"7xx\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! The per-second time series. A second still receiving samples keeps a live histogram; a
 //! second that is over is packed into HdrHistogram's V2 encoding (a few hundred bytes instead
 //! of several KiB), with the quantiles the charts and reports read kept beside it. That keeps a
-//! long run's memory nearly flat: an hour of series is about 2 MiB, not 30.
+//! long run's memory nearly flat: an hour of series is about 2 MiB, not 30. Each second also
+//! counts what its requests came to (status classes, error kinds), for the charts over time.
 
+use litemap::LiteMap;
 use std::borrow::Cow;
 
 use hdrhistogram::Histogram;
 
 use crate::codec;
+use crate::transport::{ErrorKind, is_success};
 
 /// Per-second histograms only feed charts; 2 digits keep a long run's series small.
 pub const INTERVAL_SIGFIG: u8 = 2;
@@ -17,6 +20,62 @@ const KEPT: [f64; 3] = [0.5, 0.9, 0.99];
 
 fn new_histogram() -> Histogram<u32> {
     Histogram::new(INTERVAL_SIGFIG).expect("2 significant digits is a valid histogram precision")
+}
+
+/// Names of the status classes, by [`class_of`]'s index, as the results file spells them.
+pub const CLASSES: [&str; 7] = ["opaque", "1xx", "2xx", "3xx", "4xx", "5xx", "other_status"];
+
+/// The index in [`CLASSES`] of `status`: 0 is an opaque browser response, 1–5 the HTTP classes,
+/// 6 anything outside 100–599.
+pub fn class_of(status: u16) -> usize {
+    match status {
+        0 => 0,
+        100..=599 => usize::from(status / 100),
+        _ => 6,
+    }
+}
+
+/// Whether responses of class `class` (an index in [`CLASSES`]) count as failed.
+pub fn class_failed(class: usize) -> bool {
+    !matches!(class, 0 | 2 | 3)
+}
+
+/// What the requests that finished in one second came to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcomes {
+    /// Responses by status class, indexed as [`CLASSES`].
+    pub classes: [u64; 7],
+    /// Requests that ended in an error, by kind.
+    pub errors: LiteMap<ErrorKind, u64>,
+}
+
+impl Outcomes {
+    /// Responses and errors: the second's `count`.
+    pub fn total(&self) -> u64 {
+        self.classes
+            .iter()
+            .chain(self.errors.values())
+            .fold(0, |a, n| a.saturating_add(*n))
+    }
+
+    /// Failed responses and errors: the second's `errors`.
+    pub fn failed(&self) -> u64 {
+        let classes = (0..CLASSES.len()).filter(|c| class_failed(*c));
+        classes
+            .map(|c| &self.classes[c])
+            .chain(self.errors.values())
+            .fold(0, |a, n| a.saturating_add(*n))
+    }
+
+    fn merge(&mut self, other: &Outcomes) {
+        for (mine, theirs) in self.classes.iter_mut().zip(other.classes) {
+            *mine = mine.saturating_add(theirs);
+        }
+        for (kind, n) in &other.errors {
+            let mine = self.errors.entry(*kind).or_insert(0);
+            *mine = mine.saturating_add(*n);
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +100,9 @@ pub struct Interval {
     /// Microseconds that requests spent in flight within this second, summed: the mean number
     /// in flight is this over 1e6, and it merges by adding, which a peak would not.
     pub busy_us: u64,
+    /// What those requests came to; `None` for seconds read from files that predate it (and
+    /// seconds merged with them: a sum with an unknown part is unknown).
+    pub outcomes: Option<Outcomes>,
     latency: Latency,
 }
 
@@ -55,6 +117,7 @@ impl Interval {
             errors: 0,
             started: 0,
             busy_us: 0,
+            outcomes: Some(Outcomes::default()),
             latency: Latency::Live(new_histogram()),
         }
     }
@@ -67,7 +130,23 @@ impl Interval {
             errors,
             started: 0,
             busy_us: 0,
+            outcomes: None,
             latency: packed(latency, v2),
+        }
+    }
+
+    /// A response with `status` finished in this second (its latency is recorded apart).
+    pub(crate) fn count_status(&mut self, status: u16) {
+        if let Some(o) = &mut self.outcomes {
+            o.classes[class_of(status)] += 1;
+        }
+        debug_assert_eq!(is_success(status), !class_failed(class_of(status)));
+    }
+
+    /// A request that ended in an error of `kind` finished in this second.
+    pub(crate) fn count_error(&mut self, kind: ErrorKind) {
+        if let Some(o) = &mut self.outcomes {
+            *o.errors.entry(kind).or_insert(0) += 1;
         }
     }
 
@@ -115,6 +194,10 @@ impl Interval {
         self.errors = self.errors.saturating_add(other.errors);
         self.started = self.started.saturating_add(other.started);
         self.busy_us = self.busy_us.saturating_add(other.busy_us);
+        match (&mut self.outcomes, &other.outcomes) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            _ => self.outcomes = None,
+        }
         let theirs = other.histogram();
         self.live()
             .add(theirs.as_ref())
@@ -165,6 +248,7 @@ impl PartialEq for Interval {
             && self.errors == other.errors
             && self.started == other.started
             && self.busy_us == other.busy_us
+            && self.outcomes == other.outcomes
             && self.histogram() == other.histogram()
     }
 }
@@ -219,6 +303,46 @@ mod tests {
             (1000.0..1010.0).contains(&max),
             "max {max} ms: 1 s within 2 digits"
         );
+    }
+
+    #[test]
+    fn outcomes_count_by_class_and_kind_and_merge_exactly() {
+        let mut a = Interval::new();
+        for status in [200, 204, 301, 404, 503, 0, 700] {
+            a.count_status(status);
+            a.count += 1;
+        }
+        a.count_error(ErrorKind::Timeout);
+        a.count += 1;
+        let o = a.outcomes.clone().unwrap();
+        assert_eq!(o.classes, [1, 0, 2, 1, 1, 1, 1]);
+        assert_eq!(
+            (o.total(), o.failed()),
+            (8, 4),
+            "404, 503, 700 and the timeout"
+        );
+
+        let mut b = Interval::new();
+        b.count_status(503);
+        b.count_error(ErrorKind::Timeout);
+        b.count_error(ErrorKind::Reset);
+        b.count = 3;
+        let mut merged = a.clone();
+        merged.merge(&b);
+        let m = merged.outcomes.as_ref().unwrap();
+        assert_eq!(m.classes, [1, 0, 2, 1, 1, 2, 1]);
+        assert_eq!(m.errors[&ErrorKind::Timeout], 2);
+        assert_eq!(m.errors[&ErrorKind::Reset], 1);
+        assert_eq!(m.total(), merged.count, "every request counted once");
+        // Merging in either order gives the same second.
+        let mut other_way = b.clone();
+        other_way.merge(&a);
+        assert_eq!(other_way.outcomes, merged.outcomes);
+
+        // A second from an older file knows no outcomes: neither does a sum with it.
+        let old = Interval::from_v2(1, 0, &new_histogram(), encoded(&new_histogram()));
+        merged.merge(&old);
+        assert_eq!(merged.outcomes, None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::connections::ConnectionStats;
 use crate::generator::Generator;
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -37,16 +37,11 @@ pub(crate) fn micros(d: Duration) -> u64 {
 
 /// The series' second `second`, packing the seconds well behind it (see [`Interval`]) when it
 /// is a new one.
-fn interval_at(series: &mut BTreeMap<u64, Interval>, second: u64) -> &mut Interval {
-    if series
-        .last_key_value()
-        .is_some_and(|(last, _)| *last < second)
-    {
-        for interval in series
-            .range_mut(..second.saturating_sub(LIVE_SECONDS))
-            .rev()
-        {
-            interval.1.pack();
+fn interval_at(series: &mut LiteMap<u64, Interval>, second: u64) -> &mut Interval {
+    if series.last().is_some_and(|(last, _)| *last < second) {
+        let behind = second.saturating_sub(LIVE_SECONDS);
+        for (_, interval) in series.iter_mut().take_while(|(s, _)| **s < behind) {
+            interval.pack();
         }
     }
     series.entry(second).or_insert_with(Interval::new)
@@ -87,10 +82,10 @@ pub struct Stats {
     pub(crate) uncorrected: Option<Histogram<u64>>,
     pub(crate) ttfb: Histogram<u64>,
     pub(crate) connect: Histogram<u64>,
-    pub(crate) status: BTreeMap<u16, u64>,
-    pub(crate) errors: BTreeMap<ErrorKind, u64>,
-    pub(crate) error_messages: BTreeMap<ErrorKind, String>,
-    pub(crate) series: BTreeMap<u64, Interval>,
+    pub(crate) status: LiteMap<u16, u64>,
+    pub(crate) errors: LiteMap<ErrorKind, u64>,
+    pub(crate) error_messages: LiteMap<ErrorKind, String>,
+    pub(crate) series: LiteMap<u64, Interval>,
     /// Fan-out runs: each member's own statistics (the fields above are the group's).
     pub(crate) members: Vec<Member>,
     /// What the connections did (the CLI's transport counts it; a browser cannot see it).
@@ -116,9 +111,9 @@ pub struct JourneyCounts {
     /// Requests never issued because an earlier step of their iteration failed.
     pub skipped: u64,
     /// Failed checks, by the check's label (`status in [200, 201]`).
-    pub checks_failed: BTreeMap<String, Tally>,
+    pub checks_failed: LiteMap<String, Tally>,
     /// Values that could not be extracted, by variable name.
-    pub extracts_failed: BTreeMap<String, Tally>,
+    pub extracts_failed: LiteMap<String, Tally>,
     /// A data file read `unique` ran out of rows, which ended the run.
     pub rows_ran_out: bool,
 }
@@ -143,7 +138,7 @@ impl JourneyCounts {
     }
 }
 
-fn tally(map: &mut BTreeMap<String, Tally>, name: &str, count: u64, first: &str) {
+fn tally(map: &mut LiteMap<String, Tally>, name: &str, count: u64, first: &str) {
     match map.get_mut(name) {
         Some(t) => t.count = t.count.saturating_add(count),
         None => {
@@ -181,10 +176,10 @@ impl Stats {
             uncorrected: corrected.then(new_histogram),
             ttfb: new_histogram(),
             connect: new_histogram(),
-            status: BTreeMap::new(),
-            errors: BTreeMap::new(),
-            error_messages: BTreeMap::new(),
-            series: BTreeMap::new(),
+            status: LiteMap::new(),
+            errors: LiteMap::new(),
+            error_messages: LiteMap::new(),
+            series: LiteMap::new(),
             members: Vec::new(),
             connections: ConnectionStats::default(),
             generator: corrected.then(Generator::default),
@@ -302,6 +297,7 @@ impl Stats {
                     self.failed += 1;
                     interval.errors += 1;
                 }
+                interval.count_status(r.status);
                 *self.status.entry(r.status).or_insert(0) += 1;
                 self.bytes += r.bytes;
                 let us = micros(sample.latency);
@@ -320,6 +316,7 @@ impl Stats {
             Outcome::Error(e) => {
                 self.failed += 1;
                 interval.errors += 1;
+                interval.count_error(e.kind);
                 *self.errors.entry(e.kind).or_insert(0) += 1;
                 self.error_messages
                     .entry(e.kind)
@@ -387,7 +384,7 @@ impl Stats {
         // The newest seconds may still receive samples: they stay live, the others are packed.
         let newest = [&self.series, &other.series]
             .iter()
-            .filter_map(|series| series.last_key_value().map(|(second, _)| *second))
+            .filter_map(|series| series.last().map(|(second, _)| *second))
             .max()
             .unwrap_or(0);
         for (second, interval) in &other.series {
@@ -494,18 +491,18 @@ impl Stats {
     pub fn generator_mut(&mut self) -> Option<&mut Generator> {
         self.generator.as_mut()
     }
-    pub fn status_codes(&self) -> &BTreeMap<u16, u64> {
+    pub fn status_codes(&self) -> &LiteMap<u16, u64> {
         &self.status
     }
-    pub fn errors(&self) -> &BTreeMap<ErrorKind, u64> {
+    pub fn errors(&self) -> &LiteMap<ErrorKind, u64> {
         &self.errors
     }
     /// The first message seen for each error kind.
-    pub fn error_messages(&self) -> &BTreeMap<ErrorKind, String> {
+    pub fn error_messages(&self) -> &LiteMap<ErrorKind, String> {
         &self.error_messages
     }
     /// Per-second intervals keyed by Unix second.
-    pub fn series(&self) -> &BTreeMap<u64, Interval> {
+    pub fn series(&self) -> &LiteMap<u64, Interval> {
         &self.series
     }
     pub fn started_unix(&self) -> Option<Duration> {

@@ -179,9 +179,22 @@ fn a_failed_step_skips_the_rest_of_its_iteration_and_nothing_is_lost() {
         (30, 20, 10)
     );
     assert_eq!(login.errors().get(&ErrorKind::Check), Some(&10));
-    assert_eq!(login.journey().checks_failed["status in [200]"].count, 10);
     assert_eq!(
-        login.journey().checks_failed["status in [200]"].first,
+        login
+            .journey()
+            .checks_failed
+            .get("status in [200]")
+            .unwrap()
+            .count,
+        10
+    );
+    assert_eq!(
+        login
+            .journey()
+            .checks_failed
+            .get("status in [200]")
+            .unwrap()
+            .first,
         "status in [200]: got 503"
     );
     for name in ["page / me", "page / user"] {
@@ -229,7 +242,7 @@ fn a_value_that_cannot_be_extracted_fails_its_request_by_name() {
     );
     let login = member(&stats, "login");
     assert_eq!(login.errors().get(&ErrorKind::Extract), Some(&4));
-    let session = &login.journey().extracts_failed["session"];
+    let session = login.journey().extracts_failed.get("session").unwrap();
     assert_eq!(session.count, 4);
     assert_eq!(session.first, "no x-session header in the response");
     assert_eq!(transport.received(), 4);
@@ -369,4 +382,33 @@ fn under_a_rate_an_iteration_counts_from_its_intended_start() {
     // The first step's row counts from the intended start too; the second's from its own send.
     assert!(member(&stats, "step 1").latency().max() > 350_000);
     assert!(member(&stats, "step 2").latency().max() < 31_000);
+}
+
+/// Natively regex-lite, in the browser the browser's RegExp (journey/pattern.rs): the same
+/// answers and the same refusals either way.
+#[test]
+fn a_regex_extractor_takes_its_one_group_on_every_platform() {
+    use flak_core::journey::extract::Extractor;
+    let none: Vec<(String, String)> = Vec::new();
+    let order = Extractor::parse(r"regex:order-(\d+)").unwrap();
+    let body = "your order-4711 is placed (after order-1)".as_bytes();
+    assert_eq!(order.apply(200, &none, body).unwrap(), "4711");
+    let missing = order.apply(200, &none, b"no order here").unwrap_err();
+    assert!(
+        missing.to_string().contains("does not match the body"),
+        "{missing}"
+    );
+    let word = Extractor::parse(r#"regex:"name":\s*"(\w+)""#).unwrap();
+    assert_eq!(
+        word.apply(200, &none, br#"{"name": "flak"}"#).unwrap(),
+        "flak"
+    );
+    for (spec, why) in [
+        (r"regex:order-(\d+", "does not compile"),
+        (r"regex:order-\d+", "it has 0"),
+        (r"regex:(a)(b)", "it has 2"),
+    ] {
+        let err = Extractor::parse(spec).unwrap_err();
+        assert!(err.contains(why), "{spec}: {err}");
+    }
 }

@@ -29,6 +29,21 @@ pub fn served(url_path: &str) -> Option<(&'static [u8], &'static str)> {
     Some((file(rel)?, content_type(rel)))
 }
 
+/// Headers every served app file carries (`flak target --app`, `--ui`): cross-origin isolated,
+/// so the page's timers are precise (5 µs, not 100 µs), and never cached stale.
+pub fn isolate(h: &mut hyper::HeaderMap) {
+    use hyper::header::{CACHE_CONTROL, HeaderValue};
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "cross-origin-embedder-policy",
+        HeaderValue::from_static("require-corp"),
+    );
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+}
+
 /// The content type of an app file, by its extension.
 pub fn content_type(path: &str) -> &'static str {
     match path.rsplit_once('.').map(|(_, ext)| ext) {

@@ -2,11 +2,10 @@
 //! second, and after the run the exact merged result. Counters only grow within a run, as
 //! Prometheus expects.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use flak_core::{ErrorKind, Plan, Shard, Stats};
+use flak_core::{ErrorKind, LiteMap, Plan, Shard, Stats};
 use hdrhistogram::Histogram;
 
 /// One worker's (or the whole run's) counts at a moment.
@@ -16,8 +15,8 @@ pub struct Snapshot {
     pub succeeded: u64,
     pub failed: u64,
     pub cancelled: u64,
-    pub status: BTreeMap<u16, u64>,
-    pub errors: BTreeMap<ErrorKind, u64>,
+    pub status: LiteMap<u16, u64>,
+    pub errors: LiteMap<ErrorKind, u64>,
     /// Microseconds, as the run records them.
     pub latency: Histogram<u64>,
 }

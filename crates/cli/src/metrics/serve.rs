@@ -1,15 +1,12 @@
-//! The scrape endpoint: `GET /metrics` (anything else 404), on its own thread and tokio
-//! runtime. Bound before the run starts, so an address in use is bad input, not a lost run.
+//! The scrape endpoint: `GET /metrics` (anything else 404), served beside the run
+//! (`crate::side_server`).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use prometheus_client::registry::Registry;
 
 use super::collector::RunCollector;
@@ -23,10 +20,6 @@ pub struct Server {
 impl Server {
     /// Binds `addr` now and serves `live` from a thread of its own.
     pub fn start(addr: &str, live: &Arc<Live>) -> anyhow::Result<Self> {
-        let listener = std::net::TcpListener::bind(addr)
-            .with_context(|| format!("--metrics {addr}: cannot listen there"))?;
-        listener.set_nonblocking(true)?;
-        let local = listener.local_addr()?;
         let mut registry = Registry::with_labels(
             live.labels
                 .iter()
@@ -34,37 +27,14 @@ impl Server {
         );
         registry.register_collector(Box::new(RunCollector(Arc::clone(live))));
         let registry = Arc::new(registry);
-        std::thread::Builder::new()
-            .name("flak-metrics".into())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("a tokio runtime for the metrics endpoint");
-                runtime.block_on(async move {
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    loop {
-                        let Ok((stream, _)) = listener.accept().await else {
-                            continue;
-                        };
-                        let registry = Arc::clone(&registry);
-                        tokio::spawn(async move {
-                            let service = hyper::service::service_fn(move |req| {
-                                let registry = Arc::clone(&registry);
-                                async move { Ok::<_, Infallible>(answer(&req, &registry)) }
-                            });
-                            let _ =
-                                hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                                    .serve_connection(TokioIo::new(stream), service)
-                                    .await;
-                        });
-                    }
-                });
-            })
-            .context("starting the metrics thread")?;
-        Ok(Self { addr: local })
+        let addr = crate::side_server::start(
+            "--metrics",
+            addr,
+            "flak-metrics",
+            move |req| answer(req, &registry),
+            async {},
+        )?;
+        Ok(Self { addr })
     }
 }
 

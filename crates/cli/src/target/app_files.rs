@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
+use hyper::header;
 use hyper::{Request, StatusCode};
 
 use super::routes::{Reply, reply, text};
@@ -30,15 +30,7 @@ pub(super) async fn serve_app_file(
     };
     let h = r.headers_mut();
     h.remove(header::ACCESS_CONTROL_ALLOW_ORIGIN);
-    h.insert(
-        "cross-origin-opener-policy",
-        HeaderValue::from_static("same-origin"),
-    );
-    h.insert(
-        "cross-origin-embedder-policy",
-        HeaderValue::from_static("require-corp"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    crate::app_bundle::isolate(h);
     Ok(r)
 }
 

@@ -245,7 +245,7 @@ pub fn sparkline(rates: &VecDeque<f64>) -> String {
 }
 
 /// Status codes by class: `2xx 1,200  5xx 3`.
-fn statuses(codes: &BTreeMap<u16, u64>) -> String {
+fn statuses(codes: &flak_core::LiteMap<u16, u64>) -> String {
     let mut classes = BTreeMap::new();
     for (code, n) in codes {
         *classes.entry(code / 100).or_insert(0u64) += n;
@@ -261,7 +261,7 @@ fn statuses(codes: &BTreeMap<u16, u64>) -> String {
 }
 
 /// Errors by kind, most frequent first: `timeout 3  connect_refused 1`.
-fn errors(kinds: &BTreeMap<flak_core::ErrorKind, u64>) -> String {
+fn errors(kinds: &flak_core::LiteMap<flak_core::ErrorKind, u64>) -> String {
     let mut kinds: Vec<_> = kinds.iter().filter(|(_, n)| **n > 0).collect();
     if kinds.is_empty() {
         return "none".into();
@@ -331,8 +331,8 @@ mod tests {
             succeeded: n,
             failed: 0,
             cancelled: 0,
-            status: [(200, n)].into(),
-            errors: BTreeMap::new(),
+            status: [(200, n)].into_iter().collect(),
+            errors: flak_core::LiteMap::new(),
             latency,
         }
     }

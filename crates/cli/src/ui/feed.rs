@@ -94,11 +94,20 @@ impl Feed {
             return;
         }
         let merged = {
+            // Merged by reference: the copies published are the only ones made.
             let workers = self.workers();
-            Stats::merge_all(workers.iter().flatten().map(|(_, s)| s.clone()))
+            let mut published = workers.iter().flatten().map(|(_, s)| s);
+            published.next().cloned().map(|mut all| {
+                published.for_each(|s| all.merge(s));
+                all
+            })
         };
         if let Some(stats) = merged {
-            let json = Results::of(&stats, self.plan.as_deref()).to_json();
+            let mut results = Results::of(&stats, self.plan.as_deref());
+            // A results file counts finished requests only (loading checks that they add up);
+            // the ones in flight are in the next event.
+            results.issued = stats.total();
+            let json = results.to_json();
             self.send(Event::Progress(json.into()));
         }
     }

@@ -26,19 +26,7 @@ pub fn start(
         return Ok(None);
     };
     let feed = Arc::new(Feed::new(plan, workers));
-    let server = Server::start("--ui", addr, &feed, app())?;
+    let server = Server::start(addr, &feed)?;
     eprintln!("flak: watch it in the browser at {}", server.url());
     Ok(Some(feed))
-}
-
-/// The browser app's files, as built into this binary.
-fn app() -> serve::App {
-    serve::App {
-        file: crate::app_bundle::served,
-        missing: if crate::app_bundle::files().is_ok() {
-            "not found\n"
-        } else {
-            "this flak was built without the browser app (scripts/build-app.sh, then rebuild)\n"
-        },
-    }
 }

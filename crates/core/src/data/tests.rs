@@ -76,6 +76,12 @@ fn bad_files_name_the_line_and_the_fault() {
     }
     let err = DataSet::parse(DataFormat::Csv, b"user\n\xff\xfe\n").unwrap_err();
     assert_eq!(err.to_string(), "line 2: not UTF-8 text");
+    let err = DataSet::parse(
+        DataFormat::JsonLines,
+        b"{\"a\": \"1\"}\n{\"a\": \"\xff\"}\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "line 2: not UTF-8 text");
 }
 
 #[test]

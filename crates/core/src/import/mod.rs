@@ -31,6 +31,7 @@ pub mod har;
 use std::collections::BTreeMap;
 
 use crate::journey::{RequestDef, ScenarioDef, StepDef};
+use crate::pattern::Pattern;
 
 /// Recorded gaps this long or longer are no think time (core refuses a think over an hour).
 const MAX_THINK_MS: f64 = 3_600_000.0;
@@ -191,35 +192,21 @@ fn reads_as_field(r: &Recorded) -> Option<String> {
 /// Compiled `include` / `exclude` / `host` filters.
 pub struct Filter {
     host: Option<String>,
-    #[cfg(feature = "regex")]
-    include: Option<regex_lite::Regex>,
-    #[cfg(feature = "regex")]
-    exclude: Option<regex_lite::Regex>,
+    include: Option<Pattern>,
+    exclude: Option<Pattern>,
 }
 
 impl Filter {
     /// Compiles the options' filters; a regex that does not compile is named.
     pub fn new(options: &Options) -> Result<Self, ImportError> {
-        #[cfg(feature = "regex")]
         let compile = |flag: &str, re: &Option<String>| {
             re.as_deref()
-                .map(|r| {
-                    regex_lite::Regex::new(r)
-                        .map_err(|e| ImportError(format!("--{flag} {r:?}: {}", one_line(&e))))
-                })
+                .map(|r| Pattern::new(r).map_err(|e| ImportError(format!("--{flag}: {e}"))))
                 .transpose()
         };
-        #[cfg(not(feature = "regex"))]
-        if options.include.is_some() || options.exclude.is_some() {
-            return Err(ImportError(
-                "--include and --exclude need flak-core's regex feature".into(),
-            ));
-        }
         Ok(Self {
             host: options.host.as_ref().map(|h| h.trim().to_ascii_lowercase()),
-            #[cfg(feature = "regex")]
             include: compile("include", &options.include)?,
-            #[cfg(feature = "regex")]
             exclude: compile("exclude", &options.exclude)?,
         })
     }
@@ -233,25 +220,11 @@ impl Filter {
                 return false;
             }
         }
-        #[cfg(feature = "regex")]
-        {
-            if self.include.as_ref().is_some_and(|re| !re.is_match(&r.url)) {
-                return false;
-            }
-            if self.exclude.as_ref().is_some_and(|re| re.is_match(&r.url)) {
-                return false;
-            }
+        if self.include.as_ref().is_some_and(|re| !re.is_match(&r.url)) {
+            return false;
         }
-        true
+        !self.exclude.as_ref().is_some_and(|re| re.is_match(&r.url))
     }
-}
-
-#[cfg(feature = "regex")]
-fn one_line(e: &impl std::fmt::Display) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// True for a header the client writes itself or only a browser sends.
@@ -493,7 +466,7 @@ fn request_def(
         headers,
         body,
         body_file,
-        extract: BTreeMap::new(),
+        extract: litemap::LiteMap::new(),
         check: None,
     })
 }

@@ -16,8 +16,8 @@ pub struct CheckDef {
     pub status: Option<Vec<u16>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_contains: Option<String>,
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub json: std::collections::BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "litemap::LiteMap::is_empty")]
+    pub json: litemap::LiteMap<String, Value>,
 }
 
 /// One condition on a response.

@@ -9,6 +9,7 @@ use std::cell::OnceCell;
 
 use serde_json::Value;
 
+pub use crate::pattern::Pattern;
 use crate::syntax;
 
 /// Response headers as extractors read them. Implemented for slices and vectors of
@@ -56,7 +57,11 @@ impl<'a, H: Headers + ?Sized> Received<'a, H> {
     pub fn json(&self) -> Result<&Value, String> {
         self.json
             .get_or_init(|| {
-                serde_json::from_slice(self.body).map_err(|e| format!("the body is not JSON ({e})"))
+                // From a str, as every other JSON read in core and the app: one instantiation of
+                // serde_json's reader in the browser's bundle, not a second for byte slices.
+                let text = std::str::from_utf8(self.body)
+                    .map_err(|e| format!("the body is not JSON (not UTF-8: {e})"))?;
+                serde_json::from_str(text).map_err(|e| format!("the body is not JSON ({e})"))
             })
             .as_ref()
             .map_err(Clone::clone)
@@ -184,62 +189,6 @@ pub enum Extractor {
     Status,
 }
 
-/// A compiled regex with exactly one capture group (regex-lite; compared by its source).
-#[cfg(feature = "regex")]
-#[derive(Debug, Clone)]
-pub struct Pattern(regex_lite::Regex);
-
-/// This build has no regex extractor: nothing of this type exists.
-#[cfg(not(feature = "regex"))]
-#[derive(Debug, Clone)]
-pub enum Pattern {}
-
-impl PartialEq for Pattern {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
-
-impl Pattern {
-    #[cfg(feature = "regex")]
-    fn new(source: &str) -> Result<Self, String> {
-        let re = regex_lite::Regex::new(source)
-            .map_err(|e| format!("regex {source:?} does not compile: {e}"))?;
-        let groups = re.captures_len() - 1;
-        if groups != 1 {
-            return Err(format!(
-                "regex {source:?} needs exactly one capture group (…), the value to take; it has {groups}"
-            ));
-        }
-        Ok(Self(re))
-    }
-
-    #[cfg(not(feature = "regex"))]
-    fn new(source: &str) -> Result<Self, String> {
-        Err(format!(
-            "regex {source:?}: this build of flak leaves regex extractors out (to keep the web app small); use json:, jsonpath: or header:"
-        ))
-    }
-
-    pub fn as_str(&self) -> &str {
-        #[cfg(feature = "regex")]
-        return self.0.as_str();
-        #[cfg(not(feature = "regex"))]
-        match *self {}
-    }
-
-    /// The capture group of the first match in `text`.
-    fn first_group<'t>(&self, text: &'t str) -> Option<&'t str> {
-        #[cfg(feature = "regex")]
-        return self.0.captures(text)?.get(1).map(|m| m.as_str());
-        #[cfg(not(feature = "regex"))]
-        {
-            let _ = text;
-            match *self {}
-        }
-    }
-}
-
 /// Why an extractor found no value in a response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -266,7 +215,7 @@ impl Extractor {
                 }
                 Ok(Self::Header(name.to_ascii_lowercase()))
             }
-            "regex" => Pattern::new(arg).map(Self::Regex),
+            "regex" => Pattern::with_one_group(arg).map(Self::Regex),
             other => Err(format!(
                 "unknown extractor kind {other:?} (expected json, jsonpath, header, regex or status)"
             )),
@@ -301,15 +250,12 @@ impl Extractor {
             }
             Self::Regex(pattern) => {
                 let text = r.text();
-                pattern
-                    .first_group(&text)
-                    .map(str::to_string)
-                    .ok_or_else(|| {
-                        ExtractError(format!(
-                            "regex {:?} does not match the body",
-                            pattern.as_str()
-                        ))
-                    })
+                pattern.first_group(&text).ok_or_else(|| {
+                    ExtractError(format!(
+                        "regex {:?} does not match the body",
+                        pattern.as_str()
+                    ))
+                })
             }
             Self::Json(at) => {
                 let doc = r.json().map_err(ExtractError)?;
@@ -447,7 +393,7 @@ mod tests {
         assert!(
             Extractor::parse("regex:a(b)")
                 .unwrap_err()
-                .contains("this build of flak leaves regex extractors out")
+                .contains("this build of flak leaves regexes out")
         );
         assert_eq!(
             Extractor::parse("json:/token").unwrap().apply(

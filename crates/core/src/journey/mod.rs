@@ -34,7 +34,7 @@ pub mod think;
 mod validate;
 mod vars;
 
-use std::collections::BTreeMap;
+use litemap::LiteMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -162,8 +162,8 @@ pub struct StepDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_file: Option<String>,
     /// Variable name → extractor (`json:/token`, `jsonpath:$.a`, `header:x`, `regex:…`, `status`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extract: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub extract: LiteMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<CheckDef>,
     /// A pause after the step: `"200ms"` or `"50ms..200ms"`.
@@ -190,8 +190,8 @@ pub struct RequestDef {
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_file: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extract: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "LiteMap::is_empty")]
+    pub extract: LiteMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<CheckDef>,
 }

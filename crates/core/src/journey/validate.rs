@@ -1,8 +1,6 @@
 //! The checked journey: steps in order, each request's templates parsed, extractors compiled,
 //! checks built, and every `{var:…}` known to come from an earlier step. What the runner reads.
 
-use std::collections::BTreeMap;
-
 use crate::data::{DataOrder, DataSet};
 use crate::plan::Load;
 use crate::syntax;
@@ -88,7 +86,7 @@ struct Fields<'a> {
     headers: &'a [String],
     body: &'a Option<String>,
     body_file: &'a Option<String>,
-    extract: &'a BTreeMap<String, String>,
+    extract: &'a litemap::LiteMap<String, String>,
     check: &'a Option<CheckDef>,
 }
 
