@@ -18,7 +18,7 @@ use crate::components::charts::{CHART_IDS, charts};
 use crate::components::compare::Compare;
 use crate::components::form::RunForm;
 use crate::components::honesty::{HonestyProps, honesty_panel};
-use crate::components::import::Import;
+use crate::components::import::{ImportProps, import};
 use crate::components::recent::recent_runs;
 use crate::components::summary::{SummaryProps, summary_view};
 use crate::model::capacity::{self, CapacityView};
@@ -583,7 +583,7 @@ pub fn App() -> Html {
                     { capacity_report(&CapacityProps { view: Rc::clone(view) }) }
                 }
                 { honesty_panel(&HonestyProps::of(s, origin.into())) }
-                <Import {on_files} error={s.import_error.clone()} />
+                { import(&ImportProps { on_files, error: s.import_error.clone() }) }
                 if !report_page {
                     <Compare />
                     { recent_runs(&s.recent) }
