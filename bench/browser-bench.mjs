@@ -1,11 +1,17 @@
 // Browser benchmark: the app's throughput against a hand-written JS fetch loop with the same
-// in-flight limit on the same page origin, in headless Chromium, over HTTP/1.1 and HTTP/2 (TLS);
-// the longest main-thread task during an app run (the first run in each of three fresh browsers);
-// and the app's transfer size.
-// Each configuration: one uncounted warm-up pair, then app and loop runs interleaved (A B A B),
-// the median of each. Usage: node bench/browser-bench.mjs [--quick] [--instrumented]
-// [--reps N] [--requests N] [--only h1-6,h2-50]   (needs dist/, or FLAK_DIST, and a flak
-// binary: FLAK_BIN)
+// in-flight limit on the same page origin, run in a Web Worker (as the app's load is) and on the
+// page, in headless Chromium, over HTTP/1.1 and HTTP/2 (TLS); the app's page-measured latency
+// against Resource Timing's for the same requests (read in the worker through the DevTools
+// protocol), in the worker and on the main thread; what a 200 ms busy loop in the page does to a
+// paced run's latency; the longest main-thread task during an app run (the first run in each of
+// three fresh browsers); and the app's transfer size.
+// Each throughput configuration: one uncounted warm-up of each, then app and loops interleaved
+// (A B C A B C), the median of each. Usage: node bench/browser-bench.mjs [--quick]
+// [--instrumented] [--reps N] [--requests N] [--only h1-6,h2-50]
+// [--skip-throughput] [--skip-latency] [--skip-busy] [--skip-long]
+// (needs dist/, or FLAK_DIST, and a flak binary: FLAK_BIN).
+// node bench/browser-bench.mjs --hidden MINUTES: a paced run (50 req/s) in a hidden tab of a
+// headed Chromium under Xvfb (another tab in front), the server's count sampled every 10 s.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,15 +59,16 @@ const chromeFlags = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-fi
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--ignore-certificate-errors'];
 
-async function launchBare() {
+async function launchBare({ headed = false, flags = chromeFlags } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'flak-bench-'));
   const child = spawn(process.env.CHROMIUM || '/usr/bin/chromium',
-    ['--headless', ...chromeFlags, '--remote-debugging-pipe', `--user-data-dir=${dir}`, 'about:blank'],
+    [...(headed ? [] : ['--headless']), ...flags, '--remote-debugging-pipe', `--user-data-dir=${dir}`, 'about:blank'],
     { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] });
   const [toChrome, fromChrome] = [child.stdio[3], child.stdio[4]];
   let next = 0;
   let buffer = '';
   const pending = new Map();
+  const listeners = [];
   let exited = false;
   // Chromium gone (crashed, killed): fail what waits on it rather than hang or end silently.
   child.once('exit', (code, signal) => {
@@ -75,6 +82,7 @@ async function launchBare() {
     while ((end = buffer.indexOf('\0')) >= 0) {
       const msg = JSON.parse(buffer.slice(0, end));
       buffer = buffer.slice(end + 1);
+      if (msg.method) for (const l of listeners) l(msg);
       const waiter = msg.id !== undefined && pending.get(msg.id);
       if (!waiter) continue;
       pending.delete(msg.id);
@@ -103,6 +111,8 @@ async function launchBare() {
   };
   return {
     send: (method, params) => send(method, params, sessionId),
+    sendTo: send,
+    on: (l) => listeners.push(l),
     evaluate,
     goto: async (url) => {
       await send('Page.navigate', { url }, sessionId);
@@ -172,6 +182,84 @@ async function jsLoopRun(page, app, url, c, n) {
   return page.evaluate(`(${loopSource})(${JSON.stringify({ url, c, n })})`);
 }
 
+// The same loop in a dedicated worker started from the app's page (the CSP is bypassed for its
+// blob: script): the fair reference for the app's engine, which runs in a worker too.
+async function workerLoopRun(page, app, url, c, n) {
+  await page.goto(app);
+  await settle(page);
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const src = 'onmessage = async ({ data }) => postMessage(await (' + ${JSON.stringify(loopSource)} + ')(data));';
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    w.onmessage = ({ data }) => { w.terminate(); resolve(data); };
+    w.onerror = (e) => reject(new Error('the loop worker failed: ' + e.message));
+    w.postMessage(${JSON.stringify({ url, c, n })});
+  })`);
+}
+
+// The worker loop again, each request timed as the app times it (performance.now() before
+// fetch() and after the body): the floor for the app's latency against Resource Timing's.
+async function workerLoopLatency(page, url, c, n) {
+  const timed = loopSource
+    .replace('const r = await fetch', 'const t = performance.now(); const r = await fetch')
+    .replace('await r.arrayBuffer();', 'await r.arrayBuffer(); lat.push(performance.now() - t);')
+    .replace('let next = 0;', 'let next = 0; const lat = [];')
+    .replace('return done / ((performance.now() - t0) / 1000);', 'lat.sort((a, b) => a - b); return lat[Math.floor(lat.length / 2)];');
+  return page.evaluate(`new Promise((resolve, reject) => {
+    const src = 'onmessage = async ({ data }) => postMessage(await (' + ${JSON.stringify(timed)} + ')(data));';
+    const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+    w.onmessage = ({ data }) => { w.terminate(); resolve(data); };
+    w.onerror = (e) => reject(new Error('the loop worker failed: ' + e.message));
+    w.postMessage(${JSON.stringify({ url, c, n })});
+  })`);
+}
+
+// Resource Timing of every request the app makes, wherever it makes them: a PerformanceObserver
+// installed through the DevTools protocol in the page and in each worker before it runs, each
+// entry's duration (startTime to responseEnd) reported through a binding.
+async function watchResourceTiming(page, prefix) {
+  const durations = [];
+  const observe = `new PerformanceObserver((l) => { const d = [];
+    for (const e of l.getEntries()) if (e.name.startsWith(${JSON.stringify(prefix)})) d.push(e.responseEnd - e.startTime);
+    if (d.length) __flakBenchRT(JSON.stringify(d)); }).observe({ type: 'resource' })`;
+  const install = async (sessionId) => {
+    const send = sessionId ? (m, p) => page.sendTo(m, p, sessionId) : page.send;
+    await send('Runtime.addBinding', { name: '__flakBenchRT' });
+    await send('Runtime.evaluate', { expression: observe });
+  };
+  page.on((msg) => {
+    if (msg.method === 'Runtime.bindingCalled' && msg.params.name === '__flakBenchRT') durations.push(...JSON.parse(msg.params.payload));
+    if (msg.method === 'Target.attachedToTarget' && msg.params.targetInfo.type === 'worker') {
+      const sid = msg.params.sessionId;
+      install(sid).then(() => page.sendTo('Runtime.runIfWaitingForDebugger', {}, sid));
+    }
+  });
+  await page.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true });
+  return { durations, installPage: () => install(undefined) };
+}
+
+// The app's p50, p99 and mean (ms) of one run from the page's own numbers, with `during`
+// evaluated in the page once the run is under way.
+async function appLatency(page, query, during = '') {
+  return page.evaluate(`new Promise((resolve) => {
+    const status = document.querySelector('[data-testid="run-status"]');
+    const num = (id) => Number(document.querySelector('[data-testid="' + id + '"]').textContent);
+    const read = () => {
+      const report = document.querySelector('[data-testid="report"]')?.textContent ?? '';
+      const mean = Number(report.match(/Mean: ([0-9.]+) ms/)?.[1]);
+      const max = Number(report.match(/Slowest: ([0-9.]+) ms/)?.[1]);
+      const engine = document.querySelector('[data-testid="engine"]')?.textContent ?? '';
+      return { total: num('stat-total'), failed: num('stat-failed'), p50: num('stat-p50'), p99: num('stat-p99'), mean, max,
+        worker: engine.includes('Web Worker, off') };
+    };
+    new MutationObserver(() => { if (status.textContent === 'done') setTimeout(() => resolve(read()), 100); })
+      .observe(status, { childList: true, characterData: true, subtree: true });
+    document.querySelector('[data-testid="start"]').click();
+    ${during}
+  })`);
+}
+
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+
 /** Playwright's page, shaped like launchBare's, for --instrumented. */
 async function launchInstrumented() {
   const browser = await launch({ extraArgs: ['--ignore-certificate-errors'] });
@@ -210,30 +298,150 @@ async function longestTask(page, app, url) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+// --hidden MINUTES: a paced run in a hidden tab, counted at the server every 10 s.
+const hiddenMinutes = option('--hidden');
+if (hiddenMinutes) {
+  const srv = await start(['--listen', '127.0.0.1:0', '--threads', '1', '--app', dist, '--app-listen', '127.0.0.1:0']);
+  // Headed under Xvfb, without the flags that switch background throttling off: a tab behind
+  // another is hidden, and Chromium throttles it as it would a person's.
+  const flags = chromeFlags.filter((f) => !/background-timer-throttling|renderer-backgrounding/.test(f));
+  const page = await launchBare({ headed: true, flags });
+  const rate = 50;
+  const seconds = Number(hiddenMinutes) * 60;
+  await page.goto(`${plain_app(srv)}?url=${encodeURIComponent(srv.target)}&duration=${seconds}s&rate=${rate}&concurrency=10`);
+  await page.evaluate(`document.querySelector('[data-testid="start"]').click()`);
+  // A new tab in the same window comes to the front: the app's tab is now a background tab.
+  await page.sendTo('Target.createTarget', { url: 'about:blank' });
+  const count = async () => (await (await fetch(`${srv.target}stats`)).json()).requests;
+  const samples = [];
+  let last = await count();
+  const t0 = Date.now();
+  for (let t = 10; t <= seconds; t += 10) {
+    await new Promise((r) => setTimeout(r, t0 + t * 1000 - Date.now()));
+    const now = await count();
+    const hidden = await page.evaluate('document.hidden');
+    samples.push({ t, rps: (now - last) / 10, hidden });
+    console.log(JSON.stringify(samples.at(-1)));
+    last = now;
+  }
+  const rates = samples.slice(0, -1).map((x) => x.rps); // the last window holds the run's end
+  const result = { date: new Date().toISOString(), rate, seconds, min: Math.min(...rates), max: Math.max(...rates),
+    hiddenThroughout: samples.every((x) => x.hidden), samples };
+  await new Promise((r) => setTimeout(r, 3000));
+  result.engine = await page.evaluate(`document.querySelector('[data-testid="engine"]')?.textContent`);
+  result.lag = await page.evaluate(`document.querySelector('[data-testid="timer-lag"]')?.textContent`);
+  await page.close();
+  srv.stop();
+  const outFile = process.env.BROWSER_OUT || path.join(root, 'bench/out/browser-hidden.json');
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify(result, null, 2));
+  console.log(JSON.stringify({ rate, seconds, min: result.min, max: result.max, hiddenThroughout: result.hiddenThroughout, engine: result.engine, lag: result.lag }));
+  process.exit(0);
+}
+function plain_app(srv) { return srv.app; }
+
 const plain = await start(['--listen', '127.0.0.1:0', '--threads', '1', '--app', dist, '--app-listen', '127.0.0.1:0']);
 const tls = await start(['--listen', '127.0.0.1:0', '--threads', '1', '--tls']);
 const bare = instrumented ? await launchInstrumented() : await launchBare();
+// The worker loop's blob: script is outside the app's CSP.
+if (!instrumented) await bare.send('Page.setBypassCSP', { enabled: true });
 const rows = [];
 for (const [proto, url] of [['HTTP/1.1', plain.target], ['HTTP/2 (TLS)', tls.target]]) {
   for (const c of [6, 50]) {
+    if (process.argv.includes('--skip-throughput')) continue;
     if (only && !only.includes(`${proto.startsWith('HTTP/2') ? 'h2' : 'h1'}-${c}`)) continue;
-    // Not counted: connections (and TLS sessions) opened, code warm, for both alike.
+    // Not counted: connections (and TLS sessions) opened, code warm, for all alike.
     await appRun(bare, plain.app, url, c, warmup);
+    await workerLoopRun(bare, plain.app, url, c, warmup);
     await jsLoopRun(bare, plain.app, url, c, warmup);
     const app = [];
+    const worker = [];
     const js = [];
     for (let i = 0; i < reps; i++) {
       app.push(await appRun(bare, plain.app, url, c, requests));
+      worker.push(await workerLoopRun(bare, plain.app, url, c, requests));
       js.push(await jsLoopRun(bare, plain.app, url, c, requests));
     }
-    const ratios = app.map((a, i) => a / js[i]);
-    rows.push({ proto, c, app: median(app), js: median(js), ratio: median(app) / median(js), runs: { app, js, ratios } });
+    rows.push({ proto, c, app: median(app), workerLoop: median(worker), js: median(js),
+      ratio: median(app) / median(worker), ratioPageLoop: median(app) / median(js), runs: { app, worker, js } });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }
 await bare.close();
+
+// Latency by the page's clock against Resource Timing for the same requests, charts updating
+// live: the app in its worker, the app on the main thread (Worker switched off before the app
+// loads), and the hand-written loop in a worker (the floor: what timing around fetch() in a
+// worker costs by itself).
+const latency = [];
+const noWorker = async (page) => {
+  await page.send('Page.enable');
+  await page.send('Page.addScriptToEvaluateOnNewDocument', { source: 'window.Worker = undefined;' });
+};
+if (!instrumented && !process.argv.includes('--skip-latency')) {
+  for (const [label, url, c] of [['HTTP/1.1 6', plain.target, 6], ['HTTP/2 50', tls.target, 50]]) {
+    for (const engine of ['worker', 'main thread', 'worker loop']) {
+      const page = await launchBare();
+      if (engine === 'main thread') await noWorker(page);
+      if (engine === 'worker loop') await page.send('Page.setBypassCSP', { enabled: true });
+      const rt = await watchResourceTiming(page, url);
+      const n = quick ? 600 : 2000;
+      const target = `${url}jitter/2-30`;
+      await page.goto(`${plain.app}?url=${encodeURIComponent(target)}&requests=${n}&concurrency=${c}&timeout=10s`);
+      await settle(page);
+      if (engine === 'main thread') await rt.installPage();
+      let row;
+      if (engine === 'worker loop') {
+        // Warm: connections open, code compiled.
+        await workerLoopLatency(page, target, c, Math.min(n, 200));
+        rt.durations.length = 0;
+        const loopP50 = await workerLoopLatency(page, target, c, n);
+        await new Promise((r) => setTimeout(r, 200));
+        row = { appP50: loopP50, worker: true };
+      } else {
+        await appLatency(page, '');
+        rt.durations.length = 0;
+        const m = await appLatency(page, '');
+        row = { appP50: m.p50, appMean: m.mean, worker: m.worker };
+      }
+      const rtP50 = quantile(rt.durations, 0.5);
+      row = { label, engine, requests: n, samples: rt.durations.length, ...row, rtP50, diffP50: row.appP50 - rtP50,
+        rtMean: rt.durations.reduce((a, b) => a + b, 0) / rt.durations.length };
+      latency.push(row);
+      console.log(JSON.stringify(row));
+      await page.close();
+    }
+  }
+}
+
+// A paced run (100 req/s, 10 ms answers, 600 requests) with and without a 200 ms busy loop in
+// the page 2 s in, in the worker and on the main thread.
+const busy = [];
+if (!instrumented && !process.argv.includes('--skip-busy')) {
+  const block = `setTimeout(() => { const t = performance.now(); while (performance.now() - t < 200); }, 2000);`;
+  for (const engine of ['worker', 'main thread']) {
+    const page = await launchBare();
+    if (engine !== 'worker') await noWorker(page);
+    const query = `?url=${encodeURIComponent(`${plain.target}delay/10`)}&requests=600&rate=100&concurrency=20&timeout=10s`;
+    const runs = { quiet: [], blocked: [] };
+    for (let i = 0; i < (quick ? 2 : 3); i++) {
+      for (const kind of ['quiet', 'blocked']) {
+        await page.goto(`${plain.app}${query}`);
+        await settle(page);
+        runs[kind].push(await appLatency(page, '', kind === 'blocked' ? block : ''));
+      }
+    }
+    const med = (kind, k) => median(runs[kind].map((r) => r[k]));
+    const row = { engine, p50: [med('quiet', 'p50'), med('blocked', 'p50')], p99: [med('quiet', 'p99'), med('blocked', 'p99')],
+      max: [med('quiet', 'max'), med('blocked', 'max')], inWorker: runs.blocked.every((r) => r.worker), runs };
+    busy.push(row);
+    console.log(JSON.stringify({ engine, p50: row.p50, p99: row.p99, max: row.max, inWorker: row.inWorker }));
+    await page.close();
+  }
+}
+
 const longRuns = [];
-for (let i = 0; i < 3; i++) {
+for (let i = 0; i < (process.argv.includes('--skip-long') ? 0 : 3); i++) {
   const fresh = instrumented ? await launchInstrumented() : await launchBare();
   longRuns.push(await longestTask(fresh, plain.app, plain.target));
   await fresh.close();
@@ -249,7 +457,7 @@ tls.stop();
 const size = (ext) => readdirSync(dist).filter((f) => f.endsWith(ext))
   .reduce((n, f) => n + gzipSync(readFileSync(path.join(dist, f)), { level: 9 }).length, 0);
 const bundle = { wasm: size('.wasm'), js: size('.js'), css: size('.css') };
-const result = { date: new Date().toISOString(), requests, reps, instrumented, rows, long, bundle };
+const result = { date: new Date().toISOString(), requests, reps, instrumented, rows, latency, busy, long, bundle };
 const outFile = process.env.BROWSER_OUT || path.join(root, 'bench/out/browser.json');
 mkdirSync(path.dirname(outFile), { recursive: true });
 writeFileSync(outFile, JSON.stringify(result, null, 2));

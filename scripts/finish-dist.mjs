@@ -1,7 +1,8 @@
 // Trunk post-build hook: minifies wasm-bindgen's JS glue and snippets (terser; Trunk's own
-// minifier cannot parse the glue's `export default`) and updates their integrity hashes, then
-// moves Trunk's inline loader script into its own file, so the page's Content-Security-Policy
-// can forbid inline scripts (script-src 'self').
+// minifier cannot parse the glue's `export default`) and updates their integrity hashes, writes
+// the Web Worker's script (the same glue and wasm, entered through `worker_main`), then moves
+// Trunk's inline loader script into its own file, so the page's Content-Security-Policy can
+// forbid inline scripts (script-src 'self'); the loader tells the page the worker's file name.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -44,9 +45,26 @@ for (const file of [glue[0], ...snippets]) {
   html = html.replace(preload, `$1${integrity}$2`);
 }
 
+const hashed = (prefix, text) => `${prefix}-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.js`;
+
+// The worker loads the page's own glue and wasm (cached: no second download). Messages that
+// arrive while it initialises are kept and handed to the handler worker_main installs.
+const wasm = readdirSync(dir).filter((f) => f.endsWith('_bg.wasm'));
+if (wasm.length !== 1) throw new Error(`expected one wasm file, found ${wasm.join(', ') || 'none'}`);
+const worker = `import init, { worker_main } from './${glue[0]}';
+const early = [];
+self.onmessage = (e) => early.push(e);
+await init({ module_or_path: './${wasm[0]}' });
+worker_main();
+for (const e of early) self.onmessage(e);
+`;
+const workerName = hashed('worker', worker);
+writeFileSync(path.join(dir, workerName), worker);
+
 const inline = /<script type="module">([\s\S]*?)<\/script>/;
 const match = html.match(inline);
 if (!match) throw new Error('no inline module script in index.html: did Trunk change its loader?');
-const name = `loader-${createHash('sha256').update(match[1]).digest('hex').slice(0, 16)}.js`;
-writeFileSync(path.join(dir, name), match[1].trim() + '\n');
+const loader = `globalThis.flakWorker = new URL('./${workerName}', import.meta.url).href;\n${match[1].trim()}\n`;
+const name = hashed('loader', loader);
+writeFileSync(path.join(dir, name), loader);
 writeFileSync(indexPath, html.replace(inline, `<script type="module" src="./${name}"></script>`));

@@ -1,4 +1,4 @@
-//! The page: wires the form, the run on the event loop, the results and the files together.
+//! The page: wires the form, the run (in a worker), the results and the files together.
 //! State changes go through the reducer in `model/state.rs`; browser work lives in `browser/`,
 //! and this is where the model's values become the adapters' and back.
 
@@ -12,14 +12,13 @@ use wasm_bindgen::closure::Closure;
 use yew::prelude::*;
 
 use crate::browser::live::{self, Update};
-use crate::browser::timing::TimingReading;
-use crate::browser::{self, files, run, zlib};
+use crate::browser::{self, engine, files, zlib};
 use crate::components::capacity::{CapacityProps, capacity_report};
 use crate::components::charts::{CHART_IDS, charts};
 use crate::components::compare::Compare;
 use crate::components::form::RunForm;
 use crate::components::honesty::{HonestyProps, honesty_panel};
-use crate::components::import::Import;
+use crate::components::import::{ImportProps, import};
 use crate::components::recent::recent_runs;
 use crate::components::summary::{SummaryProps, summary_view};
 use crate::model::capacity::{self, CapacityView};
@@ -38,7 +37,7 @@ type Shown = Rc<RefCell<Option<(Rc<RefCell<Stats>>, Option<Rc<Plan>>)>>>;
 #[derive(Clone)]
 struct Ctx {
     state: UseReducerHandle<State>,
-    handle: Rc<RefCell<Option<run::RunHandle>>>,
+    handle: Rc<RefCell<Option<engine::Engine>>>,
     latest: Rc<RefCell<FormConfig>>,
     shown: Shown,
 }
@@ -49,7 +48,7 @@ impl Ctx {
             .handle
             .borrow()
             .as_ref()
-            .is_some_and(|h| !h.stop.is_stopped() && self.state.phase == Phase::Running)
+            .is_some_and(|h| !h.is_stopped() && self.state.phase == Phase::Running)
         {
             return;
         }
@@ -65,7 +64,8 @@ impl Ctx {
         let dispatch = self.state.dispatcher();
         let (d1, d3) = (dispatch.clone(), dispatch);
         let recent_config = config.clone();
-        let listeners = run::Listeners {
+        let shown = Rc::clone(&self.shown);
+        let listeners = engine::Listeners {
             progress: Callback::from(move |(snapshot, elapsed_s, timing)| {
                 d1.dispatch(Action::Progress {
                     snapshot,
@@ -73,30 +73,24 @@ impl Ctx {
                     honesty: Honesty::of(&timing),
                 });
             }),
-            finished: Callback::from(
-                move |(snapshot, elapsed_s, stopped, timing): (
-                    Rc<Snapshot>,
-                    f64,
-                    bool,
-                    TimingReading,
-                )| {
-                    let run = Recent::of(&recent_config, &snapshot.summary, js_sys::Date::now());
-                    let list = recent::remember(load_recent(), run);
-                    save_recent(&list);
-                    d3.dispatch(Action::Recent(list));
-                    d3.dispatch(Action::Finished {
-                        snapshot,
-                        elapsed_s,
-                        stopped,
-                        honesty: Honesty::of(&timing),
-                    });
-                },
-            ),
+            finished: Callback::from(move |done: engine::Finished| {
+                *shown.borrow_mut() = Some((done.stats, done.plan));
+                let run = Recent::of(&recent_config, &done.snapshot.summary, js_sys::Date::now());
+                let list = recent::remember(load_recent(), run);
+                save_recent(&list);
+                d3.dispatch(Action::Recent(list));
+                d3.dispatch(Action::Finished {
+                    snapshot: done.snapshot,
+                    elapsed_s: done.elapsed_s,
+                    stopped: done.stopped,
+                    honesty: Honesty::of(&done.timing),
+                });
+            }),
         };
-        match run::start(plan, options, listeners) {
+        match engine::start(plan, options, listeners) {
             Ok(handle) => {
-                *self.shown.borrow_mut() =
-                    Some((Rc::clone(&handle.stats), Some(Rc::clone(&handle.plan))));
+                // The run's statistics live where it runs: shown (for export) once it is over.
+                *self.shown.borrow_mut() = None;
                 *self.handle.borrow_mut() = Some(handle);
                 set_query(&config.to_query(false));
                 self.state.dispatch(Action::Started {
@@ -438,6 +432,8 @@ pub fn App() -> Html {
                 });
             } else if autostart {
                 ctx.start(&config);
+            } else {
+                engine::prepare();
             }
             if search.split(['?', '&']).any(|p| p == "live") {
                 ctx.follow();
@@ -587,7 +583,7 @@ pub fn App() -> Html {
                     { capacity_report(&CapacityProps { view: Rc::clone(view) }) }
                 }
                 { honesty_panel(&HonestyProps::of(s, origin.into())) }
-                <Import {on_files} error={s.import_error.clone()} />
+                { import(&ImportProps { on_files, error: s.import_error.clone() }) }
                 if !report_page {
                     <Compare />
                     { recent_runs(&s.recent) }

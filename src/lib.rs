@@ -1,5 +1,6 @@
-//! flak-web: the browser front end. A Yew single-page app that runs the core scheduler on the
-//! page's event loop with `fetch()`, and draws what comes back.
+//! flak-web: the browser front end. A Yew single-page app that runs the core scheduler with
+//! `fetch()` in a Web Worker (on the page's event loop when it cannot), and draws what comes
+//! back.
 //!
 //! `model` and `snapshot` are pure (tested natively); `browser` talks to the page and knows
 //! nothing of the model; `components` draw the model; `app` wires them together, with `share`

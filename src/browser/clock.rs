@@ -1,5 +1,6 @@
 //! The browser's clock for the core scheduler: `performance.now()` (0.1 ms steps, 5 µs when the
-//! page is cross-origin isolated) and one shared `setTimeout` for sleeping.
+//! page is cross-origin isolated) and one shared `setTimeout` for sleeping, in a window or a
+//! worker alike; and how late its timers fired (the event loop's lag).
 //!
 //! Every request under a timeout sleeps until its deadline, and nearly every such sleep is
 //! dropped unfired when the response comes first. A `setTimeout` per sleep cost a timer, a
@@ -36,6 +37,36 @@ struct Timers {
     /// The deadline the `setTimeout` is armed for, and its handle.
     armed: Cell<Option<(Duration, i32)>>,
     fire: Closure<dyn FnMut()>,
+    lag: Lag,
+}
+
+/// How late timers fired, past the deadline they were armed for: the event loop's lag (a task
+/// that ran long delays every timer due meanwhile). Includes `setTimeout`'s rounding up to a
+/// whole millisecond.
+#[derive(Default)]
+pub struct Lag {
+    fired: Cell<u64>,
+    sum: Cell<Duration>,
+    max: Cell<Duration>,
+}
+
+impl Lag {
+    pub fn note(&self, late: Duration) {
+        self.fired.set(self.fired.get() + 1);
+        self.sum.set(self.sum.get() + late);
+        self.max.set(self.max.get().max(late));
+    }
+
+    /// Timers fired, and the mean and the most they were late, in ms.
+    pub fn reading(&self) -> (u64, f64, f64) {
+        let n = self.fired.get();
+        let mean = if n == 0 {
+            0.0
+        } else {
+            self.sum.get().as_secs_f64() * 1e3 / n as f64
+        };
+        (n, mean, self.max.get().as_secs_f64() * 1e3)
+    }
 }
 
 impl BrowserClock {
@@ -48,6 +79,7 @@ impl BrowserClock {
                 sleepers: RefCell::default(),
                 next_id: Cell::new(0),
                 armed: Cell::new(None),
+                lag: Lag::default(),
                 fire: Closure::new(move || {
                     if let Some(timers) = weak.upgrade() {
                         timers.fired();
@@ -59,6 +91,11 @@ impl BrowserClock {
             performance,
             timers,
         }
+    }
+
+    /// How late this clock's timers fired so far (see [`Lag`]).
+    pub fn lag(&self) -> &Lag {
+        &self.timers.lag
     }
 
     /// How many sleeps are waiting (for tests: dropped sleeps leave nothing behind).
@@ -88,22 +125,22 @@ impl Timers {
             if at <= deadline {
                 return;
             }
-            super::window().clear_timeout_with_handle(handle);
+            super::clear_timeout(handle);
         }
         let wait_ms = (deadline.as_secs_f64() * 1e3 - self.performance.now()).ceil();
         let wait_ms = wait_ms.clamp(0.0, f64::from(i32::MAX)) as i32;
-        let handle = super::window()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(
-                self.fire.as_ref().unchecked_ref(),
-                wait_ms,
-            )
-            .expect("setTimeout works in a window");
+        let handle = super::set_timeout(self.fire.as_ref().unchecked_ref(), wait_ms);
         self.armed.set(Some((deadline, handle)));
     }
 
     fn fired(&self) {
-        let armed_for = self.armed.take().map_or(Duration::ZERO, |(at, _)| at);
-        let due_by = self.now().max(armed_for);
+        let armed = self.armed.take().map(|(at, _)| at);
+        let now = self.now();
+        if let Some(at) = armed {
+            self.lag.note(now.saturating_sub(at));
+        }
+        let armed_for = armed.unwrap_or(Duration::ZERO);
+        let due_by = now.max(armed_for);
         let due = {
             let mut sleepers = self.sleepers.borrow_mut();
             let later = sleepers.split_off(&(due_by, u64::MAX));
@@ -121,7 +158,7 @@ impl Drop for Timers {
     fn drop(&mut self) {
         // The callback goes with this; a timer left armed would call it after it is gone.
         if let Some((_, handle)) = self.armed.take() {
-            super::window().clear_timeout_with_handle(handle);
+            super::clear_timeout(handle);
         }
     }
 }

@@ -1,6 +1,6 @@
 // Resource Timing folded into running sums in JS (src/browser/timing.rs says why): one pass
-// over the buffered entries per read, instead of a call into wasm per finished request. Also
-// counts the run's long tasks (over 50 ms), which delay every fetch due while they last.
+// over the buffered entries per read, instead of a call into wasm per finished request; and the
+// page's long tasks (over 50 ms) while a run lasts.
 export class ResourceSums {
   constructor(prefix) {
     this.prefix = prefix;
@@ -10,23 +10,6 @@ export class ResourceSums {
     this.connect = 0;
     this.ttfb = 0;
     this.download = 0;
-    // Main-thread tasks over 50 ms while the run lasts: fetches due then started late.
-    this.longTasks = 0;
-    this.longestTask = 0;
-    try {
-      this.observer = new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) {
-          this.longTasks += 1;
-          this.longestTask = Math.max(this.longestTask, e.duration);
-        }
-      });
-      this.observer.observe({ type: 'longtask' });
-    } catch {
-      this.observer = null; // A browser without Long Tasks: nothing to say.
-    }
-  }
-  stop() {
-    this.observer?.disconnect();
   }
   // Folds the entries buffered since the last call into the sums and empties the buffer.
   fold() {
@@ -44,5 +27,27 @@ export class ResourceSums {
       }
     }
     performance.clearResourceTimings();
+  }
+}
+
+// The page's main-thread tasks over 50 ms while a run lasts (only a window has them).
+export class LongTasks {
+  constructor() {
+    this.count = 0;
+    this.longest = 0;
+    try {
+      this.observer = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          this.count += 1;
+          this.longest = Math.max(this.longest, e.duration);
+        }
+      });
+      this.observer.observe({ type: 'longtask' });
+    } catch {
+      this.observer = null; // A browser without Long Tasks: nothing to say.
+    }
+  }
+  stop() {
+    this.observer?.disconnect();
   }
 }

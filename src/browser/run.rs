@@ -1,9 +1,10 @@
-//! A run on the browser's event loop: the core scheduler over fetch, writing into shared
-//! `Stats`; a timer takes a snapshot for the page four times a second (never per request),
-//! whose chart data changes once a second.
+//! A run on an event loop (a Web Worker's, or the page's as a fallback): the core scheduler
+//! over fetch, writing into shared `Stats`; a timer reports progress four times a second (never
+//! per request). Nothing here needs a window.
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use flak_core::{Clock as _, Plan, Scheduler, Stats, StopSignal};
 use gloo_timers::callback::Interval;
@@ -12,45 +13,20 @@ use yew::Callback;
 use super::clock::BrowserClock;
 use super::drive::drive;
 use super::fetch::{FetchOptions, FetchTransport};
-use super::timing::{ResourceWatch, TimingReading};
-use crate::snapshot::{Point, Snapshot};
+use super::timing::{ResourceWatch, TimerLag, TimingReading};
 
+/// How often a run reports its progress, in ms.
 pub const SNAPSHOT_MS: u32 = 250;
 
-/// The time charts plot whole seconds and the latency histogram changes slowly, yet redrawing
-/// them was most of a tick's cost (Yew's diff of a few hundred SVG attributes, then style,
-/// layout, paint and raster), on the main thread the fetches are issued from. So a live
-/// snapshot carries the chart data of the second the run is in, refreshed when a new second
-/// starts: charts are equal between, and Yew skips them; the counters still move every tick.
-#[derive(Default)]
-struct HeldCharts {
-    second: Option<u64>,
-    series: Vec<Point>,
-    bars: Vec<(f64, u64)>,
-}
-
-impl HeldCharts {
-    fn hold(&mut self, snapshot: &mut Snapshot, elapsed_s: f64) {
-        let second = elapsed_s as u64;
-        if self.second == Some(second) {
-            snapshot.series.clone_from(&self.series);
-            snapshot.bars.clone_from(&self.bars);
-        } else {
-            self.second = Some(second);
-            self.series.clone_from(&snapshot.series);
-            self.bars.clone_from(&snapshot.bars);
-        }
-    }
-}
-
-/// What the page hears from a run.
+/// What the run's owner hears from it.
 #[derive(Clone)]
 pub struct Listeners {
-    /// A live snapshot, seconds since the start, and what the browser did so far: one
-    /// callback, so the page renders once per tick.
-    pub progress: Callback<(Rc<Snapshot>, f64, TimingReading)>,
-    /// The final snapshot, seconds, whether Stop ended it, and what the browser did.
-    pub finished: Callback<(Rc<Snapshot>, f64, bool, TimingReading)>,
+    /// Seconds since the start and what the browser did so far, four times a second; the
+    /// statistics are the handle's.
+    pub progress: Callback<(f64, TimingReading)>,
+    /// Seconds, whether Stop ended it, and what the browser did; the statistics are the
+    /// handle's.
+    pub finished: Callback<(f64, bool, TimingReading)>,
 }
 
 /// A run in progress (or finished): stop it, or read its statistics for export.
@@ -78,37 +54,38 @@ pub fn start(plan: Plan, options: FetchOptions, listeners: Listeners) -> Result<
     };
     let run = handle.clone();
     drive(async move {
-        let clock = BrowserClock::new();
+        let clock = Rc::new(BrowserClock::new());
         let t0 = clock.now();
         let watch = Rc::new(ResourceWatch::start(&target));
         let ticker = {
-            let stats = Rc::clone(&run.stats);
-            let plan = Rc::clone(&run.plan);
             let listeners = listeners.clone();
             let watch = Rc::clone(&watch);
-            let clock = BrowserClock::new();
-            let mut charts = HeldCharts::default();
+            let clock = Rc::clone(&clock);
+            let mut last_tick = t0;
             Interval::new(SNAPSHOT_MS, move || {
-                let mut snapshot = Snapshot::live(&stats.borrow(), Some(&plan));
-                let elapsed = (clock.now() - t0).as_secs_f64();
-                charts.hold(&mut snapshot, elapsed);
-                listeners
-                    .progress
-                    .emit((Rc::new(snapshot), elapsed, watch.read()));
+                // The ticker is a timer too: how late it fired is the event loop's lag even
+                // when the run arms no timer of its own (a closed run without timeouts due).
+                let now = clock.now();
+                let period = Duration::from_millis(u64::from(SNAPSHOT_MS));
+                clock.lag().note((now - last_tick).saturating_sub(period));
+                last_tick = now;
+                let mut timing = watch.read();
+                timing.timer_lag = TimerLag::of(clock.lag());
+                listeners.progress.emit(((now - t0).as_secs_f64(), timing));
             })
         };
-        Scheduler::new(&run.plan, &transport, &clock)
+        Scheduler::new(&run.plan, &transport, &*clock)
             .stop_signal(run.stop.clone())
             .run(&run.stats)
             .await;
         drop(ticker);
         let elapsed = (clock.now() - t0).as_secs_f64();
-        let snapshot = Rc::new(Snapshot::of(&run.stats.borrow(), Some(&run.plan)));
-        let timing = watch.read();
+        let mut timing = watch.read();
+        timing.timer_lag = TimerLag::of(clock.lag());
         watch.stop();
         listeners
             .finished
-            .emit((snapshot, elapsed, run.stop.is_stopped(), timing));
+            .emit((elapsed, run.stop.is_stopped(), timing));
     });
     Ok(handle)
 }

@@ -1,6 +1,8 @@
 //! What the browser did to the requests, from Resource Timing: the protocol it spoke
 //! (`nextHopProtocol`) and per-phase times (queueing, connect, TTFB, download) when the server
-//! sends `Timing-Allow-Origin`; and the run's long tasks (main-thread tasks over 50 ms).
+//! sends `Timing-Allow-Origin`, read in the scope that made the fetches (a worker sees its own);
+//! and what the page did meanwhile (`PageWatch`): its long tasks (main-thread tasks over 50 ms)
+//! and whether it was hidden.
 //!
 //! The browser buffers an entry per finished request whether anyone looks or not. Each time
 //! the page reads the picture (four times a second) the buffered entries are folded into
@@ -14,6 +16,8 @@
 use std::cell::Cell;
 
 use wasm_bindgen::prelude::wasm_bindgen;
+
+use super::clock::Lag;
 
 /// Entries buffered between two reads: ~8,000 requests a second at four reads a second, more
 /// than a browser tab issues.
@@ -41,12 +45,17 @@ extern "C" {
     fn ttfb(this: &ResourceSums) -> f64;
     #[wasm_bindgen(method, getter)]
     fn download(this: &ResourceSums) -> f64;
-    #[wasm_bindgen(method, getter = longTasks)]
-    fn long_tasks(this: &ResourceSums) -> f64;
-    #[wasm_bindgen(method, getter = longestTask)]
-    fn longest_task(this: &ResourceSums) -> f64;
-    #[wasm_bindgen(method, js_name = stop)]
-    fn stop_watching(this: &ResourceSums);
+
+    type LongTasks;
+
+    #[wasm_bindgen(constructor)]
+    fn new() -> LongTasks;
+    #[wasm_bindgen(method, getter)]
+    fn count(this: &LongTasks) -> f64;
+    #[wasm_bindgen(method, getter)]
+    fn longest(this: &LongTasks) -> f64;
+    #[wasm_bindgen(method)]
+    fn stop(this: &LongTasks);
 }
 
 /// Sums of each phase over the requests whose phases the browser showed, in ms.
@@ -58,6 +67,37 @@ pub struct PhaseSums {
     pub connect_ms: f64,
     pub ttfb_ms: f64,
     pub download_ms: f64,
+}
+
+/// Where a run's load ran.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Engine {
+    /// In a dedicated Web Worker: the page's main thread never touches the load.
+    #[default]
+    Worker,
+    /// On the page's main thread, and why not in a worker.
+    MainThread(String),
+    /// The worker failed mid-run, and why: its counts were lost with it.
+    Failed(String),
+}
+
+/// How late the engine's timers fired (its event loop's lag), in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TimerLag {
+    pub fired: u64,
+    pub mean_ms: f64,
+    pub max_ms: f64,
+}
+
+impl TimerLag {
+    pub fn of(lag: &Lag) -> Self {
+        let (fired, mean_ms, max_ms) = lag.reading();
+        Self {
+            fired,
+            mean_ms,
+            max_ms,
+        }
+    }
 }
 
 /// What the browser has said about a run's requests so far, as it said it: sums, not means.
@@ -73,12 +113,58 @@ pub struct TimingReading {
     /// Main-thread tasks over 50 ms during the run (Long Tasks), and the longest, in ms.
     pub long_tasks: u64,
     pub longest_task_ms: f64,
+    pub engine: Engine,
+    pub timer_lag: TimerLag,
 }
 
-/// Watches Resource Timing entries for one target while a run lasts.
+impl TimingReading {
+    /// The engine's part of a reading as plain values, for a message from the worker (plain
+    /// values cost less bundle than a serde encoding of these types).
+    pub fn push_to(&self, message: &js_sys::Array) {
+        let p = &self.phases;
+        message.push(&self.protocol.as_str().into());
+        for n in [
+            p.samples as f64,
+            p.queueing_ms,
+            p.connect_ms,
+            p.ttfb_ms,
+            p.download_ms,
+            self.timer_lag.fired as f64,
+            self.timer_lag.mean_ms,
+            self.timer_lag.max_ms,
+        ] {
+            message.push(&n.into());
+        }
+        message.push(&self.cross_origin_isolated.into());
+    }
+
+    /// Reads what [`TimingReading::push_to`] wrote, from index `at` of `message`.
+    pub fn read_from(message: &js_sys::Array, at: u32) -> Self {
+        let n = |i: u32| message.get(at + i).as_f64().unwrap_or(0.0);
+        Self {
+            protocol: message.get(at).as_string().unwrap_or_default(),
+            phases: PhaseSums {
+                samples: n(1) as u64,
+                queueing_ms: n(2),
+                connect_ms: n(3),
+                ttfb_ms: n(4),
+                download_ms: n(5),
+            },
+            timer_lag: TimerLag {
+                fired: n(6) as u64,
+                mean_ms: n(7),
+                max_ms: n(8),
+            },
+            cross_origin_isolated: message.get(at + 9).is_truthy(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Watches Resource Timing entries for one target while a run lasts, in the scope that makes
+/// the fetches.
 pub struct ResourceWatch {
     sums: ResourceSums,
-    hidden: Cell<bool>,
 }
 
 impl ResourceWatch {
@@ -89,15 +175,13 @@ impl ResourceWatch {
         performance.set_resource_timing_buffer_size(BUFFER);
         Self {
             sums: ResourceSums::new(&origin_of(target_url)),
-            hidden: Cell::new(false),
         }
     }
 
-    /// The picture so far, folding in what finished since the last read.
+    /// The picture so far, folding in what finished since the last read; the page's part is
+    /// `PageWatch`'s to fill in.
     pub fn read(&self) -> TimingReading {
         self.sums.fold();
-        let hidden = super::window().document().is_some_and(|d| d.hidden());
-        self.hidden.set(self.hidden.get() | hidden);
         let s = &self.sums;
         TimingReading {
             protocol: s.protocol(),
@@ -109,16 +193,46 @@ impl ResourceWatch {
                 download_ms: s.download(),
             },
             cross_origin_isolated: cross_origin_isolated(),
-            hidden_during_run: self.hidden.get(),
-            long_tasks: s.long_tasks() as u64,
-            longest_task_ms: s.longest_task(),
+            ..TimingReading::default()
         }
     }
 
     /// The run is over: the buffer goes back to the browser's default size.
     pub fn stop(&self) {
-        self.sums.stop_watching();
         super::performance().set_resource_timing_buffer_size(DEFAULT_BUFFER);
+    }
+}
+
+/// What the page did while a run lasted, wherever the load ran: its long tasks and whether it
+/// was hidden (looked at whenever a reading passes through).
+pub struct PageWatch {
+    long_tasks: LongTasks,
+    hidden: Cell<bool>,
+}
+
+impl PageWatch {
+    pub fn start() -> Self {
+        Self {
+            long_tasks: LongTasks::new(),
+            hidden: Cell::new(false),
+        }
+    }
+
+    /// Adds the page's part to a reading.
+    pub fn fill(&self, reading: &mut TimingReading) {
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden());
+        self.hidden.set(self.hidden.get() | hidden);
+        reading.hidden_during_run = self.hidden.get();
+        reading.long_tasks = self.long_tasks.count() as u64;
+        reading.longest_task_ms = self.long_tasks.longest();
+    }
+}
+
+impl Drop for PageWatch {
+    fn drop(&mut self) {
+        self.long_tasks.stop();
     }
 }
 
@@ -134,9 +248,9 @@ fn origin_of(url: &str) -> String {
     }
 }
 
-/// Whether the page can read precise timers: `crossOriginIsolated`.
+/// Whether the scope can read precise timers: `crossOriginIsolated`.
 fn cross_origin_isolated() -> bool {
-    js_sys::Reflect::get(&super::window(), &"crossOriginIsolated".into())
+    js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(false)

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use yew::prelude::*;
 
+use crate::browser::timing::Engine;
 use crate::components::markup::{esc, raw};
-
 use crate::model::honesty::Honesty;
 use crate::model::state::{Source, State};
 
@@ -17,6 +17,8 @@ pub struct HonestyProps {
     pub run_concurrency: u64,
     /// A live run has shown results (so missing phases are worth explaining).
     pub live_results: bool,
+    /// A paced live run's rate: asked and achieved (req/s).
+    pub rate: Option<(f64, f64)>,
     pub page_origin: AttrValue,
 }
 
@@ -29,6 +31,12 @@ impl HonestyProps {
             connection_limited: state.connection_limited(),
             run_concurrency: state.run_concurrency,
             live_results: state.source == Source::Live && state.snapshot.is_some(),
+            rate: state
+                .snapshot
+                .as_ref()
+                .filter(|_| state.source == Source::Live)
+                .and_then(|s| s.summary.generator.as_ref())
+                .map(|g| (g.asked_rps, g.achieved_rps)),
             page_origin,
         }
     }
@@ -84,8 +92,56 @@ fn notes(s: &HonestyProps) -> String {
         ),
         None => {}
     }
+    if s.live_results {
+        match &h.engine {
+            Engine::Worker => {
+                out.push_str(r#"<li data-testid="engine">The load ran in a Web Worker, off the page's main thread: drawing this page does not delay its requests."#);
+                if h.long_tasks > 0 {
+                    let _ = write!(
+                        out,
+                        " The page's main thread was busy in {} task(s) over 50 ms (the longest {:.0} ms) without touching the load.",
+                        h.long_tasks, h.longest_task_ms
+                    );
+                } else {
+                    out.push_str(" The page's main thread had no task over 50 ms.");
+                }
+                out.push_str("</li>");
+            }
+            Engine::MainThread(why) => {
+                let _ = write!(
+                    out,
+                    r#"<li class="warn" data-testid="engine">The load ran on the page's main thread ({}): the page's own work (drawing, other scripts) delays its requests.</li>"#,
+                    esc(why)
+                );
+            }
+            Engine::Failed(why) => {
+                let _ = write!(
+                    out,
+                    r#"<li class="warn" data-testid="engine">The Web Worker running the load failed ({}): its counts were lost with it.</li>"#,
+                    esc(why)
+                );
+            }
+        }
+        if let Some(lag) = h.timer_lag {
+            let _ = write!(
+                out,
+                r#"<li data-testid="timer-lag">The engine's timers fired {:.2} ms late on average, {:.1} ms at worst ({} timers): how long its event loop was busy elsewhere.</li>"#,
+                lag.mean_ms, lag.max_ms, lag.fired
+            );
+        }
+        if let Some((asked, achieved)) = s.rate {
+            let _ = write!(
+                out,
+                r#"<li data-testid="rate-kept">Rate asked {asked:.1} req/s, sent {achieved:.1} req/s.</li>"#
+            );
+        }
+    }
     if h.hidden_during_run {
-        out.push_str(r#"<li class="warn" data-testid="hidden-tab">The tab was hidden during the run: browsers throttle timers in background tabs, so pacing and throughput are affected.</li>"#);
+        out.push_str(if h.on_main_thread() {
+            r#"<li class="warn" data-testid="hidden-tab">The tab was hidden during the run: browsers throttle timers in background tabs, so pacing and throughput are affected.</li>"#
+        } else {
+            r#"<li data-testid="hidden-tab">The tab was hidden during the run: browsers throttle timers in background tabs, but not a worker's, where this load ran (its timers' lateness is above).</li>"#
+        });
     }
     out.push_str("<li>Latency is measured by the page around fetch(): it includes the browser's own queueing and processing, as your users experience it.</li>");
     out

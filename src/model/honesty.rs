@@ -1,7 +1,8 @@
 //! What the browser did to the measurement, for the honesty panel: the protocol it spoke,
-//! timer precision, per-phase timings, whether the tab was hidden and its long tasks.
+//! timer precision, per-phase timings, where the load ran (a worker or the page), how late the
+//! engine's timers fired, whether the tab was hidden and the page's long tasks.
 
-use crate::browser::timing::TimingReading;
+use crate::browser::timing::{Engine, TimerLag, TimingReading};
 use crate::model::phases::Phases;
 
 /// What the browser did to the measurement, for the honesty panel.
@@ -17,6 +18,10 @@ pub struct Honesty {
     /// Main-thread tasks over 50 ms during the run, and the longest (ms).
     pub long_tasks: u64,
     pub longest_task_ms: f64,
+    /// Where the load ran.
+    pub engine: Engine,
+    /// How late the engine's timers fired, once any has.
+    pub timer_lag: Option<TimerLag>,
 }
 
 impl Honesty {
@@ -29,12 +34,23 @@ impl Honesty {
             hidden_during_run: reading.hidden_during_run,
             long_tasks: reading.long_tasks,
             longest_task_ms: reading.longest_task_ms,
+            engine: reading.engine.clone(),
+            timer_lag: (reading.timer_lag.fired > 0).then_some(reading.timer_lag),
         }
     }
 
-    /// The page's own reasons for requests starting late, in words (empty: none seen).
+    /// The load ran on the page's main thread, where the page's own work delays it.
+    pub fn on_main_thread(&self) -> bool {
+        matches!(self.engine, Engine::MainThread(_))
+    }
+
+    /// The page's own reasons for requests starting late, in words (empty: none seen). A load
+    /// in a worker has none of them: its event loop is its own (its lag is in the panel).
     pub fn tab_reasons(&self) -> Vec<String> {
         let mut reasons = Vec::new();
+        if !self.on_main_thread() {
+            return reasons;
+        }
         if self.hidden_during_run {
             reasons.push(
                 "This tab was hidden during the run: the browser throttles a hidden tab's timers, \
@@ -68,10 +84,20 @@ mod tests {
         let h = Honesty::of(&reading);
         assert_eq!(h.protocol.as_deref(), Some("h2"));
         assert!(h.hidden_during_run && h.phases.is_none());
+        assert!(
+            h.tab_reasons().is_empty(),
+            "a worker's load is not the page's"
+        );
+        let on_page = Engine::MainThread("no workers".into());
+        let h = Honesty::of(&TimingReading {
+            engine: on_page.clone(),
+            ..reading
+        });
         assert_eq!(h.tab_reasons().len(), 1);
         let h = Honesty::of(&TimingReading {
             long_tasks: 2,
             longest_task_ms: 151.4,
+            engine: on_page,
             ..TimingReading::default()
         });
         let reasons = h.tab_reasons();
@@ -81,5 +107,20 @@ mod tests {
             "{reasons:?}"
         );
         assert!(Honesty::default().tab_reasons().is_empty());
+    }
+
+    #[test]
+    fn timer_lag_shows_once_a_timer_fired() {
+        assert_eq!(Honesty::default().timer_lag, None);
+        let lag = TimerLag {
+            fired: 3,
+            mean_ms: 0.4,
+            max_ms: 1.2,
+        };
+        let h = Honesty::of(&TimingReading {
+            timer_lag: lag,
+            ..TimingReading::default()
+        });
+        assert_eq!(h.timer_lag, Some(lag));
     }
 }

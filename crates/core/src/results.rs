@@ -161,6 +161,17 @@ impl Unfinished {
         }
         self.results
     }
+
+    /// The file with its histograms left plain (uncompressed V2, which loading reads as it
+    /// is): for handing statistics between threads, where compressing costs more than it saves.
+    pub fn plain(mut self) -> Results {
+        let mut slots = Vec::new();
+        self.results.histogram_slots("", &mut slots);
+        for ((_, slot), v2) in slots.into_iter().zip(&self.v2) {
+            *slot = STANDARD.encode(v2);
+        }
+        self.results
+    }
 }
 
 /// The plan as the file shows it: header values redacted (they may hold credentials).
@@ -1027,6 +1038,16 @@ mod tests {
             unfinished.finish(zlib).to_json(),
             Results::of(&stats, None).to_json()
         );
+    }
+
+    #[test]
+    fn plain_histograms_load_without_inflating() {
+        let stats = sample_stats();
+        let json = Results::unfinished(&stats, None).plain().to_json();
+        let loading = Results::parse(&json).unwrap();
+        assert!(loading.compressed().is_empty());
+        let (back, _) = loading.finish(Vec::new()).unwrap();
+        assert_eq!(back, stats);
     }
 
     #[test]
