@@ -519,31 +519,32 @@ pub fn App() -> Html {
             names.join(", ")
         ),
         (_, Phase::Idle) => "Ready.".to_string(),
-        (_, Phase::Running) => match (s.planned, &s.snapshot) {
+        (_, Phase::Running) => {
             // A journey's count is of iterations, each several requests.
-            (Planned::Requests(n), Some(snap)) => format!(
-                "Running: {} of {n} {}, {} in flight",
-                snap.summary.total,
+            let unit = |snap: &Snapshot| {
                 if snap.journey {
                     "iterations"
                 } else {
                     "requests"
-                },
-                snap.in_flight
-            ),
-            (Planned::Seconds(d), Some(snap)) => format!(
-                "Running: {:.1} of {d:.0} s, {} {}, {} in flight",
-                s.elapsed_s,
-                snap.summary.total,
-                if snap.journey {
-                    "iterations"
-                } else {
-                    "requests"
-                },
-                snap.in_flight
-            ),
-            (_, None) => "Starting…".to_string(),
-        },
+                }
+            };
+            match (s.planned, &s.snapshot) {
+                (Planned::Requests(n), Some(snap)) => format!(
+                    "Running: {} of {n} {}, {} in flight",
+                    snap.summary.total,
+                    unit(snap),
+                    snap.in_flight
+                ),
+                (Planned::Seconds(d), Some(snap)) => format!(
+                    "Running: {:.1} of {d:.0} s, {} {}, {} in flight",
+                    s.elapsed_s,
+                    snap.summary.total,
+                    unit(snap),
+                    snap.in_flight
+                ),
+                (_, None) => "Starting…".to_string(),
+            }
+        }
         (_, Phase::Done) => format!("Done in {:.2} s.", s.elapsed_s),
         (_, Phase::Stopped) => format!(
             "Stopped after {:.2} s; in-flight requests were cancelled.",

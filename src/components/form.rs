@@ -37,6 +37,17 @@ fn edit<Ev: TargetCast + 'static, E: JsCast + AsRef<web_sys::EventTarget> + 'sta
     edit_with(&props.config, &props.on_change, value, set)
 }
 
+/// A change to the whole form for a button or a toggle of the editors below: `apply` to a copy
+/// of the form, then emitted.
+fn change(props: &FormProps, apply: Box<dyn Fn(&mut FormConfig)>) -> impl Fn() + 'static {
+    let (config, on_change) = (props.config.clone(), props.on_change.clone());
+    move || {
+        let mut next = config.clone();
+        apply(&mut next);
+        on_change.emit(next);
+    }
+}
+
 /// [`edit`] for a part of the form with its own props.
 fn edit_with<Ev: TargetCast + 'static, E: JsCast + AsRef<web_sys::EventTarget> + 'static>(
     config: &FormConfig,
@@ -224,24 +235,19 @@ pub fn RunForm(props: &FormProps) -> Html {
 /// form does, and Yew's per-component code costs the bundle more.
 fn fan_out(props: &FormProps) -> Html {
     let c = &props.config;
-    let update = |change: Box<dyn Fn(&mut FormConfig)>| {
-        let (config, on_change) = (c.clone(), props.on_change.clone());
-        move || {
-            let mut next = config.clone();
-            change(&mut next);
-            on_change.emit(next);
-        }
-    };
     let toggle = {
-        let apply = update(Box::new(|c| c.fan_out = !c.fan_out));
+        let apply = change(props, Box::new(|c| c.fan_out = !c.fan_out));
         Callback::from(move |_: Event| apply())
     };
     let add = {
-        let apply = update(Box::new(|c| {
-            let n = c.members.len() + 1;
-            c.members
-                .push(MemberRow::new(&format!("request-{n}"), "GET", DEFAULT_URL));
-        }));
+        let apply = change(
+            props,
+            Box::new(|c| {
+                let n = c.members.len() + 1;
+                c.members
+                    .push(MemberRow::new(&format!("request-{n}"), "GET", DEFAULT_URL));
+            }),
+        );
         Callback::from(move |_: MouseEvent| apply())
     };
     let rows = c.members.iter().enumerate().map(|(i, m)| {
@@ -260,7 +266,7 @@ fn fan_out(props: &FormProps) -> Html {
             })
         };
         let remove = {
-            let apply = update(Box::new(move |c| {
+            let apply = change(props, Box::new(move |c| {
                 c.members.remove(i);
             }));
             Callback::from(move |_: MouseEvent| apply())
@@ -317,19 +323,14 @@ fn stages_editor(props: &FormProps) -> Html {
     } else {
         "req/s"
     };
-    let change = |apply: Box<dyn Fn(&mut FormConfig)>| {
-        let (config, on_change) = (c.clone(), props.on_change.clone());
-        move || {
-            let mut next = config.clone();
-            apply(&mut next);
-            on_change.emit(next);
-        }
-    };
     let add = {
-        let apply = change(Box::new(|c| {
-            let last = c.stages.last().map_or("0".into(), |r| r.target.clone());
-            c.stages.push(StageRow::new("10s", &last));
-        }));
+        let apply = change(
+            props,
+            Box::new(|c| {
+                let last = c.stages.last().map_or("0".into(), |r| r.target.clone());
+                c.stages.push(StageRow::new("10s", &last));
+            }),
+        );
         Callback::from(move |_: MouseEvent| apply())
     };
     let rows = c.stages.iter().enumerate().map(|(i, row)| {
@@ -344,7 +345,7 @@ fn stages_editor(props: &FormProps) -> Html {
             })
         };
         let remove = {
-            let apply = change(Box::new(move |c| {
+            let apply = change(props, Box::new(move |c| {
                 c.stages.remove(i);
             }));
             Callback::from(move |_: MouseEvent| apply())
@@ -404,21 +405,16 @@ fn picked(e: &Event) -> Option<web_sys::File> {
 fn scenario_editor(props: &FormProps) -> Html {
     let c = &props.config;
     let sc = &c.scenario;
-    let change = |apply: Box<dyn Fn(&mut FormConfig)>| {
-        let (config, on_change) = (c.clone(), props.on_change.clone());
-        move || {
-            let mut next = config.clone();
-            apply(&mut next);
-            on_change.emit(next);
-        }
-    };
     let toggle = {
-        let apply = change(Box::new(|c| {
-            c.scenario.on = !c.scenario.on;
-            if c.scenario.on && c.scenario.text.trim().is_empty() {
-                c.scenario.text = EXAMPLE.into();
-            }
-        }));
+        let apply = change(
+            props,
+            Box::new(|c| {
+                c.scenario.on = !c.scenario.on;
+                if c.scenario.on && c.scenario.text.trim().is_empty() {
+                    c.scenario.text = EXAMPLE.into();
+                }
+            }),
+        );
         Callback::from(move |_: Event| apply())
     };
     let add_step = {
@@ -450,7 +446,7 @@ fn scenario_editor(props: &FormProps) -> Html {
         })
     };
     let forget_data = {
-        let apply = change(Box::new(|c| c.scenario.data = None));
+        let apply = change(props, Box::new(|c| c.scenario.data = None));
         Callback::from(move |_: MouseEvent| apply())
     };
     let error_of = |prefix: &str| props.error.clone().filter(|e| e.starts_with(prefix));

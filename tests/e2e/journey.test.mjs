@@ -44,6 +44,25 @@ async function openScenario(page) {
   await page.getByLabel('Run this scenario', { exact: false }).check();
 }
 
+/** Opens the login → me → user scenario as a file and waits for the editor to show it. */
+async function openLoginScenario(page) {
+  await page.getByTestId('scenario-file')
+    .setInputFiles(file('login.json', JSON.stringify(scenario(env.srv.target)), 'application/json'));
+  await page.waitForFunction(() => document.getElementById('scenario-text')?.value.includes('"login"'));
+}
+
+/** Clicks Start on a form with bad input: the run stays idle and the server sees nothing.
+ * Returns the server's counters. */
+async function startIsRefused(page) {
+  await page.getByTestId('start').click();
+  // A moment for anything that would have been sent.
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await page.getByTestId('run-status').textContent(), 'idle');
+  const server = await env.srv.stats();
+  assert.equal(server.requests, 0, 'the server saw nothing');
+  return server;
+}
+
 /** The per-step table's rows, by step name: every numeric column. */
 async function steps(page) {
   const rows = {};
@@ -68,9 +87,7 @@ test('a scenario file and a CSV of users run as journeys, and each step counts w
   await env.srv.reset();
   const { page, errors } = await openApp(env);
   await openScenario(page);
-  await page.getByTestId('scenario-file')
-    .setInputFiles(file('login.json', JSON.stringify(scenario(env.srv.target)), 'application/json'));
-  await page.waitForFunction(() => document.getElementById('scenario-text')?.value.includes('"login"'));
+  await openLoginScenario(page);
   const csv = `user\n${Array.from({ length: users }, (_, i) => `user${i + 1}`).join('\n')}\n`;
   await page.getByTestId('data-file').setInputFiles(file('users.csv', csv, 'text/csv'));
   await page.getByTestId('data-loaded').filter({ hasText: `users.csv: ${users} rows, columns user` }).waitFor();
@@ -122,13 +139,8 @@ test('a {var:…} that no step extracts is refused beside the scenario, and noth
   await message.waitFor();
   const text = await message.textContent();
   assert.match(text, /^Scenario: step "me", headers: .*\{var:x\}/, text);
-  await page.getByTestId('start').click();
+  const server = await startIsRefused(page);
   await message.waitFor();
-  // A moment for anything that would have been sent.
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(await page.getByTestId('run-status').textContent(), 'idle');
-  const server = await env.srv.stats();
-  assert.equal(server.requests, 0, 'the server saw nothing');
   assert.equal(server.journey.login, 0);
   assert.deepEqual(errors, []);
   await page.close();
@@ -138,18 +150,13 @@ test('a ragged data file is refused beside it, and a scenario too large for a li
   await env.srv.reset();
   const { page, errors } = await openApp(env);
   await openScenario(page);
-  await page.getByTestId('scenario-file')
-    .setInputFiles(file('login.json', JSON.stringify(scenario(env.srv.target)), 'application/json'));
-  await page.waitForFunction(() => document.getElementById('scenario-text')?.value.includes('"login"'));
+  await openLoginScenario(page);
   // Row 3 has one cell where the header has two.
   await page.getByTestId('data-file').setInputFiles(file('users.csv', 'user,team\nu1,a\nu2\n', 'text/csv'));
   const dataError = page.getByTestId('data-error');
   await dataError.waitFor();
   assert.match(await dataError.textContent(), /users\.csv.*line 3/, await dataError.textContent());
-  await page.getByTestId('start').click();
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(await page.getByTestId('run-status').textContent(), 'idle');
-  assert.equal((await env.srv.stats()).requests, 0, 'nothing was sent');
+  await startIsRefused(page);
 
   // Sixty steps with long URLs: more than a link carries. Copying the permalink says so and
   // names what to share instead.

@@ -179,24 +179,13 @@ fn a_failed_step_skips_the_rest_of_its_iteration_and_nothing_is_lost() {
         (30, 20, 10)
     );
     assert_eq!(login.errors().get(&ErrorKind::Check), Some(&10));
-    assert_eq!(
-        login
-            .journey()
-            .checks_failed
-            .get("status in [200]")
-            .unwrap()
-            .count,
-        10
-    );
-    assert_eq!(
-        login
-            .journey()
-            .checks_failed
-            .get("status in [200]")
-            .unwrap()
-            .first,
-        "status in [200]: got 503"
-    );
+    let status_check = login
+        .journey()
+        .checks_failed
+        .get("status in [200]")
+        .unwrap();
+    assert_eq!(status_check.count, 10);
+    assert_eq!(status_check.first, "status in [200]: got 503");
     for name in ["page / me", "page / user"] {
         let m = member(&stats, name);
         assert_eq!(
