@@ -142,10 +142,14 @@ fn the_jobs_shards_run_for_real_and_collect_merges_them_exactly() {
         200,
         "100 req/s for 2 s, split over {n} shards"
     );
-    assert_eq!(
-        num(&merged, "succeeded") + num(&merged, "failed"),
-        num(&stats, "requests"),
-        "the target's own count"
+    // A request the run's end cancelled may or may not have reached the server (a busy
+    // machine cancels some): the server saw every answered one, and at most those cancelled more.
+    let answered = num(&merged, "succeeded") + num(&merged, "failed");
+    let seen = num(&stats, "requests");
+    assert!(
+        (answered..=answered + num(&merged, "cancelled")).contains(&seen),
+        "the target's own count {seen}, flak's answered {answered}, cancelled {}",
+        num(&merged, "cancelled")
     );
     // Disjoint slices of the template sequence: 200 requests, (almost surely) 200 distinct users.
     assert!(num(&stats, "distinct_paths") >= 199);
