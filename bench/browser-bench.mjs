@@ -8,7 +8,7 @@
 // Each throughput configuration: one uncounted warm-up of each, then app and loops interleaved
 // (A B C A B C), the median of each. Usage: node bench/browser-bench.mjs [--quick]
 // [--instrumented] [--reps N] [--requests N] [--only h1-6,h2-50]
-// [--skip-throughput] [--skip-latency] [--skip-busy] [--skip-long]
+// [--skip-throughput] [--skip-latency] [--skip-busy] [--skip-long] [--cpu] [--profile h1-6]
 // (needs dist/, or FLAK_DIST, and a flak binary: FLAK_BIN).
 // node bench/browser-bench.mjs --hidden MINUTES: a paced run (50 req/s) in a hidden tab of a
 // headed Chromium under Xvfb (another tab in front), the server's count sampled every 10 s.
@@ -43,7 +43,7 @@ function start(args) {
       out += d;
       const t = out.match(/listening on (https?:\/\/\S+\/)/);
       const a = out.match(/flak app on (http:\/\/[^/\s]+\/)/);
-      if (t && (!args.includes('--app') || a)) resolve({ target: t[1], app: a && a[1], stop: () => child.kill('SIGKILL') });
+      if (t && (!args.includes('--app') || a)) resolve({ target: t[1], app: a && a[1], pid: child.pid, stop: () => child.kill('SIGKILL') });
     });
     setTimeout(() => reject(new Error(`no address: ${out}`)), 15000);
   });
@@ -110,6 +110,7 @@ async function launchBare({ headed = false, flags = chromeFlags } = {}) {
     return result.value;
   };
   return {
+    pid: child.pid,
     send: (method, params) => send(method, params, sessionId),
     sendTo: send,
     on: (l) => listeners.push(l),
@@ -141,10 +142,10 @@ async function launchBare({ headed = false, flags = chromeFlags } = {}) {
 // render and layout done), then the run. The app is started by a click, as a person would.
 const settle = (page) => page.evaluate('new Promise((r) => setTimeout(r, 500))');
 
-async function appRun(page, app, url, c, n) {
+async function appRun(page, app, url, c, n, around = (f) => f()) {
   await page.goto(`${app}?url=${encodeURIComponent(url)}&requests=${n}&concurrency=${c}&timeout=10s`);
   await settle(page);
-  const { total, rps } = await page.evaluate(`new Promise((resolve) => {
+  const { total, rps } = await around(() => page.evaluate(`new Promise((resolve) => {
     const status = document.querySelector('[data-testid="run-status"]');
     const read = () => ({
       total: Number(document.querySelector('[data-testid="stat-total"]').textContent),
@@ -153,7 +154,7 @@ async function appRun(page, app, url, c, n) {
     new MutationObserver(() => { if (status.textContent === 'done') resolve(read()); })
       .observe(status, { childList: true, characterData: true, subtree: true });
     document.querySelector('[data-testid="start"]').click();
-  })`);
+  })`));
   if (total !== n) throw new Error(`app ran ${total} of ${n}`);
   return rps;
 }
@@ -184,16 +185,16 @@ async function jsLoopRun(page, app, url, c, n) {
 
 // The same loop in a dedicated worker started from the app's page (the CSP is bypassed for its
 // blob: script): the fair reference for the app's engine, which runs in a worker too.
-async function workerLoopRun(page, app, url, c, n) {
+async function workerLoopRun(page, app, url, c, n, around = (f) => f()) {
   await page.goto(app);
   await settle(page);
-  return page.evaluate(`new Promise((resolve, reject) => {
+  return around(() => page.evaluate(`new Promise((resolve, reject) => {
     const src = 'onmessage = async ({ data }) => postMessage(await (' + ${JSON.stringify(loopSource)} + ')(data));';
     const w = new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
     w.onmessage = ({ data }) => { w.terminate(); resolve(data); };
     w.onerror = (e) => reject(new Error('the loop worker failed: ' + e.message));
     w.postMessage(${JSON.stringify({ url, c, n })});
-  })`);
+  })`));
 }
 
 // The worker loop again, each request timed as the app times it (performance.now() before
@@ -298,6 +299,53 @@ async function longestTask(page, app, url) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+// --cpu: CPU time (user + system, from /proc) of each of Chromium's processes and of the
+// server over a run, in ms: on a machine whose cores are all busy, the CPU a run spends per
+// request, wherever it spends it, is what limits its rate. A process's time includes its
+// threads that have ended (a worker's, after it is terminated).
+const cpu = process.argv.includes('--cpu');
+const tick = 1000 / 100; // USER_HZ
+function cpuOf(pids) {
+  const out = {};
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const type = cmd.match(/--type=([a-z-]+)/)?.[1] ?? (cmd.includes('chromium') ? 'browser' : 'server');
+      const kind = type === 'utility' ? (cmd.includes('network') ? 'network' : 'utility') : type;
+      out[kind] = (out[kind] ?? 0) + (Number(f[11]) + Number(f[12])) * tick;
+    } catch {}
+  }
+  return out;
+}
+function treeOf(root) {
+  const kids = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!kids.has(ppid)) kids.set(ppid, []);
+      kids.get(ppid).push(Number(d));
+    } catch {}
+  }
+  const all = [];
+  const walk = (p) => { all.push(p); for (const k of kids.get(p) ?? []) walk(k); };
+  walk(root);
+  return all;
+}
+/** Runs `f`, returning its result and the CPU ms per request each process spent meanwhile. */
+async function withCpu(page, servers, n, f) {
+  const pids = () => [...treeOf(page.pid), ...servers.map((s) => s.pid)];
+  const before = cpuOf(pids());
+  const result = await f();
+  const after = cpuOf(pids());
+  const per = {};
+  for (const k of Object.keys(after)) per[k] = Math.round((1000 * ((after[k] ?? 0) - (before[k] ?? 0))) / n) / 1000;
+  return { result, per };
+}
+
 // --hidden MINUTES: a paced run in a hidden tab, counted at the server every 10 s.
 const hiddenMinutes = option('--hidden');
 if (hiddenMinutes) {
@@ -340,6 +388,90 @@ if (hiddenMinutes) {
 }
 function plain_app(srv) { return srv.app; }
 
+// --profile h1-6 (or h2-50 …): a CPU profile of the app's worker in the middle of a long run
+// (DevTools' sampling profiler on the worker's own session, 3 s from 1 s in), printed as the
+// functions with the most self time and the most total time, and saved whole to
+// bench/out/worker.cpuprofile (open it in Chromium's DevTools). Function names need a build
+// whose wasm keeps its name section (wasm-opt -g).
+const profileOf = option('--profile');
+if (profileOf) {
+  const [p, c] = profileOf.split('-');
+  const srv = await start(['--listen', '127.0.0.1:0', '--threads', '1', '--app', dist, '--app-listen', '127.0.0.1:0']);
+  const tlsSrv = p === 'h2' ? await start(['--listen', '127.0.0.1:0', '--threads', '1', '--tls']) : srv;
+  const page = await launchBare();
+  const workers = [];
+  page.on((msg) => {
+    if (msg.method === 'Target.attachedToTarget' && msg.params.targetInfo.type === 'worker') {
+      const sid = msg.params.sessionId;
+      workers.push(sid);
+      page.sendTo('Runtime.runIfWaitingForDebugger', {}, sid);
+    }
+  });
+  await page.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: true });
+  const n = Number(option('--requests') ?? 20000);
+  await page.goto(`${srv.app}?url=${encodeURIComponent(tlsSrv.target)}&requests=${n}&concurrency=${c}&timeout=10s`);
+  await settle(page);
+  // The spare worker the page started for the run is the last one attached.
+  const sid = workers.at(-1);
+  // The page's main thread too: whatever it spends (snapshots, charts) is CPU the worker, the
+  // browser's network service and the server share on a small machine.
+  const sessions = { worker: sid, page: undefined };
+  const to = (s, method, params = {}) => (s ? page.sendTo(method, params, s) : page.send(method, params));
+  for (const s of Object.values(sessions)) {
+    await to(s, 'Profiler.enable');
+    await to(s, 'Profiler.setSamplingInterval', { interval: 100 });
+  }
+  await page.evaluate(`document.querySelector('[data-testid="start"]').click()`);
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = Number(await page.evaluate(`document.querySelector('[data-testid="stat-total"]').textContent`));
+  for (const s of Object.values(sessions)) await to(s, 'Profiler.start');
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, Number(option('--seconds') ?? 3) * 1000));
+  const profiles = {};
+  for (const [k, s] of Object.entries(sessions)) profiles[k] = (await to(s, 'Profiler.stop')).profile;
+  const seconds = (Date.now() - t0) / 1000;
+  const after = Number(await page.evaluate(`document.querySelector('[data-testid="stat-total"]').textContent`));
+  await page.close();
+  srv.stop();
+  if (tlsSrv !== srv) tlsSrv.stop();
+  console.log(`profiled ${seconds.toFixed(1)} s; about ${after - before} requests finished meanwhile (the page's count, 4 updates a second)`);
+  for (const [k, profile] of Object.entries(profiles)) {
+    const outFile = path.join(root, `bench/out/${k}.cpuprofile`);
+    mkdirSync(path.dirname(outFile), { recursive: true });
+    writeFileSync(outFile, JSON.stringify(profile));
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+    const parent = new Map();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+    const name = (node) => {
+      const f = node.callFrame;
+      const file = f.url ? f.url.split('/').pop().replace(/-[0-9a-f]{16}/, '') : '';
+      // Rust's crate hashes make names long and say nothing here.
+      return `${f.functionName || '(anonymous)'} ${file}`.replace(/\[[0-9a-f]+\]/g, '').trim();
+    };
+    const self = new Map();
+    const inclusive = new Map();
+    let sampled = 0;
+    profile.samples.forEach((id, i) => {
+      const dt = profile.timeDeltas[i] / 1000;
+      sampled += dt;
+      const node = byId.get(id);
+      self.set(name(node), (self.get(name(node)) ?? 0) + dt);
+      const seen = new Set();
+      for (let at = id; at !== undefined; at = parent.get(at)) {
+        const key = name(byId.get(at));
+        if (seen.has(key)) continue;
+        seen.add(key);
+        inclusive.set(key, (inclusive.get(key) ?? 0) + dt);
+      }
+    });
+    const rows = Number(option('--rows') ?? 25);
+    const top = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, rows)
+      .map(([f, ms]) => `${ms.toFixed(0).padStart(7)} ms ${(100 * ms / sampled).toFixed(1).padStart(5)} %  ${f.slice(0, 160)}`).join('\n');
+    console.log(`== ${k}: ${sampled.toFixed(0)} ms sampled\nself time:\n${top(self)}\ntotal time:\n${top(inclusive)}`);
+  }
+  process.exit(0);
+}
+
 const plain = await start(['--listen', '127.0.0.1:0', '--threads', '1', '--app', dist, '--app-listen', '127.0.0.1:0']);
 const tls = await start(['--listen', '127.0.0.1:0', '--threads', '1', '--tls']);
 const bare = instrumented ? await launchInstrumented() : await launchBare();
@@ -357,13 +489,23 @@ for (const [proto, url] of [['HTTP/1.1', plain.target], ['HTTP/2 (TLS)', tls.tar
     const app = [];
     const worker = [];
     const js = [];
+    const cpus = { app: [], worker: [] };
+    // --cpu: each run's CPU per request by process (see withCpu).
+    const around = (kind) => (cpu ? async (f) => {
+      const { result, per } = await withCpu(bare, [plain, tls], requests, f);
+      cpus[kind].push(per);
+      return result;
+    } : (f) => f());
     for (let i = 0; i < reps; i++) {
-      app.push(await appRun(bare, plain.app, url, c, requests));
-      worker.push(await workerLoopRun(bare, plain.app, url, c, requests));
-      js.push(await jsLoopRun(bare, plain.app, url, c, requests));
+      app.push(await appRun(bare, plain.app, url, c, requests, around('app')));
+      worker.push(await workerLoopRun(bare, plain.app, url, c, requests, around('worker')));
+      if (!cpu) js.push(await jsLoopRun(bare, plain.app, url, c, requests));
     }
+    // The median of each process's ms per request over the runs.
+    const cpuMedians = (runs) => Object.fromEntries(Object.keys(runs[0] ?? {}).map((k) => [k, median(runs.map((r) => r[k] ?? 0))]));
     rows.push({ proto, c, app: median(app), workerLoop: median(worker), js: median(js),
-      ratio: median(app) / median(worker), ratioPageLoop: median(app) / median(js), runs: { app, worker, js } });
+      ratio: median(app) / median(worker), ratioPageLoop: median(app) / median(js), runs: { app, worker, js },
+      ...(cpu ? { cpuPerRequestMs: { app: cpuMedians(cpus.app), workerLoop: cpuMedians(cpus.worker) } } : {}) });
     console.log(JSON.stringify(rows.at(-1)));
   }
 }

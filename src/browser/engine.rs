@@ -16,7 +16,7 @@ use super::js_message;
 use super::run::{self, RunHandle};
 use super::timing::{Engine as Where, PageWatch, TimingReading};
 use super::worker::{FromWorker, ToWorker};
-use crate::snapshot::{Point, Snapshot};
+use crate::snapshot::{Heatmap, Outcome, OutcomeLine, PercentileRun, Point, Snapshot};
 
 /// A run that is over, however it ran.
 pub struct Finished {
@@ -37,28 +37,53 @@ pub struct Listeners {
     pub finished: Callback<Finished>,
 }
 
-/// The time charts plot whole seconds and the latency histogram changes slowly, yet redrawing
-/// them was most of a tick's cost (Yew's diff of a few hundred SVG attributes, then style,
-/// layout, paint and raster), on the page's main thread (where, without a worker, the fetches are issued from too). So a live
-/// snapshot carries the chart data of the second the run is in, refreshed when a new second
-/// starts: charts are equal between, and Yew skips them; the counters still move every tick.
+/// The time charts plot whole seconds and the latency distribution changes slowly, yet redrawing
+/// the charts was most of a tick's cost (Yew's diff, then each changed chart's markup parsed
+/// again, style, layout, paint and raster): CPU the worker, the browser's network service and the
+/// server share on a small machine (measured: 0.16–0.2 ms of the renderer's CPU per request at
+/// ~500 req/s, `bench/browser-bench.mjs --cpu`), and on the page's main thread, which issues the
+/// fetches when there is no worker. So a live snapshot carries the chart data of the second the
+/// run is in, refreshed when a new second starts: charts are equal between, and Yew leaves them
+/// be; the counters still move every tick.
 #[derive(Default)]
 struct HeldCharts {
     second: Option<u64>,
+    charts: Option<Charts>,
+}
+
+/// What a snapshot's charts draw (the summary's counters are not held).
+struct Charts {
     series: Vec<Point>,
     bars: Vec<(f64, u64)>,
+    outcomes: Vec<Outcome>,
+    outcome_lines: Option<Vec<OutcomeLine>>,
+    percentiles: PercentileRun,
+    heatmap: Heatmap,
 }
 
 impl HeldCharts {
     fn hold(&mut self, snapshot: &mut Snapshot, elapsed_s: f64) {
         let second = elapsed_s as u64;
-        if self.second == Some(second) {
-            snapshot.series.clone_from(&self.series);
-            snapshot.bars.clone_from(&self.bars);
-        } else {
-            self.second = Some(second);
-            self.series.clone_from(&snapshot.series);
-            self.bars.clone_from(&snapshot.bars);
+        match &self.charts {
+            Some(c) if self.second == Some(second) => {
+                snapshot.series.clone_from(&c.series);
+                snapshot.bars.clone_from(&c.bars);
+                snapshot.outcomes.clone_from(&c.outcomes);
+                snapshot.outcome_lines.clone_from(&c.outcome_lines);
+                snapshot.percentiles.clone_from(&c.percentiles);
+                snapshot.heatmap.clone_from(&c.heatmap);
+            }
+            _ => {
+                self.second = Some(second);
+                self.charts = Some(Charts {
+                    series: snapshot.series.clone(),
+                    bars: snapshot.bars.clone(),
+                    outcomes: snapshot.outcomes.clone(),
+                    outcome_lines: snapshot.outcome_lines.clone(),
+                    percentiles: snapshot.percentiles.clone(),
+                    heatmap: snapshot.heatmap.clone(),
+                });
+            }
         }
     }
 }

@@ -3,8 +3,10 @@
 // callback made once per run. Kept in JS because a request then costs no closure, no promise
 // adapter and no string conversion across the wasm boundary.
 export class Exchanges {
-  constructor(done) {
+  // bursts: keep the turn's time issuing fetches (fetch.rs's BURST_MS), on a page only.
+  constructor(done, bursts) {
     this.done = done;
+    this.bursts = bursts;
     this.burstStart = -1;
     this.endBurst = () => { this.burstStart = -1; };
     // A journey's captures, by slot: [seq, [name, value, …], body bytes or undefined].
@@ -15,6 +17,10 @@ export class Exchanges {
   send(slot, seq, url, init, signal) {
     init.signal = signal;
     const start = performance.now();
+    if (!this.bursts) {
+      this.exchange(slot, seq, url, init, start);
+      return 0;
+    }
     if (this.burstStart < 0) {
       this.burstStart = start;
       queueMicrotask(this.endBurst);
@@ -33,11 +39,11 @@ export class Exchanges {
     const start = this.turn();
     if (want === undefined && !wantBody) this.exchange(slot, seq, url, init, start);
     else this.capture(slot, seq, url, init, start, want, wantBody);
-    return performance.now() - this.burstStart;
+    return this.bursts ? performance.now() - this.burstStart : 0;
   }
   turn() {
     const start = performance.now();
-    if (this.burstStart < 0) {
+    if (this.bursts && this.burstStart < 0) {
       this.burstStart = start;
       queueMicrotask(this.endBurst);
     }
