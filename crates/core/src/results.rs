@@ -666,12 +666,12 @@ impl Results {
 fn outcome_names(o: &Outcomes) -> LiteMap<String, u64> {
     let classes = CLASSES.iter().zip(o.classes).filter(|(_, n)| *n > 0);
     let errors = o.errors.iter().map(|(k, n)| (k.name(), *n));
-    // Inserted one by one: collecting would sort first, a sort the app's bundle would carry.
-    let mut named = LiteMap::new();
-    for (name, n) in classes.map(|(name, n)| (*name, n)).chain(errors) {
-        named.insert(name.to_string(), n);
-    }
-    named
+    crate::report::map_of(
+        classes
+            .map(|(name, n)| (*name, n))
+            .chain(errors)
+            .map(|(name, n)| (name.to_string(), n)),
+    )
 }
 
 /// A second's outcomes read back from their names; `in_field` names them in errors.
